@@ -1,0 +1,47 @@
+# adt: every target installs what it needs first (system packages via apt, Python ones in .venv).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+APT_PACKAGES := python3 python3-venv s3cmd bats bats-support bats-assert bats-file
+export PATH := $(BIN):$(PATH)
+
+.PHONY: deps system python install test unit bats bench demo clean
+
+deps: system python
+
+system:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing system packages:" $$missing; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+python: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[test]' --config-settings editable_mode=compat
+	touch $@
+
+# `install` also puts `adt` where the shell entry points (and cron's PATH plus /usr/local/bin) find it.
+install: deps
+	ln -sf $(BIN)/adt /usr/local/bin/adt
+	@echo "adt installed: $$(adt --version)"
+
+test: deps
+	bats --print-output-on-failure tests/bats
+	$(BIN)/python -m pytest -q tests/unit tests/integration
+
+unit: deps
+	$(BIN)/python -m pytest -q tests/unit
+
+bench: deps
+	$(BIN)/python benchmarks/config_datastore.py
+
+demo: deps
+	$(BIN)/python -m adt.demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis

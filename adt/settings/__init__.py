@@ -1,0 +1,1 @@
+"""Settings: where a machine keeps its files, and the files themselves. Pure apart from reading files."""

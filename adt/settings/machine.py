@@ -1,0 +1,84 @@
+"""Machine settings files: `${HOME}/runtime/<role>_configuration_settings.dat`, one `KEY:value` a line.
+
+Reading follows the original accessors (utilities/config/*.sh):
+- value(KEY): the first line that begins `KEY:`, everything after the first colon (values may hold colons);
+- values(KEY): every such line, its colon-separated fields after the key joined by single spaces;
+- contains("KEY:VALUE"): the original's unanchored substring test (`ACTIVEFIREWALLS:1` also matches
+  `ACTIVEFIREWALLS:12`), kept because callers rely on it.
+Writing (store) anchors on the key, unlike the original: see docs/COMPATIBILITY.md.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import List, Optional
+
+from adt.errors import AdtError
+
+
+class MachineSettings:
+    """The parsed `KEY:value` lines of one settings file."""
+
+    def __init__(self, path: Path, lines: List[str]):
+        self.path = Path(path)
+        self.lines = lines
+
+    @classmethod
+    def load(cls, path: Path) -> "MachineSettings":
+        path = Path(path)
+        try:
+            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+        except FileNotFoundError:
+            raise AdtError(f"settings file {path} does not exist",
+                           "set --settings or ADT_SETTINGS_FILE, or check /home/homedir.dat") from None
+        except OSError as exc:
+            raise AdtError(f"cannot read settings file {path}: {exc.strerror}",
+                           "run as the user that owns it (normally root)") from None
+        return cls(path, text.splitlines())
+
+    def value(self, key: str) -> Optional[str]:
+        prefix = key + ":"
+        for line in self.lines:
+            if line.startswith(prefix):
+                return line[len(prefix):]
+        return None
+
+    def values(self, key: str) -> List[str]:
+        prefix = key + ":"
+        return [" ".join(line[len(prefix):].split(":")) for line in self.lines if line.startswith(prefix)]
+
+    def contains(self, pair: str) -> bool:
+        return bool(pair) and any(pair in line for line in self.lines)
+
+    def require(self, key: str) -> str:
+        found = self.value(key)
+        if found is None or found == "":
+            raise AdtError(f"settings file {self.path} has no value for {key}",
+                           f"add a line '{key}:<value>' to it")
+        return found
+
+
+def store_value(path: Path, key: str, value: Optional[str] = None) -> None:
+    """Replace every `KEY:` line (anchored) by `KEY:value`, or a bare `KEY` when value is None.
+
+    The file is rewritten atomically (temporary file, then rename) and keeps its mode.
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        mode = path.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        lines, mode = [], 0o600
+    kept = [line for line in lines if ":" in line and not line.startswith(key + ":") and line != key]
+    kept.append(key if value is None else f"{key}:{value}")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write("\n".join(kept) + "\n")
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise

