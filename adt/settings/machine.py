@@ -18,6 +18,19 @@ from typing import List, Optional
 from adt.errors import AdtError
 
 
+def _read(path: Path) -> str:
+    with open(path, encoding="utf-8", errors="surrogateescape", newline="") as handle:
+        return handle.read()
+
+
+def _lines(text: str) -> List[str]:
+    """Lines as grep sees them: split on newline only."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    return lines
+
+
 class MachineSettings:
     """The parsed `KEY:value` lines of one settings file."""
 
@@ -29,14 +42,14 @@ class MachineSettings:
     def load(cls, path: Path) -> "MachineSettings":
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8", errors="surrogateescape")
+            text = _read(path)
         except FileNotFoundError:
             raise AdtError(f"settings file {path} does not exist",
                            "set --settings or ADT_SETTINGS_FILE, or check /home/homedir.dat") from None
         except OSError as exc:
             raise AdtError(f"cannot read settings file {path}: {exc.strerror}",
                            "run as the user that owns it (normally root)") from None
-        return cls(path, text.splitlines())
+        return cls(path, _lines(text))
 
     def value(self, key: str) -> Optional[str]:
         prefix = key + ":"
@@ -67,7 +80,7 @@ def store_value(path: Path, key: str, value: Optional[str] = None) -> None:
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8", errors="surrogateescape").splitlines()
+        lines = _lines(_read(path))
         mode = path.stat().st_mode & 0o7777
     except FileNotFoundError:
         lines, mode = [], 0o600
@@ -75,7 +88,7 @@ def store_value(path: Path, key: str, value: Optional[str] = None) -> None:
     kept.append(key if value is None else f"{key}:{value}")
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as out:
+        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
             out.write("\n".join(kept) + "\n")
         os.chmod(tmp, mode)
         os.replace(tmp, path)
