@@ -32,6 +32,7 @@ install: deps
 
 test: deps
 	bats --print-output-on-failure tests/bats
+	ADT_BATS_AGENT=1 bats --print-output-on-failure tests/bats
 	$(BIN)/python -m pytest -q tests/unit tests/integration
 
 unit: deps
