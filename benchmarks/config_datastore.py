@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from tests.services.seaweed import SeaweedS3  # noqa: E402
+from adt.datastore.seaweed import SeaweedS3  # noqa: E402
 
 WRAPPERS = ROOT / "providerscripts" / "datastore" / "configwrapper"
 BIN = Path(sys.executable).parent

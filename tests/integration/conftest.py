@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.services.seaweed import SeaweedS3
+from adt.datastore.seaweed import SeaweedS3
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

