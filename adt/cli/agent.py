@@ -76,11 +76,20 @@ def stop(path):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and core.running_pid(path):
+    while time.monotonic() < deadline and _alive(pid):
         time.sleep(0.05)
-    if core.running_pid(path):
-        raise AdtError(f"the agent (pid {pid}) did not stop within 10 s")
+    if _alive(pid):
+        raise AdtError(f"the agent (pid {pid}) did not stop within 10 s", f"stop it with 'kill {pid}'")
     click.echo(f"adt agent (pid {pid}) stopped")
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs (a zombie waiting for its parent to reap it has stopped)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
 
 
 @agent.command()

@@ -73,7 +73,7 @@ def test_lifecycle_commands(plain_machine):
     stopped = subprocess.run([adt, "agent", "stop"], env=env, capture_output=True, text=True)
     assert stopped.returncode == 0 and not core.running_pid(plain_machine.socket)
     assert not os.path.exists(plain_machine.socket)
-    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().split()[2] == "Z"
+    assert not os.path.exists(f"/proc/{pid}") or open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] == "Z"
 
 
 def test_agent_serves_changed_settings(agent_machine):
