@@ -13,9 +13,10 @@ from typing import Dict, Tuple
 from adt.datastore.endpoints import Endpoint
 from adt.errors import AdtError
 
-# Fail within 10 seconds when an endpoint is down: 2 attempts x 3 s connect timeout, plus backoff.
-CONNECT_TIMEOUT = 3
-READ_TIMEOUT = 60
+# Fail within 10 seconds when an endpoint is down or hangs: 2 attempts x (2 s connect or 3.5 s read),
+# plus at most 1 s of backoff. Configuration objects are small; bulk transfers will need their own profile.
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 3.5
 MAX_ATTEMPTS = 2
 
 _session = None
@@ -42,7 +43,7 @@ def s3_client(endpoint: Endpoint):
             signature_version="s3v4",
             connect_timeout=CONNECT_TIMEOUT,
             read_timeout=READ_TIMEOUT,
-            retries={"max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+            retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
         )
         client = _get_session().client(
             "s3",

@@ -39,6 +39,21 @@ def test_unreachable_endpoint_fails_fast_naming_endpoint_and_bucket(machine):
     assert machine.servers[0].state["rw"][1] not in result.stderr + result.stdout
 
 
+def test_silent_endpoint_fails_within_10_seconds(machine):
+    silent = socket.socket()  # accepts connections (kernel backlog) and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)
+    try:
+        endpoint = f"http://127.0.0.1:{silent.getsockname()[1]}"
+        machine.write_settings(S3HOSTBASE=endpoint)
+        started = time.monotonic()
+        result = machine.run("config", "check", "x", timeout=30)
+        assert time.monotonic() - started < 10
+        assert result.returncode == 1 and endpoint in result.stderr and "Traceback" not in result.stderr
+    finally:
+        silent.close()
+
+
 def test_wrong_secret_is_refused_without_echoing_it(machine):
     machine.write_settings(S3SECRETKEY="not-the-secret-0123456789")
     result = machine.run("config", "list", "x")
