@@ -15,6 +15,8 @@ from adt.errors import AdtError
 COMMANDS = {
     "config": ("adt.cli.config", "config", "The configuration datastore (what the configwrapper scripts call)."),
     "agent": ("adt.cli.agent", "agent", "A per-machine agent that keeps an S3 client warm for fast calls."),
+    "template": ("adt.cli.template", "template", "Build templates: list, show, describe, get, set, validate, edit."),
+    "variable": ("adt.cli.variable", "variable", "Variables of a build's environment (build_environment)."),
 }
 
 

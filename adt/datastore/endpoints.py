@@ -44,7 +44,8 @@ class Endpoint:
 
     @property
     def region(self) -> str:
-        return self.location or "us-east-1"
+        """The signing region: S3LOCATION, where the original's "US" (s3cmd's default location) means us-east-1."""
+        return "us-east-1" if self.location in ("", "US") else self.location
 
 
 def endpoints_from_settings(settings) -> List[Endpoint]:

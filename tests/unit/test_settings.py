@@ -124,6 +124,7 @@ def test_endpoints_split_on_pipes(tmp_path):
                            "S3HOSTBASE:lon1.digitaloceanspaces.com|http://127.0.0.1:8333\n")
     one, two = endpoints_from_settings(s)
     assert (one.index, one.url, one.addressing, one.region) == (1, "https://lon1.digitaloceanspaces.com", "virtual", "lon1")
+    assert endpoints_from_settings(settings(tmp_path, "S3ACCESSKEY:k\nS3SECRETKEY:s\nS3LOCATION:US\nS3HOSTBASE:h.example\n"))[0].region == "us-east-1"
     assert (two.index, two.url, two.addressing, two.region) == (2, "http://127.0.0.1:8333", "path", "us-east-1")
     assert "s1" not in repr(one) and "s2" not in repr(two)
 
@@ -142,3 +143,8 @@ def test_endpoints_without_location(tmp_path):
 def test_endpoint_errors_name_the_key(tmp_path, text, message):
     with pytest.raises(AdtError, match=message):
         endpoints_from_settings(settings(tmp_path, text))
+
+
+def test_us_location_signs_as_us_east_1(tmp_path):
+    s = settings(tmp_path, "S3ACCESSKEY:k\nS3SECRETKEY:s\nS3LOCATION:US\nS3HOSTBASE:h.example\n")
+    assert endpoints_from_settings(s)[0].region == "us-east-1"

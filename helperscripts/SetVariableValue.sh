@@ -1,0 +1,5 @@
+#!/bin/sh
+# Set a variable in the active build's environment.
+# Usage: SetVariableValue.sh NAME=value
+PATH="${PATH}:/usr/local/bin"
+exec adt variable set "$@"
