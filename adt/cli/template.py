@@ -54,11 +54,7 @@ def _has_secret(template: Template) -> bool:
 
 
 def _problems(template: Template):
-    values = template.values()
-    cloudhost = checks.cloudhost_of(values, template.path)
-    number = checks.template_number(template.path)
-    expected = [v.name for v in schema.VARIABLES if v.in_template] if number and cloudhost else ()
-    return checks.validate(values, cloudhost, number, expected)
+    return checks.validate_template(template)
 
 
 def template_options(function):

@@ -130,8 +130,8 @@ class Template:
         """The template with every assignment of `name` given `value` (appended when absent)."""
         if not re.fullmatch(NAME, name):
             raise AdtError(f"{name!r} is not a variable name", "use letters, digits and _, not starting with a digit")
-        if re.search(r"[\"\n\r$`\\]", value):
-            raise AdtError(f"the value for {name} holds a \", a newline, $, ` or \\",
+        if re.search(r"[\"\n\r\x00$`\\]", value):
+            raise AdtError(f"the value for {name} holds a \", a newline, a NUL byte, $, ` or \\",
                            "template values are plain text inside double quotes")
         lines = list(self.lines)
         changed = False

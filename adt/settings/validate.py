@@ -130,8 +130,19 @@ def validate(values: Dict[str, str], cloudhost: Optional[str] = None, template: 
         reason = check_value(var, value, cloudhost)
         if reason:
             add(var.name, reason)
-    problems.extend(cross_field(values, cloudhost, lambda n: _shown(n, values.get(n))))
+    missing = {p.variable for p in problems if p.message == "MANDATORY value missing"}
+    problems.extend(p for p in cross_field(values, cloudhost, lambda n: _shown(n, values.get(n)))
+                    if p.variable not in missing)  # one report a variable: the missing value says it all
     return problems
+
+
+def validate_template(template) -> List[Problem]:
+    """All problems of a parsed template, its cloud host and number told by its values and its path."""
+    values = template.values()
+    cloudhost = cloudhost_of(values, template.path)
+    number = template_number(template.path)
+    expected = [v.name for v in schema.VARIABLES if v.in_template] if number and cloudhost else ()
+    return validate(values, cloudhost, number, expected)
 
 
 def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Problem]:
