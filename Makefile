@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-APT_PACKAGES := python3 python3-venv s3cmd bats bats-support bats-assert bats-file
+APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert bats-file
 export PATH := $(BIN):$(PATH)
 
 .PHONY: deps system python install test unit bats bench demo clean
@@ -32,7 +32,7 @@ install: deps
 
 test: deps
 	bats --print-output-on-failure tests/bats
-	ADT_BATS_AGENT=1 bats --print-output-on-failure tests/bats
+	ADT_BATS_AGENT=1 bats --print-output-on-failure tests/bats/configwrapper.bats
 	$(BIN)/python -m pytest -q tests/unit tests/integration
 
 unit: deps
