@@ -11,7 +11,6 @@ call and the ratio to s3cmd. Target: agent / s3cmd <= 0.5.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import subprocess
 import sys

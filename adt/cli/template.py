@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import re
 import shlex
 import subprocess
-import sys
 from pathlib import Path
 from typing import Optional
 
@@ -77,6 +75,8 @@ def template():
 def list_():
     """List the templates of every cloud host with their titles."""
     root = _templates_dir()
+    if not root.is_dir():
+        raise AdtError(f"no templates folder at {root}", "set ADT_TEMPLATES_DIR or BUILD_HOME")
     for cloudhost in sorted(p.name for p in root.iterdir() if p.is_dir()):
         for path in sorted((root / cloudhost).glob("*.tmpl")):
             description = path.with_suffix(".description")
@@ -113,7 +113,7 @@ def describe(name):
     click.echo(f"  group: {var.group}")
     if var.per_cloudhost:
         for cloudhost in CLOUDHOSTS:
-            click.echo(f"  allowed on {cloudhost}: {checks._list(schema.allowed(var, cloudhost), 40) or '(see help)'}")
+            click.echo(f"  allowed on {cloudhost}: {checks.short_list(schema.allowed(var, cloudhost), 40) or '(see help)'}")
     elif var.choices:
         click.echo(f"  allowed: {', '.join(var.choices)}{' (or empty)' if var.optional else ''}")
     elif var.kind == "int":
@@ -231,10 +231,10 @@ def override(stack, cloudhost, number, assignments, walk_all, no_input, output_d
     asks for each MANDATORY variable (with --all, every one) showing what it is; enter keeps the value,
     `reset` empties it. With `stack`, also writes the Linode StackScript UDF lines (.tmpl.stack).
     A previous override file is kept as <file>.<pid>. The result is validated."""
-    if not cloudhost:
-        cloudhost = "local" if no_input else click.prompt("Cloud host", type=click.Choice(CLOUDHOSTS))
-    if not number:
-        number = 1 if no_input else click.prompt("Template number", type=click.IntRange(1, 3))
+    if no_input and not (cloudhost and number):
+        raise click.UsageError("--no-input needs --cloudhost and --template")
+    cloudhost = cloudhost or click.prompt("Cloud host", type=click.Choice(CLOUDHOSTS))
+    number = number or click.prompt("Template number", type=click.IntRange(1, 3))
     source = Template.load(_templates_dir() / cloudhost / f"{cloudhost}{number}.tmpl")
     given = {}
     for assignment in assignments:

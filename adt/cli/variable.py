@@ -43,10 +43,8 @@ def get(ctx, name, cloudhost, build_identifier, build_home, reveal):
     values = _environment(cloudhost, build_identifier, build_home).get(name)
     if not values:
         ctx.exit(1)
-    var = schema.BY_NAME.get(name)
-    secret = (var is not None and var.secret) or name in ("SERVER_USER_PASSWORD", "DB_PASSWORD")
     for value in values:
-        click.echo("********" if secret and value and not reveal else value)
+        click.echo("********" if schema.is_secret(name) and value and not reveal else value)
 
 
 @variable.command("set")

@@ -217,6 +217,13 @@ VARIABLES: Tuple[Var, ...] = (
 
 BY_NAME: Dict[str, Var] = {v.name: v for v in VARIABLES}
 
+# Secrets the build adds to build_environment at run time (not template variables).
+RUNTIME_SECRETS = frozenset({"SERVER_USER_PASSWORD", "DB_PASSWORD"})
+
+
+def is_secret(name: str) -> bool:
+    return name in RUNTIME_SECRETS or (name in BY_NAME and BY_NAME[name].secret)
+
 # Names the original used before, and what replaced them.
 RENAMED = {"BUILD_CHOICE": "BUILD_ARCHIVE_CHOICE", "INPARALLEL": "IN_PARALLEL", "BYPASS_DB_LAYER": "DB_INSTALL_MODE",
            "AUTHENTICATION_SERVER": "NO_AUTHENTICATORS"}

@@ -38,7 +38,7 @@ def _shown(name: str, value: Optional[str]) -> Optional[str]:
     return HIDDEN if var is not None and var.secret and value else value
 
 
-def _list(values: Iterable[str], limit: int = 12) -> str:
+def short_list(values: Iterable[str], limit: int = 12) -> str:
     values = list(values)
     text = ", ".join(values[:limit])
     return text + (f", ... ({len(values)} in all)" if len(values) > limit else "")
@@ -77,10 +77,10 @@ def _check_one(var: schema.Var, value: str, cloudhost: Optional[str]) -> Optiona
         if var.per_cloudhost and not allowed:
             if cloudhost == "local":
                 return "use a URL such as http://10.171.0.1:8333, or leave it empty for the embedded datastore"
-            return f"cannot be checked without a known CLOUDHOST (one of {_list(CLOUDHOSTS)})"
+            return f"cannot be checked without a known CLOUDHOST (one of {short_list(CLOUDHOSTS)})"
         if value not in allowed:
             where = f" on {cloudhost}" if var.per_cloudhost else ""
-            return f"not allowed{where}; allowed: {_list(allowed)}"
+            return f"not allowed{where}; allowed: {short_list(allowed)}"
     elif var.kind == "int":
         if not re.fullmatch(r"\d+", value):
             return f"not a whole number; allowed: {var.low}-{var.high}"
@@ -125,7 +125,7 @@ def validate(values: Dict[str, str], cloudhost: Optional[str] = None, template: 
             add(var.name, "MANDATORY value missing")
             continue
         if value == "" and var.kind == "enum" and not var.optional and not var.per_cloudhost:
-            add(var.name, f"empty; allowed: {_list(var.choices)}")
+            add(var.name, f"empty; allowed: {short_list(var.choices)}")
             continue
         reason = check_value(var, value, cloudhost)
         if reason:
@@ -194,7 +194,7 @@ def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Prob
         if get(name) and not get(name).endswith(suffix):
             rule(name, f"baseline repositories are named <identifier>{suffix}")
     if archive in ("virgin", "baseline") and production == "1":
-        rule("BUILD_ARCHIVE_CHOICE", f"production builds come from temporal backups ({_list(schema.PERIODS)})")
+        rule("BUILD_ARCHIVE_CHOICE", f"production builds come from temporal backups ({short_list(schema.PERIODS)})")
 
     from_snapshots = get("AUTOSCALE_FROM_SNAPSHOTS")
     alias = get("BUILD_FROM_SNAPSHOT")

@@ -1,6 +1,5 @@
 """Semantics of the configuration datastore, through the Python API, against a real SeaweedFS."""
 
-from pathlib import Path
 
 
 def test_missing_bucket_reads_empty_and_first_put_creates_it(store, plain_machine):
