@@ -17,6 +17,10 @@ COMMANDS = {
     "agent": ("adt.cli.agent", "agent", "A per-machine agent that keeps an S3 client warm for fast calls."),
     "template": ("adt.cli.template", "template", "Build templates: list, show, describe, get, set, validate, edit."),
     "variable": ("adt.cli.variable", "variable", "Variables of a build's environment (build_environment)."),
+    "build": ("adt.cli.build", "build", "Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh)."),
+    "destroy": ("adt.cli.build", "destroy", "Destroy a build's machines, datastore and network."),
+    "fleet": ("adt.cli.fleet", "fleet", "Reach a build's machines: connect, execute, copy, shut down."),
+    "machine": ("adt.cli.machine", "machine", "What a fleet machine runs on itself (bootstrap, checks)."),
 }
 
 

@@ -12,6 +12,7 @@ import click
 
 from adt import agent as core
 from adt.errors import AdtError
+from adt.run import alive as _alive
 
 SOCKET_HELP = f"Unix socket to serve (default: ADT_AGENT_SOCKET, else {core.DEFAULT_SOCKET})."
 
@@ -81,15 +82,6 @@ def stop(path):
     if _alive(pid):
         raise AdtError(f"the agent (pid {pid}) did not stop within 10 s", f"stop it with 'kill {pid}'")
     click.echo(f"adt agent (pid {pid}) stopped")
-
-
-def _alive(pid: int) -> bool:
-    """True while the process runs (a zombie waiting for its parent to reap it has stopped)."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
-        return False
 
 
 @agent.command()

@@ -36,12 +36,12 @@ def weed_binary() -> str:
     return found
 
 
-def free_ports(count: int):
+def free_ports(count: int, ip: str = "127.0.0.1"):
     sockets = []
     try:
         for _ in range(count):
             s = socket.socket()
-            s.bind(("127.0.0.1", 0))
+            s.bind((ip, 0))
             sockets.append(s)
         return [s.getsockname()[1] for s in sockets]
     finally:
@@ -50,21 +50,22 @@ def free_ports(count: int):
 
 
 class SeaweedS3:
-    def __init__(self, workdir):
+    def __init__(self, workdir, ip: str = "127.0.0.1"):
         self.workdir = Path(workdir)
+        self.ip = ip
         self.state_file = self.workdir / "state.json"
         self.state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
 
     # -- facts ------------------------------------------------------------------------------------
     @property
     def endpoint(self) -> str:
-        return f"http://127.0.0.1:{self.state['ports']['s3']}"
+        return f"http://{self.state.get('ip', '127.0.0.1')}:{self.state['ports']['s3']}"
 
     def env(self) -> dict:
         s = self.state
         return {
             "ADT_S3_ENDPOINT": self.endpoint,
-            "ADT_S3_HOSTPORT": f"127.0.0.1:{s['ports']['s3']}",
+            "ADT_S3_HOSTPORT": f"{s.get('ip', '127.0.0.1')}:{s['ports']['s3']}",
             "ADT_S3_ACCESS_KEY": s["rw"][0], "ADT_S3_SECRET_KEY": s["rw"][1],
             "ADT_S3_RO_ACCESS_KEY": s["ro"][0], "ADT_S3_RO_SECRET_KEY": s["ro"][1],
             "ADT_S3_PID": str(s["pid"]), "ADT_S3_DIR": str(self.workdir),
@@ -81,9 +82,11 @@ class SeaweedS3:
 
     # -- life -------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "SeaweedS3":
+        self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.workdir, 0o700)  # credentials and data of the datastore
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
-        ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES))))
+        ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))
         rw = ("rw" + secrets.token_hex(6), secrets.token_hex(16))
         ro = ("ro" + secrets.token_hex(6), secrets.token_hex(16))
         config = {"identities": [
@@ -95,7 +98,7 @@ class SeaweedS3:
         s3config.write_text(json.dumps(config))
         os.chmod(s3config, 0o600)
         command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
-                   "-ip=127.0.0.1", "-ip.bind=127.0.0.1", "-master.telemetry=false",
+                   f"-ip={self.ip}", f"-ip.bind={self.ip}", "-master.telemetry=false",
                    f"-s3.config={s3config}", "-admin.ui=false", "-webdav=false",
                    "-s3.port.iceberg=0", "-s3.port.lance=0",
                    f"-s3.localSocket={self.workdir / 's3.sock'}",
@@ -105,7 +108,7 @@ class SeaweedS3:
         out = open(self.workdir / "logs" / "weed.out", "ab")
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                    start_new_session=True, env={**os.environ, "TMPDIR": str(self.workdir)})
-        self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro}
+        self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro, "ip": self.ip}
         self.state_file.write_text(json.dumps(self.state))
         os.chmod(self.state_file, 0o600)
         deadline = time.monotonic() + timeout
@@ -126,23 +129,21 @@ class SeaweedS3:
         if not self.state:
             return
         pid = self.state["pid"]
-        try:
+        from adt.run import alive
+
+        if alive(pid):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
                 try:
-                    os.waitpid(pid, os.WNOHANG)
+                    os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
                 except ChildProcessError:
                     pass
-                try:
-                    os.kill(pid, 0)
-                except ProcessLookupError:
+                if not alive(pid):
                     break
                 time.sleep(0.05)
             else:
                 os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for port in self.state["ports"].values():  # the sockets weed leaves in /tmp for our ports
             for leftover in glob.glob(f"/tmp/seaweedfs-*-{port}.sock"):
                 try:

@@ -1,0 +1,97 @@
+"""`adt build` and `adt destroy`: make and remove a fleet."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from adt.settings.providers import CLOUDHOSTS
+
+
+def build_home(option: Optional[str] = None) -> Path:
+    """BUILD_HOME (or /home/buildhome.dat), else the adt checkout this command belongs to."""
+    from adt.errors import AdtError
+    from adt.settings.paths import build_home as find
+
+    try:
+        return find(option=option)
+    except AdtError:
+        return Path(__file__).resolve().parents[2]
+
+
+@click.command()
+@click.argument("words", nargs=-1, metavar="[CLOUDHOST BUILDOS TEMPLATE BUILD_IDENTIFIER]")
+@click.option("--rebuild", is_flag=True, help="Destroy an existing build with this identifier first.")
+@click.option("--template-file", type=click.Path(exists=True, dir_okay=False), help="Use this template file.")
+@click.option("--build-home", "home_dir", metavar="DIR",
+              help="The toolkit's home (default: BUILD_HOME, /home/buildhome.dat, this checkout).")
+@click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
+def build(words, rebuild, template_file, home_dir, as_json):
+    """Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh).
+
+    With no arguments it asks for the cloud host, build OS, template number (1, 2, 3) and build
+    identifier; with all four it asks nothing. On `local`, template 1 builds a development fleet on this
+    machine: a database machine (MariaDB) and a webserver (nginx, php-fpm and WordPress), and prints
+    the URL.
+    """
+    import json
+
+    from adt.build.development import build_development
+    from adt.errors import AdtError
+
+    if words and len(words) != 4:
+        raise click.UsageError("give all four of CLOUDHOST BUILDOS TEMPLATE BUILD_IDENTIFIER, or none")
+    if words:
+        cloudhost, buildos, template, identifier = words
+    else:
+        cloudhost = click.prompt("Cloud host", type=click.Choice(CLOUDHOSTS), default="local")
+        buildos = click.prompt("Build OS", type=click.Choice(["debian", "ubuntu"]), default="debian")
+        template = click.prompt("Template (1 virgin development, 2 baseline development, 3 production)",
+                                type=click.Choice(["1", "2", "3"]), default="1")
+        identifier = click.prompt("Build identifier", default="demo")
+    if cloudhost not in CLOUDHOSTS:
+        raise click.UsageError(f"unknown cloud host {cloudhost!r}: use one of {', '.join(CLOUDHOSTS)}")
+    if buildos not in ("debian", "ubuntu"):
+        raise click.UsageError(f"unknown build OS {buildos!r}: use debian or ubuntu")
+    if template not in ("1", "2", "3"):
+        raise click.UsageError(f"template must be 1, 2 or 3, not {template!r}")
+    from adt.settings.validate import _IDENT
+
+    if not _IDENT.match(identifier):
+        raise AdtError(f"build identifier {identifier!r} is not valid",
+                       "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'")
+    home = build_home(home_dir)
+    progress = (lambda line: click.echo(line, err=True)) if as_json else click.echo
+    result = build_development(cloudhost, int(template), identifier, home, rebuild=rebuild,
+                               template_file=template_file, progress=progress)
+    if as_json:
+        click.echo(json.dumps(result))
+        return
+    total = sum(t for _, t in result["timings"])
+    click.echo(f"\nThe development fleet {cloudhost}/{identifier} is up ({total:.1f} s).")
+    click.echo(f"  website:      {result['url']}  (WordPress installer; {result['website_url']} once DNS points there)")
+    click.echo(f"  webserver:    {result['webserver']}    database: {result['database']}")
+    click.echo(f"  credentials:  {result['credentials']}/ (server user, database)")
+    click.echo("  connect:      helperscripts/ConnectToWebserver.sh, helperscripts/ConnectToDatabase.sh")
+    click.echo(f"  destroy:      adt destroy -c {cloudhost} -b {identifier}")
+
+
+@click.command()
+@click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: runtimedata/ACTIVE_CLOUDHOST.")
+@click.option("--build-identifier", "-b", help="Default: runtimedata/ACTIVE_BUILD_IDENTIFIER.")
+@click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")
+@click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+def destroy(cloudhost, build_identifier, home_dir, yes):
+    """Destroy a build's machines, its embedded datastore and its network (its runtime data stays)."""
+    from adt.build.development import destroy as destroy_build
+    from adt.settings.runtime import RuntimeData
+
+    home = build_home(home_dir)
+    cloudhost, build_identifier = RuntimeData(home).resolve(cloudhost, build_identifier)
+    if not yes and sys.stdin.isatty():
+        click.confirm(f"Destroy every machine of {cloudhost}/{build_identifier}?", abort=True)
+    gone = destroy_build(cloudhost, build_identifier, home, progress=click.echo)
+    click.echo(f"destroyed {len(gone)} machine(s) of {cloudhost}/{build_identifier}")

@@ -1,0 +1,63 @@
+"""The interface every cloud driver implements, and what it passes around."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Sequence, Tuple
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    id: str
+    role: str
+    public_ip: str
+    private_ip: str
+    status: str  # running | stopped
+
+
+@dataclass
+class UserData:
+    """What a new machine is given at first boot (cloud-init's write_files and runcmd)."""
+    files: Dict[str, Tuple[str, int]] = field(default_factory=dict)  # path -> (text, mode)
+    command: Sequence[str] = ()  # the first-boot command (the role bootstrap)
+    environment: Dict[str, str] = field(default_factory=dict)
+
+
+def role_of(name: str) -> str:
+    """The role a server name carries, as the original's CreateServer infers it."""
+    if "-as-" in name:
+        return "autoscaler"
+    if name.startswith("ws-"):
+        return "webserver"
+    if name.startswith("db-"):
+        return "database"
+    if "-auth-" in name:
+        return "authenticator"
+    if "-rp-" in name:
+        return "reverseproxy"
+    return "unknown"
+
+
+class CloudDriver(ABC):
+    name = ""
+
+    @abstractmethod
+    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int,
+                      authorized_key: str) -> Server:
+        """Create and start a machine that runs sshd on ssh_port for authorized_key, then user_data."""
+
+    @abstractmethod
+    def list_servers(self, pattern: str = "") -> List[Server]:
+        """Machines whose name contains pattern."""
+
+    @abstractmethod
+    def destroy_server(self, name: str) -> None:
+        """Destroy one machine by name; nothing of it is left."""
+
+    def snapshot(self, server: Server, label: str) -> str:
+        raise NotImplementedError(f"the {self.name} cloud host cannot take snapshots yet")
+
+    def apply_native_firewall(self, name: str, rules: Sequence[dict]) -> Optional[str]:
+        raise NotImplementedError(f"the {self.name} cloud host has no native firewall yet")

@@ -1,0 +1,285 @@
+"""The `local` cloud host: a fleet of machines on this one computer.
+
+Each machine is a network namespace (its own address in the VPC range, its own firewall) with its own
+mount and UTS namespaces held by a small holder process, so `/home`, `/var/www`, `/etc/ufw`,
+`/var/lib/mysql` and the hostname are its own. Machines meet on a bridge inside a switch namespace; the
+build machine joins it through one veth carrying the VPC's first address. Machines get no default route:
+nothing they send can leave the VPC. State lives under ADT_LOCAL_STATE (default /var/lib/adt/local,
+root only), so list and destroy work from any later process. Every process a machine runs is found with
+`ip netns pids` and stopped by PID.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import os
+import shlex
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import List, Optional
+
+from adt.cloud.base import CloudDriver, Server, UserData, role_of
+from adt.errors import AdtError
+from adt.run import alive as _alive, run, spawn
+
+PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine", "/etc/adt",
+                "/var/log/adt", "/var/spool/cron/crontabs")
+
+
+def _short(text: str, length: int) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def code_paths() -> List[str]:
+    """Where adt and its Python live: machines must still see them under their private directories."""
+    root = Path(__file__).resolve().parents[2]
+    return sorted({str(root), str(Path(sys.prefix).resolve()), str(Path(sys.base_prefix).resolve())})
+
+
+class LocalDriver(CloudDriver):
+    name = "local"
+
+    def __init__(self, vpc: str, state_dir: Optional[str] = None):
+        try:
+            self.network = ipaddress.ip_network(vpc, strict=False)
+        except ValueError:
+            raise AdtError(f"VPC_IP_RANGE {vpc!r} is not a network range", "such as 10.171.0.0/24") from None
+        self.state = Path(state_dir or os.environ.get("ADT_LOCAL_STATE") or "/var/lib/adt/local")
+        tag = _short(str(self.network), 8)
+        self.switch = f"adt-sw-{tag}"
+        self.host_veth = f"adth{tag}"
+        self.gateway = str(next(self.network.hosts()))
+
+    # -- the network -------------------------------------------------------------------------------
+    def _ns_exists(self, name: str) -> bool:
+        return os.path.exists(f"/run/netns/{name}")
+
+    def ensure_network(self) -> None:
+        if self._ns_exists(self.switch):
+            return
+        for line in run(["ip", "-4", "route", "show"], what="reading routes").stdout.splitlines():
+            destination = line.split()[0]
+            if destination == "default":
+                continue
+            try:
+                taken = ipaddress.ip_network(destination, strict=False)
+            except ValueError:
+                continue
+            if taken.overlaps(self.network):
+                raise AdtError(f"VPC_IP_RANGE {self.network} overlaps a network this machine already routes "
+                               f"({line.strip()})", "choose another private range for the local cloud host")
+        prefix = self.network.prefixlen
+        steps = [["ip", "netns", "add", self.switch],
+                 ["ip", "-n", self.switch, "link", "add", "br0", "type", "bridge"],
+                 ["ip", "-n", self.switch, "link", "set", "br0", "up"],
+                 ["ip", "-n", self.switch, "link", "set", "lo", "up"],
+                 ["ip", "link", "add", self.host_veth, "type", "veth", "peer", "name", "up0", "netns", self.switch],
+                 ["ip", "-n", self.switch, "link", "set", "up0", "master", "br0", "up"],
+                 ["ip", "addr", "add", f"{self.gateway}/{prefix}", "dev", self.host_veth],
+                 ["ip", "link", "set", self.host_veth, "up"]]
+        try:
+            for step in steps:
+                run(step, what="creating the local network")
+        except AdtError:
+            self.remove_network(force=True)
+            raise
+
+    def remove_network(self, force: bool = False) -> None:
+        if not force and self._machines():
+            return
+        if self._ns_exists(self.switch):
+            run(["ip", "netns", "del", self.switch], check=False)
+        if os.path.exists(f"/sys/class/net/{self.host_veth}"):
+            run(["ip", "link", "del", self.host_veth], check=False)
+        record = self.state / "created-mountpoints"
+        if record.exists():
+            for path in sorted(set(record.read_text().split()), reverse=True):
+                try:
+                    os.rmdir(path)
+                except OSError:
+                    pass  # not empty, or in use by something else: leave it
+            record.unlink()
+        deadline = time.monotonic() + 5  # the kernel removes a deleted namespace's links asynchronously
+        while os.path.exists(f"/sys/class/net/{self.host_veth}") and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    # -- machines --------------------------------------------------------------------------------
+    def _dir(self, name: str) -> Path:
+        return self.state / name
+
+    def _machines(self) -> List[dict]:
+        found = []
+        if self.state.is_dir():
+            for record in sorted(self.state.glob("*/machine.json")):
+                machine = json.loads(record.read_text())
+                if machine.get("switch") == self.switch:
+                    found.append(machine)
+        return found
+
+    def _machine(self, name: str) -> dict:
+        record = self._dir(name) / "machine.json"
+        if not record.is_file():
+            raise AdtError(f"no local machine named {name}", "see 'adt machine list' or the build's ips")
+        return json.loads(record.read_text())
+
+    def host_path(self, name: str, path: str) -> Path:
+        """Where a path of a machine's private directories is on this computer."""
+        for private in PRIVATE_DIRS:
+            if path == private or path.startswith(private + "/"):
+                return self._dir(name) / "root" / path.lstrip("/")
+        raise AdtError(f"{path} is not in a machine's private directories ({', '.join(PRIVATE_DIRS)})")
+
+    def enter(self, name: str) -> List[str]:
+        """The argv prefix that runs a command inside a machine (its network, mounts and hostname)."""
+        return ["nsenter", "-t", str(self._machine(name)["holder"]), "-n", "-m", "-u", "--"]
+
+    def _allocate(self) -> str:
+        used = {m["ip"] for m in self._machines()} | {self.gateway}
+        for host in self.network.hosts():
+            if str(host) not in used:
+                return str(host)
+        raise AdtError(f"no free address left in {self.network}")
+
+    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int,
+                      authorized_key: str) -> Server:
+        if (self._dir(name) / "machine.json").exists():
+            raise AdtError(f"a local machine named {name} exists already", "destroy it first")
+        self.ensure_network()
+        base = self._dir(name)
+        (base / "root").mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state, 0o700)
+        ip = self._allocate()
+        netns, veth = f"adt-{name}"[:60], f"v{_short(name, 11)}"
+        machine = {"name": name, "ip": ip, "netns": netns, "veth": veth, "switch": self.switch, "holder": 0,
+                   "ssh_port": ssh_port, "role": role_of(name), "created": time.time()}
+        (base / "machine.json").write_text(json.dumps(machine))
+        try:
+            for step in (["ip", "netns", "add", netns],
+                         ["ip", "-n", self.switch, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
+                          "netns", netns],
+                         ["ip", "-n", self.switch, "link", "set", veth, "master", "br0", "up"],
+                         ["ip", "-n", netns, "addr", "add", f"{ip}/{self.network.prefixlen}", "dev", "eth0"],
+                         ["ip", "-n", netns, "link", "set", "eth0", "up"],
+                         ["ip", "-n", netns, "link", "set", "lo", "up"]):
+                run(step, what=f"creating machine {name}")
+            machine["holder"] = self._start_holder(name, netns)
+            (base / "machine.json").write_text(json.dumps(machine))
+            self._start_sshd(name, ip, ssh_port, authorized_key)
+            self._first_boot(name, user_data)
+        except BaseException:
+            self.destroy_server(name)
+            raise
+        return self._server(machine)
+
+    def _start_holder(self, name: str, netns: str) -> int:
+        base = self._dir(name)
+        lines = ["set -e"]
+        for private in PRIVATE_DIRS:
+            if not os.path.exists(private):  # a mount point: an empty directory, removed with the network
+                os.makedirs(private)
+                with open(self.state / "created-mountpoints", "a") as record:
+                    record.write(private + "\n")
+            source = base / "root" / private.lstrip("/")
+            source.mkdir(parents=True, exist_ok=True)
+            keep = [p for p in code_paths() if p.startswith(private + "/")]
+            if keep:  # keep a view of the host directory for the code that lives under it
+                view = base / "hostview" / private.lstrip("/")
+                view.mkdir(parents=True, exist_ok=True)
+                lines.append(f"mount --bind {shlex.quote(private)} {shlex.quote(str(view))}")
+            lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
+            for path in keep:
+                relative = path[len(private) + 1:]
+                lines.append(f"mkdir -p {shlex.quote(path)}")
+                lines.append(f"mount --bind {shlex.quote(str(base / 'hostview' / private.lstrip('/') / relative))} "
+                             f"{shlex.quote(path)}")
+        (base / "root" / "tmp").mkdir(exist_ok=True)
+        ready = base / "holder.ready"
+        ready.unlink(missing_ok=True)
+        lines += [f"hostname {shlex.quote(name[:63])}", f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]
+        pid = spawn(["ip", "netns", "exec", netns, "unshare", "--mount", "--uts", "--propagation", "private", "--",
+                     "sh", "-c", "\n".join(lines)], log_path=str(base / "holder.log"))
+        deadline = time.monotonic() + 15
+        while not ready.exists():
+            if not _alive(pid) or time.monotonic() > deadline:
+                raise AdtError(f"machine {name} did not start", f"read {base / 'holder.log'}")
+            time.sleep(0.02)
+        return pid  # ip netns exec, unshare and sh each exec the next: the holder keeps this pid
+
+    def _pids(self, netns: str) -> List[int]:
+        result = run(["ip", "netns", "pids", netns], check=False)
+        return [int(p) for p in result.stdout.split() if p.isdigit()]
+
+    def _start_sshd(self, name: str, ip: str, port: int, authorized_key: str) -> None:
+        ssh = self._dir(name) / "ssh"
+        ssh.mkdir(mode=0o700, exist_ok=True)
+        if not (ssh / "host_ed25519").exists():
+            run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "host_ed25519")], what="host key")
+        (ssh / "authorized_keys").write_text(authorized_key.strip() + "\n")
+        os.chmod(ssh / "authorized_keys", 0o600)
+        (ssh / "sshd_config").write_text(
+            f"Port {port}\nListenAddress {ip}\nHostKey {ssh / 'host_ed25519'}\nPidFile {ssh / 'sshd.pid'}\n"
+            f"AuthorizedKeysFile {ssh / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
+            "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
+            "Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n")
+        os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+        run([*self.enter(name), "/usr/sbin/sshd", "-f", str(ssh / "sshd_config"), "-E", str(ssh / "sshd.log")],
+            what=f"starting sshd on {name}")
+
+    def _first_boot(self, name: str, user_data: UserData) -> None:
+        for path, (text, mode) in user_data.files.items():
+            target = self.host_path(name, path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+            os.chmod(target, mode)
+        if user_data.command:
+            log = self.host_path(name, "/var/log/adt/bootstrap.log")
+            log.parent.mkdir(parents=True, exist_ok=True)
+            env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+                   "LANG": "C.UTF-8", **user_data.environment}
+            pid = spawn([*self.enter(name), *user_data.command], log_path=str(log), env=env)
+            (self._dir(name) / "first-boot.pid").write_text(f"{pid}\n")
+
+    def first_boot_running(self, name: str) -> bool:
+        """Whether the machine's first-boot command still runs (nsenter execs it, so it keeps the pid)."""
+        try:
+            return _alive(int((self._dir(name) / "first-boot.pid").read_text()))
+        except (OSError, ValueError):
+            return False
+
+    def _server(self, machine: dict) -> Server:
+        status = "running" if machine.get("holder") and _alive(machine["holder"]) else "stopped"
+        return Server(machine["name"], machine["name"], machine["role"], machine["ip"], machine["ip"], status)
+
+    def list_servers(self, pattern: str = "") -> List[Server]:
+        return [self._server(m) for m in self._machines() if pattern in m["name"]]
+
+    def destroy_server(self, name: str) -> None:
+        base = self._dir(name)
+        record = base / "machine.json"
+        machine = json.loads(record.read_text()) if record.is_file() else {"netns": f"adt-{name}"[:60]}
+        netns = machine["netns"]
+        if self._ns_exists(netns):
+            doomed = self._pids(netns)
+            for sig in (signal.SIGTERM, signal.SIGKILL):
+                for pid in doomed:
+                    try:
+                        os.kill(pid, sig)
+                    except ProcessLookupError:
+                        pass
+                deadline = time.monotonic() + 10
+                while any(_alive(p) for p in doomed) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                doomed = [p for p in doomed if _alive(p)]
+                if not doomed:
+                    break
+            run(["ip", "netns", "del", netns], check=False)
+        shutil.rmtree(base, ignore_errors=True)  # the network stays: the caller removes it (remove_network)
+
+    def run_in(self, name: str, argv, **kwargs) -> subprocess.CompletedProcess:
+        return run([*self.enter(name), *argv], **kwargs)

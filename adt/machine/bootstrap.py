@@ -1,0 +1,189 @@
+"""First-boot bootstrap of a machine, by role, from its settings file (`~/runtime/<role>_configuration_settings.dat`).
+
+database: MariaDB initialised in /var/lib/mysql, listening on the machine's address and DBPORT, the
+application database and user created (reachable from the VPC only); `databaseip/<ip>` published;
+`runtime/DATABASE_READY` written.
+webserver: the virgin application (WordPress from Debian's package) in /var/www/html, its config file
+given the database host (from `databaseip/*`) and credentials; nginx + php-fpm; `webserverips/<ip>`
+published; `runtime/WEBSERVER_READY` written.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import secrets
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from adt.errors import AdtError
+from adt.run import run, spawn
+
+RUN = Path("/run/adt-machine")
+LOG = Path("/var/log/adt")
+CONF = Path("/etc/adt")
+WEBROOT = Path("/var/www/html")
+WORDPRESS = Path("/usr/share/wordpress")
+
+
+def my_ip() -> str:
+    for line in run(["ip", "-4", "-o", "addr", "show", "scope", "global"], what="finding this machine's address").stdout.splitlines():
+        return line.split()[3].split("/")[0]
+    raise AdtError("this machine has no global IPv4 address")
+
+
+def _store(settings):
+    from adt.datastore.config import ConfigDatastore
+
+    return ConfigDatastore.from_settings(settings)
+
+
+def _ready(home: Path, marker: str) -> None:
+    (home / "runtime").mkdir(parents=True, exist_ok=True)
+    (home / "runtime" / marker).touch()
+
+
+def _mysql_host_pattern(vpc: str) -> str:
+    network = ipaddress.ip_network(vpc, strict=False)
+    return f"{network.network_address}/{network.netmask}"
+
+
+def _client_options(host: str, port: str, user: str, password: str) -> str:
+    """A private option file for the mariadb client, so the password is never in a process list."""
+    fd, path = tempfile.mkstemp(prefix="adt-my-", suffix=".cnf")
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"[client]\nhost={host}\nport={port}\nuser={user}\npassword={password}\n")
+    return path
+
+
+def database(settings, home: Path) -> None:
+    ip, port = my_ip(), settings.require("DBPORT")
+    name, user, password = settings.require("DBNAME"), settings.require("DBUSERNAME"), settings.require("DBPASSWORD")
+    datadir = Path("/var/lib/mysql")
+    for directory in (RUN, LOG, datadir):
+        directory.mkdir(parents=True, exist_ok=True)
+    if not (datadir / "mysql").exists():
+        run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
+             "--auth-root-authentication-method=socket", "--skip-test-db"], what="initialising MariaDB", timeout=120)
+    socket_path = RUN / "mysqld.sock"
+    spawn(["mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}", f"--socket={socket_path}",
+           f"--port={port}", f"--bind-address={ip}", f"--pid-file={RUN / 'mariadbd.pid'}",
+           f"--log-error={LOG / 'mariadb.log'}", "--innodb-buffer-pool-size=64M"], log_path=str(LOG / "mariadbd.out"))
+    root = ["mariadb", "--no-defaults", f"--socket={socket_path}", "-uroot"]
+    deadline = time.monotonic() + 60
+    while run([*root, "-e", "SELECT 1"], check=False, timeout=10).returncode != 0:
+        if time.monotonic() > deadline:
+            raise AdtError("MariaDB did not start within 60 s", f"read {LOG / 'mariadb.log'}")
+        time.sleep(0.2)
+    host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
+    sql = (f"CREATE DATABASE IF NOT EXISTS `{name}`;\n"
+           f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{password}';\n"
+           f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'{host}';\nFLUSH PRIVILEGES;\n")
+    run(root, input=sql, what="creating the application database", secrets=[password])
+    store = _store(settings)
+    store.delete("databaseip", recursive=True)
+    store.put(f"databaseip/{ip}")
+    _ready(home, "DATABASE_READY")
+
+
+def _wait_for_database(settings, timeout: float = 300) -> str:
+    store = _store(settings)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [e.key.rsplit("/", 1)[1] for e in store.list("databaseip/") if not e.is_dir]
+        if found:
+            return found[0]
+        time.sleep(1)
+    raise AdtError(f"no databaseip/* in the configuration datastore after {timeout:g} s",
+                   "is the database machine up?")
+
+
+def wordpress_config(settings, db_host: str) -> str:
+    salts = "\n".join(f"define('{k}', '{secrets.token_urlsafe(48)}');" for k in (
+        "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
+        "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"))
+    return (f"<?php\n/* written by adt at first boot */\n"
+            f"define('DB_NAME', '{settings.require('DBNAME')}');\n"
+            f"define('DB_USER', '{settings.require('DBUSERNAME')}');\n"
+            f"define('DB_PASSWORD', '{settings.require('DBPASSWORD')}');\n"
+            f"define('DB_HOST', '{db_host}:{settings.require('DBPORT')}');\n"
+            "define('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n"
+            f"{salts}\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\n"
+            "if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }\n"
+            "require_once ABSPATH . 'wp-settings.php';\n")
+
+
+def webserver(settings, home: Path) -> None:
+    ip = my_ip()
+    application = settings.value("APPLICATION") or "wordpress"
+    if application != "wordpress":
+        raise AdtError(f"APPLICATION {application} is not available on this machine yet", "use wordpress")
+    for directory in (RUN, LOG, CONF, WEBROOT):
+        directory.mkdir(parents=True, exist_ok=True)
+    if not WORDPRESS.is_dir():
+        raise AdtError(f"{WORDPRESS} is missing", "install Debian's wordpress package (make deps)")
+    if not (WEBROOT / "wp-settings.php").exists():
+        run(["cp", "-a", f"{WORDPRESS}/.", str(WEBROOT)], what="copying WordPress into the webroot")
+    db_host = _wait_for_database(settings)
+    config = WEBROOT / "wp-config.php"
+    config.unlink(missing_ok=True)  # Debian's is a per-host loader; the webroot gets a plain one
+    config.write_text(wordpress_config(settings, db_host))
+    os.chmod(config, 0o640)
+    shutil.chown(config, "root", "www-data")
+    php_fpm = shutil.which("php-fpm8.2") or shutil.which("php-fpm") or "php-fpm8.2"
+    (CONF / "php-fpm.conf").write_text(
+        f"[global]\npid = {RUN / 'php-fpm.pid'}\nerror_log = {LOG / 'php-fpm.log'}\ndaemonize = yes\n"
+        f"[www]\nuser = www-data\ngroup = www-data\nlisten = {RUN / 'php-fpm.sock'}\n"
+        "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\npm = static\npm.max_children = 3\n")
+    tmp = RUN / "nginx"
+    tmp.mkdir(exist_ok=True)
+    (CONF / "nginx.conf").write_text(f"""user www-data;
+worker_processes 1;
+pid {RUN / 'nginx.pid'};
+error_log {LOG / 'nginx-error.log'};
+events {{ worker_connections 256; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log {LOG / 'nginx-access.log'};
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  server {{
+    listen {ip}:80;
+    server_name {settings.value('WEBSITEURL') or '_'};
+    root {WEBROOT};
+    index index.php index.html;
+    location / {{ try_files $uri $uri/ /index.php?$args; }}
+    location ~ \\.php$ {{
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass unix:{RUN / 'php-fpm.sock'};
+    }}
+  }}
+}}
+""")
+    run([php_fpm, "-y", str(CONF / "php-fpm.conf")], what="starting php-fpm")
+    run(["nginx", "-e", str(LOG / "nginx-error.log"), "-c", str(CONF / "nginx.conf")], what="starting nginx")
+    store = _store(settings)
+    store.put(f"webserverips/{ip}")
+    _ready(home, "WEBSERVER_READY")
+
+
+def check_database(settings) -> str:
+    """Connect from this machine to the application database as the application would."""
+    host = _wait_for_database(settings, timeout=30)
+    options = _client_options(host, settings.require("DBPORT"), settings.require("DBUSERNAME"),
+                              settings.require("DBPASSWORD"))
+    try:
+        result = run(["mariadb", f"--defaults-extra-file={options}", settings.require("DBNAME"), "-N", "-e",
+                      "SELECT 1"], what=f"connecting to the database at {host}", timeout=30)
+    finally:
+        os.unlink(options)
+    if result.stdout.strip() != "1":
+        raise AdtError(f"the database at {host} answered {result.stdout.strip()!r} to SELECT 1")
+    return f"{host}:{settings.require('DBPORT')}"
+
+
+ROLES = {"database": database, "webserver": webserver}
