@@ -226,7 +226,9 @@ class LocalDriver(CloudDriver):
             f"Port {port}\nListenAddress {ip}\nHostKey {ssh / 'host_ed25519'}\nPidFile {ssh / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {ssh / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
-            "Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n")
+            "Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n"
+            # adt is "installed" on a local machine: sessions find it first on their PATH
+            f"SetEnv PATH={Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
         run([*self.enter(name), "/usr/sbin/sshd", "-f", str(ssh / "sshd_config"), "-E", str(ssh / "sshd.log")],
             what=f"starting sshd on {name}")

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Run a command on the active build's webserver; its output and exit status pass through.
+# Usage: ExecuteOnWebserver.sh "<command>"
+PATH="${PATH}:/usr/local/bin"
+exec adt fleet exec --role webserver "$@"

@@ -1,0 +1,5 @@
+#!/bin/sh
+# Shut down and destroy the active build's machines, after asking.
+# Usage: ShutdownInfrastructure.sh
+PATH="${PATH}:/usr/local/bin"
+exec adt fleet shutdown "$@"
