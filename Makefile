@@ -3,7 +3,12 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
-APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert bats-file
+APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert bats-file \
+	iproute2 util-linux procps curl openssh-server openssh-client rsync \
+	mariadb-server mariadb-client nginx php-fpm php-mysql
+# WordPress (the local cloud host's virgin application) comes after nginx and php-fpm: installed with
+# them in one go, apt would satisfy its "apache2 | httpd" with Apache.
+APT_LATE := wordpress
 export PATH := $(BIN):$(PATH)
 
 .PHONY: deps system python install test unit bats bench demo clean
@@ -12,9 +17,12 @@ deps: system python
 
 system:
 	@missing=$$(for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  echo "installing system packages:" $$missing; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	late=$$(for p in $(APT_LATE); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing$$late" ]; then \
+	  echo "installing system packages:" $$missing $$late; \
+	  apt-get update -qq; \
+	  if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi; \
+	  if [ -n "$$late" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$late; fi; \
 	fi
 
 python: $(VENV)/.installed
@@ -40,9 +48,11 @@ unit: deps
 
 bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
+	$(BIN)/python benchmarks/build.py
 
+# The development fleet on the local cloud host, from template 1; running it again rebuilds it.
 demo: deps
-	$(BIN)/python -m adt.demo
+	$(BIN)/adt build local debian 1 demo --rebuild
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .hypothesis
