@@ -8,7 +8,8 @@ setup_file() {
   export PATH="${ROOT}/.venv/bin:/usr/sbin:/usr/bin:/sbin:/bin"
   mkdir -p "${BUILD_HOME}"
   adt template set VPC_IP_RANGE=10.174.0.0/24 "$(cp "${ROOT}/templates/local/local1.tmpl" "${BATS_FILE_TMPDIR}/t1.tmpl" && echo "${BATS_FILE_TMPDIR}/t1.tmpl")" --force
-  "${ROOT}/ExpeditedAgileDeploymentToolkit.sh" local debian 1 bats --template-file "${BATS_FILE_TMPDIR}/t1.tmpl" > "${BATS_FILE_TMPDIR}/build.log" 2>&1
+  "${ROOT}/ExpeditedAgileDeploymentToolkit.sh" local debian 1 bats --template-file "${BATS_FILE_TMPDIR}/t1.tmpl" \
+    > "${BATS_FILE_TMPDIR}/build.log" 2>&1 || { cat "${BATS_FILE_TMPDIR}/build.log" >&3; return 1; }
 }
 
 teardown_file() {
