@@ -12,7 +12,6 @@ import os
 import secrets
 import shutil
 import string
-import subprocess
 import sys
 import time
 import urllib.request
@@ -23,11 +22,12 @@ from typing import Callable, Dict, List, Optional
 from adt import remote
 from adt.cloud.base import UserData
 from adt.errors import AdtError
+from adt.machine.bootstrap import php_fpm
 from adt.run import run
 from adt.settings.runtime import BuildEnvironment, RuntimeData, templates_dir
 from adt.settings.template import Template, write_atomically
 
-REQUIRED = {"mariadbd": "mariadb-server", "mariadb": "mariadb-client", "nginx": "nginx", "php-fpm8.2": "php-fpm",
+REQUIRED = {"mariadbd": "mariadb-server", "mariadb": "mariadb-client", "nginx": "nginx",
             "sshd": "openssh-server", "ssh": "openssh-client", "ssh-keygen": "openssh-client", "ip": "iproute2",
             "nsenter": "util-linux", "unshare": "util-linux"}
 ALPHANUMERIC = string.ascii_letters + string.digits
@@ -67,6 +67,8 @@ def preflight(template_number: int) -> None:
         raise AdtError("the local cloud host needs root (it makes network namespaces and mounts)",
                        "run as root, as the original build machine does")
     missing = sorted({package for tool, package in REQUIRED.items() if not shutil.which(tool)})
+    if not php_fpm():
+        missing.append("php-fpm")
     if not Path("/usr/share/wordpress").is_dir():
         missing.append("wordpress")
     if missing:
@@ -142,6 +144,7 @@ class Builder:
         self.driver.ensure_network()
 
     def start_datastore(self) -> None:
+        from adt.datastore.client import s3_client
         from adt.datastore.config import ConfigDatastore
         from adt.datastore.endpoints import Endpoint
         from adt.datastore.naming import config_bucket
@@ -159,8 +162,6 @@ class Builder:
             endpoint = Endpoint(1, server.endpoint, key, secret, "")
             v.update({"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret, "S3_LOCATION": "US"})
         bucket = config_bucket(v["WEBSITE_URL"], v["SERVER_USER"])
-        from adt.datastore.client import s3_client
-
         client = s3_client(endpoint)
         prefix = bucket.rsplit("-", 1)[0] + "-"
         for old in client.list_buckets().get("Buckets", []):  # the config bucket is emptied for each build
@@ -223,7 +224,9 @@ class Builder:
             if not running:  # the bootstrap has ended, and the marker is not there
                 break
             time.sleep(0.25)
-        tail = "; ".join(log.read_text().strip().splitlines()[-1:]) if log.exists() else ""
+        lines = log.read_text().strip().splitlines() if log.exists() else []
+        errors = [i for i, line in enumerate(lines) if line.startswith("adt: ")]
+        tail = " ".join(l.strip() for l in lines[errors[-1]:errors[-1] + 2]) if errors else "; ".join(lines[-1:])
         if probe is not None and probe.returncode == 255:
             raise AdtError(f"machine {name} ({role}): cannot ssh to {ip}: {probe.stderr.strip()}",
                            f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}")

@@ -14,7 +14,6 @@ import ipaddress
 import os
 import secrets
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -27,6 +26,12 @@ LOG = Path("/var/log/adt")
 CONF = Path("/etc/adt")
 WEBROOT = Path("/var/www/html")
 WORDPRESS = Path("/usr/share/wordpress")
+
+
+def php_fpm():
+    """The php-fpm binary Debian or Ubuntu installed (php-fpm8.2, php-fpm8.3, ...), or None."""
+    found = sorted(Path("/usr/sbin").glob("php-fpm*"))
+    return str(found[-1]) if found else shutil.which("php-fpm")
 
 
 def my_ip() -> str:
@@ -133,7 +138,7 @@ def webserver(settings, home: Path) -> None:
     config.write_text(wordpress_config(settings, db_host))
     os.chmod(config, 0o640)
     shutil.chown(config, "root", "www-data")
-    php_fpm = shutil.which("php-fpm8.2") or shutil.which("php-fpm") or "php-fpm8.2"
+    fpm = php_fpm() or "php-fpm"
     (CONF / "php-fpm.conf").write_text(
         f"[global]\npid = {RUN / 'php-fpm.pid'}\nerror_log = {LOG / 'php-fpm.log'}\ndaemonize = yes\n"
         f"[www]\nuser = www-data\ngroup = www-data\nlisten = {RUN / 'php-fpm.sock'}\n"
@@ -164,7 +169,7 @@ http {{
   }}
 }}
 """)
-    run([php_fpm, "-y", str(CONF / "php-fpm.conf")], what="starting php-fpm")
+    run([fpm, "-y", str(CONF / "php-fpm.conf")], what="starting php-fpm")
     run(["nginx", "-e", str(LOG / "nginx-error.log"), "-c", str(CONF / "nginx.conf")], what="starting nginx")
     store = _store(settings)
     store.put(f"webserverips/{ip}")
