@@ -21,6 +21,7 @@ COMMANDS = {
     "destroy": ("adt.cli.build", "destroy", "Destroy a build's machines, datastore and network."),
     "fleet": ("adt.cli.fleet", "fleet", "Reach a build's machines: connect, execute, copy, shut down."),
     "machine": ("adt.cli.machine", "machine", "What a fleet machine runs on itself (bootstrap, checks)."),
+    "firewall": ("adt.cli.firewall", "firewall", "Firewalls on every machine and the cloud host's native one."),
 }
 
 

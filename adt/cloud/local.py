@@ -86,6 +86,12 @@ class LocalDriver(CloudDriver):
         try:
             for step in steps:
                 run(step, what="creating the local network")
+            # the native firewall layer: new TCP connections towards a machine's port go through its chain
+            run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], what="creating the native firewall",
+                input="add table bridge adt\n"
+                      "add chain bridge adt forward { type filter hook forward priority 0; policy accept; }\n"
+                      "add map bridge adt machines { type ifname : verdict; }\n"
+                      "add rule bridge adt forward tcp flags & (syn|ack) == syn oifname vmap @machines\n")
         except AdtError:
             self.remove_network(force=True)
             raise
@@ -266,6 +272,10 @@ class LocalDriver(CloudDriver):
         record = base / "machine.json"
         machine = json.loads(record.read_text()) if record.is_file() else {"netns": f"adt-{name}"[:60]}
         netns = machine["netns"]
+        if machine.get("veth") and self._ns_exists(self.switch):  # its native firewall chain, if any
+            run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], check=False,
+                input=f'delete element bridge adt machines {{ "{machine["veth"]}" }}\n'
+                      f'delete chain bridge adt m_{machine["veth"]}\n')
         if self._ns_exists(netns):
             doomed = self._pids(netns)
             for sig in (signal.SIGTERM, signal.SIGKILL):
@@ -282,6 +292,20 @@ class LocalDriver(CloudDriver):
                     break
             run(["ip", "netns", "del", netns], check=False)
         shutil.rmtree(base, ignore_errors=True)  # the network stays: the caller removes it (remove_network)
+
+    def apply_native_firewall(self, name: str, rules) -> str:
+        """The cloud host's own layer, on the bridge side of the machine's link: new TCP connections to it
+        are dropped unless a rule admits them. One nft transaction: the old chain is replaced atomically."""
+        veth = self._machine(name)["veth"]
+        chain = f"m_{veth}"
+        lines = [f"add chain bridge adt {chain}", f"flush chain bridge adt {chain}"]
+        for rule in rules:
+            if rule.proto == "tcp":
+                lines.append(f"add rule bridge adt {chain} ip saddr {rule.source} tcp dport {rule.port} accept")
+        lines += [f"add rule bridge adt {chain} drop", f'add element bridge adt machines {{ "{veth}" : jump {chain} }}']
+        run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], input="\n".join(lines) + "\n",
+            what=f"applying the native firewall of {name}")
+        return f"adt-{role_of(name)}-{name}"
 
     def run_in(self, name: str, argv, **kwargs) -> subprocess.CompletedProcess:
         return run([*self.enter(name), *argv], **kwargs)

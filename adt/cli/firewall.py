@@ -1,0 +1,83 @@
+"""`adt firewall`: the policy, the on-machine reconcile, the native layer, Cloudflare's ranges."""
+
+from __future__ import annotations
+
+import click
+
+from adt.settings.providers import CLOUDHOSTS
+
+
+@click.group()
+def firewall():
+    """Firewalls on two layers: on each machine (ufw or iptables, reconciled every minute from cron)
+    and the cloud host's native firewall. SSH only from the build machine and the fleet; the database
+    port only from webservers and autoscalers; 443 and 80 from anywhere, or only from Cloudflare."""
+
+
+def _role(ctx) -> str:
+    from adt.errors import AdtError
+    from adt.firewall.reconcile import role_of_settings
+
+    role = role_of_settings(ctx.obj.settings_path)
+    if not role:
+        raise AdtError(f"cannot tell this machine's role from {ctx.obj.settings_path}", "pass --role to adt")
+    return role
+
+
+@firewall.command()
+@click.pass_context
+def reconcile(ctx):
+    """Apply this machine's policy if it changed or the firewall was disabled (what cron runs)."""
+    from adt.firewall.reconcile import reconcile as run_reconcile
+
+    click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx)))
+
+
+@firewall.command()
+@click.pass_context
+def reset(ctx):
+    """Forget what was applied and apply this machine's policy afresh (ResetFirewall.sh)."""
+    from adt.firewall.reconcile import reconcile as run_reconcile
+
+    for name in ("FIREWALL-ACTIVE", "firewall-applied"):
+        (ctx.obj.home / "runtime" / name).unlink(missing_ok=True)
+    click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx)))
+
+
+@firewall.command()
+@click.pass_context
+def show(ctx):
+    """Print this machine's rules as the policy computes them now (changes nothing)."""
+    from adt.firewall import policy
+    from adt.firewall.reconcile import _settings_map, cloudflare_ranges, members
+
+    ports = ctx.obj.home / "runtime" / "firewallports.dat"
+    rules = policy.policy(_role(ctx), _settings_map(ctx.obj.settings), members(ctx.obj.settings),
+                          cloudflare_ranges(ctx.obj.home), ports.read_text() if ports.is_file() else "")
+    for rule in rules:
+        click.echo(f"allow {rule.proto:4} {rule.port or '-':>5} from {rule.source:18} # {rule.why}")
+
+
+@firewall.command("update-cloudflare-ranges")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.pass_context
+def update_cloudflare_ranges(ctx, file):
+    """Replace the Cloudflare IPv4 ranges with FILE (one CIDR a line, as cloudflare.com/ips-v4 gives)."""
+    from pathlib import Path
+
+    from adt.firewall.reconcile import update_cloudflare_ranges as update
+
+    click.echo(f"{update(Path(file), ctx.obj.home)} Cloudflare ranges installed")
+
+
+@firewall.command()
+@click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's.")
+@click.option("--build-identifier", "-b", help="Default: the active build.")
+@click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")
+def native(cloudhost, build_identifier, home_dir):
+    """From the build machine: apply the cloud host's native firewall to every machine of a build
+    (when ACTIVE_FIREWALLS is 2 or 3)."""
+    from adt.build.firewall import apply_native
+
+    for line in apply_native(cloudhost, build_identifier, home_dir):
+        click.echo(line)

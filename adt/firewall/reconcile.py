@@ -1,0 +1,116 @@
+"""The on-machine reconcile (cron every minute, as the original's SetupFirewallFromCron.sh): read the
+fleet's membership from the configuration datastore, compute the policy, apply it when it changed or
+when someone disabled the firewall. One reconcile at a time: a lock file, stale after 20 minutes."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import time
+from pathlib import Path
+from typing import Dict, List, Optional
+
+from adt.errors import AdtError
+from adt.firewall import policy as firewall_policy
+from adt.firewall.backends import backend
+from adt.settings.template import write_atomically
+
+SHIPPED_RANGES = Path(__file__).with_name("cloudflare-ips-v4.txt")
+LOCK_STALE_SECONDS = 20 * 60
+
+
+def parse_ranges(text: str, source: str) -> List[str]:
+    ranges = []
+    for number, line in enumerate(text.splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            network = ipaddress.ip_network(line, strict=True)
+        except ValueError:
+            raise AdtError(f"{source}:{number}: {line!r} is not an IPv4 network range") from None
+        if network.version != 4:
+            raise AdtError(f"{source}:{number}: {line!r} is not IPv4")
+        ranges.append(str(network))
+    if not ranges or len(ranges) > 200:
+        raise AdtError(f"{source}: expected 1-200 ranges, found {len(ranges)}")
+    return ranges
+
+
+def cloudflare_ranges(home: Path) -> List[str]:
+    override = home / "runtime" / "cloudflare-ranges.dat"
+    path = override if override.is_file() else SHIPPED_RANGES
+    return parse_ranges(path.read_text(), str(path))
+
+
+def update_cloudflare_ranges(source: Path, home: Path) -> int:
+    ranges = parse_ranges(source.read_text(), str(source))
+    write_atomically(home / "runtime" / "cloudflare-ranges.dat", "".join(r + "\n" for r in ranges), 0o644)
+    return len(ranges)
+
+
+def members(settings) -> Dict[str, List[str]]:
+    from adt.datastore.config import ConfigDatastore
+
+    store = ConfigDatastore.from_settings(settings)
+    return {key: sorted(e.key.rsplit("/", 1)[1] for e in store.list(key + "/") if not e.is_dir)
+            for key in firewall_policy.MEMBER_KEYS}
+
+
+def firewall_kind(home: Path, settings) -> str:
+    """The buildstyles.dat `FIREWALL:<ufw|iptables>` line, else the settings file's FIREWALL, else iptables."""
+    styles = home / "runtime" / "buildstyles.dat"
+    if styles.is_file():
+        for line in styles.read_text().splitlines():
+            if line.startswith("FIREWALL:"):
+                return line.split(":")[1]
+    return settings.value("FIREWALL") or "iptables"
+
+
+class Lock:
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        except FileExistsError:
+            if time.time() - self.path.stat().st_mtime < LOCK_STALE_SECONDS:
+                return False
+            self.path.unlink(missing_ok=True)  # stale: its holder died
+            fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        os.close(fd)
+        self.held = True
+        return True
+
+    def __exit__(self, *exc):
+        if getattr(self, "held", False):
+            self.path.unlink(missing_ok=True)
+
+
+def reconcile(settings, home: Path, role: str) -> str:
+    active = settings.value("ACTIVEFIREWALLS") or "3"
+    if active not in ("1", "3"):
+        return f"on-machine firewall not in use (ACTIVEFIREWALLS={active})"
+    with Lock(home / "runtime" / "firewalllock.file") as held:
+        if not held:
+            return "another reconcile holds runtime/firewalllock.file"
+        ports = home / "runtime" / "firewallports.dat"
+        rules = firewall_policy.policy(role, _settings_map(settings), members(settings), cloudflare_ranges(home),
+                                       ports.read_text() if ports.is_file() else "")
+        chosen = backend(firewall_kind(home, settings), home / "runtime" / "firewall-applied")
+        changed = chosen.apply(rules)
+        (home / "runtime" / "FIREWALL-ACTIVE").touch()
+        return f"{chosen.name}: {len(rules)} rules, {'applied' if changed else 'unchanged'}"
+
+
+def _settings_map(settings) -> Dict[str, str]:
+    keys = ("SSHPORT", "DBPORT", "VPCIPRANGE", "BUILDMACHINEIP", "DNSCHOICE", "DATABASEINSTALLATIONTYPE")
+    return {key: settings.value(key) or "" for key in keys}
+
+
+def role_of_settings(path: Path) -> Optional[str]:
+    name = Path(path).name
+    return name.split("_configuration_settings")[0] if "_configuration_settings" in name else None
