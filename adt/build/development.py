@@ -185,7 +185,9 @@ class Builder:
                 "CLOUDHOST": self.build.cloudhost, "REGION": v.get("REGION", ""), "SSHPORT": v["SSH_PORT"],
                 "VPCIPRANGE": v["VPC_IP_RANGE"], "BUILDMACHINEIP": self.driver.gateway,
                 "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""), "PHPVERSION": v.get("PHP_VERSION", ""),
-                "DEVELOPMENT": v.get("DEVELOPMENT", "1"), "PRODUCTION": v.get("PRODUCTION", "0")}
+                "DEVELOPMENT": v.get("DEVELOPMENT", "1"), "PRODUCTION": v.get("PRODUCTION", "0"),
+                "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"), "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
+                "FIREWALL": "iptables"}
         return "".join(f"{k}:{val}\n" for k, val in keys.items())
 
     def server_name(self, role: str) -> str:
@@ -256,6 +258,19 @@ class Builder:
         if "WordPress" not in body or "Error establishing a database connection" in body:
             raise AdtError(f"{url} does not serve the WordPress installer: {body[:200]!r}")
 
+    def firewalls(self, ips: Dict[str, str]) -> None:
+        """Both layers, once every machine has published its address: on each machine (reconcile over
+        ssh, as cron does every minute), then the cloud host's native layer."""
+        from adt.build.firewall import apply_native
+
+        for role, ip in ips.items():
+            result = run(remote.ssh(self.build.target(ip, role), ["adt", "firewall", "reconcile"]), check=False, timeout=60)
+            if result.returncode != 0:
+                raise AdtError(f"the firewall of the {role} at {ip} failed: {(result.stderr or result.stdout).strip()}")
+            self.log.write(f"{role} {ip}: {result.stdout}")
+        for line in apply_native(self.build.cloudhost, self.build.build_identifier, str(self.build.build_home)):
+            self.log.write(line + "\n")
+
     def finish(self, ws_ip: str) -> None:
         self.store.put("INSTALLED_SUCCESSFULLY")
         target = self.build.target(ws_ip, "webserver")
@@ -288,6 +303,7 @@ def build_development(cloudhost: str, template_number: int, build_identifier: st
         db_ip = builder.phase("database machine", lambda: builder.launch("database"))
         ws_ip = builder.phase("webserver machine", lambda: builder.launch("webserver"))
         builder.phase("checks", lambda: builder.check(ws_ip))
+        builder.phase("firewalls", lambda: builder.firewalls({"database": db_ip, "webserver": ws_ip}))
         builder.phase("finish", lambda: builder.finish(ws_ip))
     except AdtError as error:
         log = builder.log.name if builder.log else build.dir / "logs"

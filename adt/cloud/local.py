@@ -32,6 +32,10 @@ PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld"
                 "/var/log/adt", "/var/spool/cron/crontabs")
 
 
+SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
+PRIVATE_FILES = ("/etc/default/ufw",)  # a private copy of a single file, when this computer has it
+
+
 def _short(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
 
@@ -51,7 +55,9 @@ class LocalDriver(CloudDriver):
         except ValueError:
             raise AdtError(f"VPC_IP_RANGE {vpc!r} is not a network range", "such as 10.171.0.0/24") from None
         self.state = Path(state_dir or os.environ.get("ADT_LOCAL_STATE") or "/var/lib/adt/local")
-        tag = _short(str(self.network), 8)
+        # one switch per state folder and VPC: another folder's fleet on the same VPC is refused as an
+        # overlapping network, never shares addresses with this one
+        tag = _short(f"{self.state.resolve()}|{self.network}", 8)
         self.switch = f"adt-sw-{tag}"
         self.host_veth = f"adth{tag}"
         self.gateway = str(next(self.network.hosts()))
@@ -198,13 +204,21 @@ class LocalDriver(CloudDriver):
                 view = base / "hostview" / private.lstrip("/")
                 view.mkdir(parents=True, exist_ok=True)
                 lines.append(f"mount --bind {shlex.quote(private)} {shlex.quote(str(view))}")
+            if private in SEEDED_DIRS and os.path.isdir(private) and not any(source.iterdir()):
+                shutil.copytree(private, source, dirs_exist_ok=True, symlinks=True)
             lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
             for path in keep:
                 relative = path[len(private) + 1:]
                 lines.append(f"mkdir -p {shlex.quote(path)}")
                 lines.append(f"mount --bind {shlex.quote(str(base / 'hostview' / private.lstrip('/') / relative))} "
                              f"{shlex.quote(path)}")
-        (base / "root" / "tmp").mkdir(exist_ok=True)
+        for private in PRIVATE_FILES:
+            if os.path.isfile(private):
+                copy = base / "root" / private.lstrip("/")
+                copy.parent.mkdir(parents=True, exist_ok=True)
+                if not copy.exists():
+                    shutil.copy2(private, copy)
+                lines.append(f"mount --bind {shlex.quote(str(copy))} {shlex.quote(private)}")
         ready = base / "holder.ready"
         ready.unlink(missing_ok=True)
         lines += [f"hostname {shlex.quote(name[:63])}", f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]
