@@ -6,8 +6,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
 
