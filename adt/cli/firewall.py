@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from adt.errors import AdtError
 from adt.settings.providers import CLOUDHOSTS
 
 
@@ -81,3 +82,66 @@ def native(cloudhost, build_identifier, home_dir):
 
     for line in apply_native(cloudhost, build_identifier, home_dir):
         click.echo(line)
+
+
+def _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip):
+    from adt.cli.build import build_home
+    from adt.datastore.endpoints import Endpoint
+    from adt.firewall.buildmachine import _store
+    from adt.settings.runtime import BuildEnvironment, RuntimeData
+
+    runtime = RuntimeData(build_home(home_dir))
+    cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
+    env = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier))
+    value = lambda name: (env.get(name) or [""])[0]  # noqa: E731
+    if not value("S3_HOST_BASE"):
+        raise AdtError(f"build {cloudhost}/{build_identifier} has no datastore settings", "build it first")
+    endpoint = Endpoint(1, value("S3_HOST_BASE"), value("S3_ACCESS_KEY"), value("S3_SECRET_KEY"), value("S3_LOCATION"))
+    return _store(endpoint, build_machine_ip)
+
+
+build_machine_options = [
+    click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's."),
+    click.option("--build-identifier", "-b", help="Default: the active build."),
+    click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home."),
+    click.option("--build-machine-ip", required=True, help="This build machine's address (names the bucket)."),
+]
+
+
+def _with(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+@firewall.command("allow-laptop-ip")
+@click.argument("address")
+@click.option("--remove", is_flag=True, help="Remove the address instead of adding it.")
+@_with(build_machine_options)
+def allow_laptop_ip(address, remove, cloudhost, build_identifier, home_dir, build_machine_ip):
+    """Allow ADDRESS to reach the build machine's SSH (AllowLaptopIP.sh): edits authorised-ips.dat in
+    the authip-adt-allowed-<build machine ip> bucket and raises FIREWALL-EVENT for the next adjust."""
+    from adt.firewall.buildmachine import allow
+
+    store = _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip)
+    click.echo("authorised: " + (", ".join(allow(store, address, remove)) or "(none)"))
+
+
+@firewall.command("adjust-build-machine")
+@click.option("--ssh-port", type=int, required=True, help="The build machine's SSH port (BUILDMACHINEPORT).")
+@click.option("--laptop-ip", default="", help="LAPTOP_IP (or BYPASS).")
+@click.option("--force", is_flag=True, help="Apply even when no FIREWALL-EVENT is raised.")
+@_with(build_machine_options)
+def adjust_build_machine(ssh_port, laptop_ip, force, cloudhost, build_identifier, home_dir, build_machine_ip):
+    """Apply the authorised addresses to this machine's own firewall when FIREWALL-EVENT is raised
+    (AdjustBuildMachineFirewall.sh, every minute from cron). Run it on the build machine only."""
+    from pathlib import Path
+
+    from adt.firewall.buildmachine import adjust
+
+    store = _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip)
+    state = Path(home_dir or ".") / "runtimedata" / "build-machine-firewall"
+    result = adjust(store, ssh_port, laptop_ip, state, force)
+    click.echo(result or "no FIREWALL-EVENT: nothing to do")

@@ -29,11 +29,13 @@ from adt.errors import AdtError
 from adt.run import alive as _alive, run, spawn
 
 PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine", "/etc/adt",
-                "/var/log/adt", "/var/spool/cron/crontabs")
+                "/var/log/adt", "/var/spool/cron/crontabs", "/etc/cron.d")
 
 
 SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
-PRIVATE_FILES = ("/etc/default/ufw",)  # a private copy of a single file, when this computer has it
+# single files: a private copy of this computer's ("copy"), or a private empty file ("empty": a machine's
+# cron keeps its own pid file and runs none of this computer's system jobs)
+PRIVATE_FILES = {"/etc/default/ufw": "copy", "/etc/crontab": "empty", "/run/crond.pid": "empty"}
 
 
 def _short(text: str, length: int) -> str:
@@ -113,7 +115,10 @@ class LocalDriver(CloudDriver):
         if record.exists():
             for path in sorted(set(record.read_text().split()), reverse=True):
                 try:
-                    os.rmdir(path)
+                    if os.path.isdir(path):
+                        os.rmdir(path)
+                    elif os.path.getsize(path) == 0:
+                        os.unlink(path)
                 except OSError:
                     pass  # not empty, or in use by something else: leave it
             record.unlink()
@@ -212,13 +217,18 @@ class LocalDriver(CloudDriver):
                 lines.append(f"mkdir -p {shlex.quote(path)}")
                 lines.append(f"mount --bind {shlex.quote(str(base / 'hostview' / private.lstrip('/') / relative))} "
                              f"{shlex.quote(path)}")
-        for private in PRIVATE_FILES:
-            if os.path.isfile(private):
-                copy = base / "root" / private.lstrip("/")
-                copy.parent.mkdir(parents=True, exist_ok=True)
-                if not copy.exists():
-                    shutil.copy2(private, copy)
-                lines.append(f"mount --bind {shlex.quote(str(copy))} {shlex.quote(private)}")
+        for private, kind in PRIVATE_FILES.items():
+            if kind == "copy" and not os.path.isfile(private):
+                continue
+            if not os.path.exists(private):  # a mount point: an empty file, removed with the network
+                open(private, "a").close()
+                with open(self.state / "created-mountpoints", "a") as record:
+                    record.write(private + "\n")
+            copy = base / "root" / private.lstrip("/")
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            if not copy.exists():
+                shutil.copy2(private, copy) if kind == "copy" else copy.touch()
+            lines.append(f"mount --bind {shlex.quote(str(copy))} {shlex.quote(private)}")
         ready = base / "holder.ready"
         ready.unlink(missing_ok=True)
         lines += [f"hostname {shlex.quote(name[:63])}", f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]

@@ -109,3 +109,16 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
             continue
         unique.setdefault(rule.key(), rule)
     return sorted(unique.values(), key=lambda r: (r.proto, r.port, r.source))
+
+
+def build_machine_policy(ssh_port: int, laptop_ip: str, authorised: Iterable[str]) -> List[Rule]:
+    """The build machine's own inbound rules: its SSH port only from the laptop and the authorised
+    addresses (authorised-ips.dat); refused when that would admit nobody."""
+    sources = sorted({_cidr(ip, "authorised address") for ip in [laptop_ip, *authorised]
+                      if ip and ip != "BYPASS"})
+    if not sources:
+        raise AdtError("no address may reach the build machine's SSH: this would lock everyone out",
+                       "set LAPTOP_IP, or allow an address with AllowLaptopIP.sh")
+    rules = [Rule("tcp", int(ssh_port), source, "ssh to the build machine") for source in sources]
+    rules += [Rule("icmp", 0, source, "ping the build machine") for source in sources]
+    return sorted(rules, key=lambda r: (r.proto, r.port, r.source))

@@ -14,6 +14,7 @@ import ipaddress
 import os
 import secrets
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -47,8 +48,28 @@ def _store(settings):
 
 
 def _ready(home: Path, marker: str) -> None:
+    install_cron(home)
     (home / "runtime").mkdir(parents=True, exist_ok=True)
     (home / "runtime" / marker).touch()
+
+
+def crontab(home: Path) -> str:
+    """The machine's root crontab, as the original writes it (MAILTO='', `export HOME=… &&` lines)."""
+    root = Path(__file__).resolve().parents[2]
+    bin_dir = Path(sys.executable).parent
+    return ("MAILTO=''\n"
+            f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
+            f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n")
+
+
+def install_cron(home: Path) -> None:
+    """Write the crontab and start cron when this machine has it (a missing cron is not an error)."""
+    spool = Path("/var/spool/cron/crontabs")
+    spool.mkdir(parents=True, exist_ok=True)
+    (spool / "root").write_text(crontab(home))
+    os.chmod(spool / "root", 0o600)
+    if shutil.which("cron"):
+        run(["cron"], check=False, what="starting cron")
 
 
 def _mysql_host_pattern(vpc: str) -> str:

@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -45,14 +46,15 @@ def fw(tmp_path_factory):
         assert built.returncode == 0, built.stderr
         info = json.loads(built.stdout)
         key = (home / "runtimedata/local/fwt/keys/id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY_fwt.pub").read_text()
-        for name in ("NO-1-as-local-fwt-Xt01", "stranger-local-fwt", "ws-local-fwt-0-Xt01-init-2"):
+        for name in ("NO-1-as-local-fwt-Xt01", "stranger-local-fwt", "ws-local-fwt-0-Xt01-init-2", "bm-standin-fwt"):
             extra[name] = driver.create_server(name, "local", UserData(), 2222, key).private_ip
     except BaseException:
         teardown()
         raise
     fleet = {"info": info, "env": env, "home": home, "driver": driver, "extra": extra,
              "ws": info["webserver"], "db": info["database"], "as": extra["NO-1-as-local-fwt-Xt01"],
-             "stranger": extra["stranger-local-fwt"], "ws2": extra["ws-local-fwt-0-Xt01-init-2"]}
+             "stranger": extra["stranger-local-fwt"], "ws2": extra["ws-local-fwt-0-Xt01-init-2"],
+             "bm": extra["bm-standin-fwt"]}
     names = {s.private_ip: s.name for s in driver.list_servers("fwt")}
     fleet["names"] = names
     # something listening on 443 on the webserver (nginx serves 80 only until TLS arrives)
@@ -197,8 +199,29 @@ def test_a_failed_reconcile_leaves_the_firewall_closed_and_ssh_open(fw):
         ports.unlink()
 
 
-def test_reconcile_twice_changes_nothing(fw):
+def test_reconcile_twice_changes_nothing_and_reset_reapplies(fw):
     assert "unchanged" in on_ws(fw, "adt firewall reconcile", role="database")
+    assert "applied" in on_ws(fw, f"{ROOT}/security/ResetFirewall.sh", role="database")
+    assert "unchanged" in on_ws(fw, f"{ROOT}/cron/SetupFirewallFromCron.sh", role="database")
+
+
+def test_ufw_backend_enforces_the_same_policy(fw):
+    db_name = fw["names"][fw["db"]]
+    styles = fw["driver"].host_path(db_name, f"/home/{_server_user(fw)}/runtime/buildstyles.dat")
+    styles.write_text("FIREWALL:ufw\n")
+    try:
+        fw["driver"].run_in(db_name, ["iptables", "-P", "INPUT", "ACCEPT"])
+        fw["driver"].run_in(db_name, ["iptables", "-F"])
+        first = on_ws(fw, "adt firewall reconcile", role="database")
+        assert first.startswith("ufw:") and "applied" in first
+        assert "Status: active" in fw["driver"].run_in(db_name, ["ufw", "status"]).stdout
+        assert not can_connect(fw, "stranger", fw["db"], 2222) and not can_connect(fw, "stranger", fw["db"], 2035)
+        assert can_connect(fw, "ws", fw["db"], 2035) and can_connect(fw, "build", fw["db"], 2222)
+        assert "unchanged" in on_ws(fw, "adt firewall reconcile", role="database")
+        assert "ENABLED=no" in Path("/etc/ufw/ufw.conf").read_text()  # this computer's ufw is untouched
+    finally:
+        styles.unlink()
+        on_ws(fw, f"{ROOT}/security/ResetFirewall.sh", role="database")
 
 
 def test_host_firewall_untouched():
@@ -207,3 +230,27 @@ def test_host_firewall_untouched():
 
 def _server_user(fw):
     return (fw["home"] / "runtimedata/local/fwt/credentials/SERVERUSER").read_text().strip()
+
+
+def test_build_machine_firewall_from_authorised_addresses(fw):
+    """On a stand-in for the build machine (a machine of its own: this computer's firewall is never touched)."""
+    bm = fw["names"][fw["bm"]]
+    common = ["-c", "local", "-b", "fwt", "--build-home", str(fw["home"]), "--build-machine-ip", fw["bm"]]
+
+    def adt(*args, inside=False):
+        argv = [str(BIN / "adt"), "firewall", *args, *common]
+        if inside:
+            argv = [*fw["driver"].enter(bm), *argv]
+        result = subprocess.run(argv, env=fw["env"], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    assert adt("allow-laptop-ip", fw["ws"]).strip() == f"authorised: {fw['ws']}"
+    assert "applied" in adt("adjust-build-machine", "--ssh-port", "2222", inside=True)
+    assert can_connect(fw, "ws", fw["bm"], 2222)
+    assert not can_connect(fw, "stranger", fw["bm"], 2222) and not can_connect(fw, "db", fw["bm"], 2222)
+    assert "no FIREWALL-EVENT" in adt("adjust-build-machine", "--ssh-port", "2222", inside=True)
+    adt("allow-laptop-ip", fw["stranger"])
+    adt("allow-laptop-ip", fw["ws"], "--remove")
+    assert f"open to {fw['stranger']}/32 (applied)" in adt("adjust-build-machine", "--ssh-port", "2222", inside=True)
+    assert can_connect(fw, "stranger", fw["bm"], 2222) and not can_connect(fw, "ws", fw["bm"], 2222)

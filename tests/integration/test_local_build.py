@@ -107,6 +107,12 @@ def test_a_second_build_with_the_same_identifier_is_refused(fleet):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "exists already" in result.stderr and "--rebuild" in result.stderr
 
+def test_machines_run_cron_with_the_firewall_reconcile(fleet):
+    out = helper(fleet, "ExecuteOnWebserver.sh", "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
+    assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout and "export HOME=/home/" in out.stdout
+    assert "cron-running" in out.stdout
+    assert helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout.startswith("iptables:")
+
 
 def test_zz_destroy_leaves_nothing(fleet):
     pids = [int(p) for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
@@ -149,3 +155,4 @@ def test_a_failed_step_names_machine_step_and_log_and_stays_destroyable(tmp_path
                                    capture_output=True, text=True, timeout=120)
     assert destroyed.returncode == 0 and "destroyed 2 machine(s)" in destroyed.stdout
     assert "-ifail-" not in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+

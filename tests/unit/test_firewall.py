@@ -7,7 +7,7 @@ import pytest
 
 from adt.errors import AdtError
 from adt.firewall.backends import iptables_ruleset, ufw_current, ufw_plan
-from adt.firewall.policy import ANYWHERE, Rule, parse_ports, policy
+from adt.firewall.policy import ANYWHERE, Rule, build_machine_policy, parse_ports, policy
 from adt.firewall.reconcile import Lock, parse_ranges
 
 SETTINGS = {"SSHPORT": "1035", "DBPORT": "2035", "VPCIPRANGE": "10.0.0.0/24", "BUILDMACHINEIP": "10.0.0.1"}
@@ -120,3 +120,13 @@ def test_cloudflare_ranges_are_checked():
     for bad in ("", "not-a-range\n", "2400:cb00::/32\n", "10.0.0.1/8\n"):
         with pytest.raises(AdtError):
             parse_ranges(bad, "f")
+
+
+def test_build_machine_policy_admits_laptop_and_authorised_only():
+    rules = build_machine_policy(1035, "203.0.113.7", ["198.51.100.0/24", "203.0.113.7"])
+    assert allowed(rules, 1035) == {"203.0.113.7/32", "198.51.100.0/24"}
+    assert allowed(build_machine_policy(22, "BYPASS", ["10.0.0.9"]), 22) == {"10.0.0.9/32"}
+    with pytest.raises(AdtError, match="lock everyone out"):
+        build_machine_policy(22, "BYPASS", [])
+    with pytest.raises(AdtError, match="not an address"):
+        build_machine_policy(22, "laptop", [])
