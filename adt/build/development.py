@@ -322,8 +322,8 @@ def _machines(build: Build):
     from adt.cloud.local import LocalDriver
 
     try:
-        values = BuildEnvironment(build.dir / "build_environment")
-        vpc = (values.get("VPC_IP_RANGE") or [build.values.get("VPC_IP_RANGE", "10.171.0.0/24")])[0]
+        vpc = BuildEnvironment(build.dir / "build_environment").value(
+            "VPC_IP_RANGE", build.values.get("VPC_IP_RANGE", "10.171.0.0/24"))
         return LocalDriver(vpc).list_servers(f"-{build.build_identifier}-")
     except AdtError:
         return []
@@ -341,8 +341,8 @@ def destroy(cloudhost: str, build_identifier: str, build_home: Path, progress: C
     runtime = RuntimeData(Path(build_home))
     base = runtime.build_dir(cloudhost, build_identifier)
     env = BuildEnvironment(base / "build_environment")
-    vpc = (env.get("VPC_IP_RANGE") or ["10.171.0.0/24"])[0]
-    region = (env.get("REGION") or ["local"])[0]
+    vpc = env.value("VPC_IP_RANGE", "10.171.0.0/24")
+    region = env.value("REGION", "local")
     driver = LocalDriver(vpc)
     gone = []
     for server in driver.list_servers(f"-{region}-{build_identifier}-"):

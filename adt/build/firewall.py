@@ -20,8 +20,7 @@ def apply_native(cloudhost: Optional[str], build_identifier: Optional[str], home
 
     runtime = RuntimeData(build_home(home_dir))
     cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
-    env = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier))
-    value = lambda name, default="": (env.get(name) or [default])[0]  # noqa: E731
+    value = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier)).value
     if value("ACTIVE_FIREWALLS", "3") not in ("2", "3"):
         return [f"native firewall not in use (ACTIVE_FIREWALLS={value('ACTIVE_FIREWALLS')})"]
     if not value("SERVER_USER"):

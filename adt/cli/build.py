@@ -8,6 +8,7 @@ from typing import Optional
 
 import click
 
+from adt.cli.options import build_options
 from adt.settings.providers import CLOUDHOSTS
 
 
@@ -80,9 +81,7 @@ def build(words, rebuild, template_file, home_dir, as_json):
 
 
 @click.command()
-@click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: runtimedata/ACTIVE_CLOUDHOST.")
-@click.option("--build-identifier", "-b", help="Default: runtimedata/ACTIVE_BUILD_IDENTIFIER.")
-@click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")
+@build_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def destroy(cloudhost, build_identifier, home_dir, yes):
     """Destroy a build's machines, its embedded datastore and its network (its runtime data stays)."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from adt.cli.options import build_options
 from adt.errors import AdtError
-from adt.settings.providers import CLOUDHOSTS
 
 
 @click.group()
@@ -72,9 +72,7 @@ def update_cloudflare_ranges(ctx, file):
 
 
 @firewall.command()
-@click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's.")
-@click.option("--build-identifier", "-b", help="Default: the active build.")
-@click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")
+@build_options
 def native(cloudhost, build_identifier, home_dir):
     """From the build machine: apply the cloud host's native firewall to every machine of a build
     (when ACTIVE_FIREWALLS is 2 or 3)."""
@@ -92,34 +90,23 @@ def _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip
 
     runtime = RuntimeData(build_home(home_dir))
     cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
-    env = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier))
-    value = lambda name: (env.get(name) or [""])[0]  # noqa: E731
+    value = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier)).value
     if not value("S3_HOST_BASE"):
         raise AdtError(f"build {cloudhost}/{build_identifier} has no datastore settings", "build it first")
     endpoint = Endpoint(1, value("S3_HOST_BASE"), value("S3_ACCESS_KEY"), value("S3_SECRET_KEY"), value("S3_LOCATION"))
     return _store(endpoint, build_machine_ip)
 
 
-build_machine_options = [
-    click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's."),
-    click.option("--build-identifier", "-b", help="Default: the active build."),
-    click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home."),
-    click.option("--build-machine-ip", required=True, help="This build machine's address (names the bucket)."),
-]
-
-
-def _with(options):
-    def decorate(function):
-        for option in reversed(options):
-            function = option(function)
-        return function
-    return decorate
+def build_machine_options(function):
+    function = click.option("--build-machine-ip", required=True,
+                            help="This build machine's address (names the bucket).")(function)
+    return build_options(function)
 
 
 @firewall.command("allow-laptop-ip")
 @click.argument("address")
 @click.option("--remove", is_flag=True, help="Remove the address instead of adding it.")
-@_with(build_machine_options)
+@build_machine_options
 def allow_laptop_ip(address, remove, cloudhost, build_identifier, home_dir, build_machine_ip):
     """Allow ADDRESS to reach the build machine's SSH (AllowLaptopIP.sh): edits authorised-ips.dat in
     the authip-adt-allowed-<build machine ip> bucket and raises FIREWALL-EVENT for the next adjust."""
@@ -133,7 +120,7 @@ def allow_laptop_ip(address, remove, cloudhost, build_identifier, home_dir, buil
 @click.option("--ssh-port", type=int, required=True, help="The build machine's SSH port (BUILDMACHINEPORT).")
 @click.option("--laptop-ip", default="", help="LAPTOP_IP (or BYPASS).")
 @click.option("--force", is_flag=True, help="Apply even when no FIREWALL-EVENT is raised.")
-@_with(build_machine_options)
+@build_machine_options
 def adjust_build_machine(ssh_port, laptop_ip, force, cloudhost, build_identifier, home_dir, build_machine_ip):
     """Apply the authorised addresses to this machine's own firewall when FIREWALL-EVENT is raised
     (AdjustBuildMachineFirewall.sh, every minute from cron). Run it on the build machine only."""

@@ -9,8 +9,8 @@ from typing import Optional
 
 import click
 
+from adt.cli.options import build_options
 from adt.errors import AdtError
-from adt.settings.providers import CLOUDHOSTS
 
 PREFIX = {"webserver": "ws", "database": "db", "autoscaler": "as"}
 
@@ -25,8 +25,7 @@ def _pick(role: str, cloudhost: Optional[str], build_identifier: Optional[str], 
     runtime = RuntimeData(build_home(home_dir))
     cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
     base = runtime.build_dir(cloudhost, build_identifier)
-    env = BuildEnvironment(base / "build_environment")
-    value = lambda name, default="": (env.get(name) or [default])[0]  # noqa: E731
+    value = BuildEnvironment(base / "build_environment").value
     if not value("SSH_PORT"):
         raise AdtError(f"build {cloudhost}/{build_identifier} has no build_environment", "build it first (adt build)")
     driver = cloud.driver(cloudhost, vpc=value("VPC_IP_RANGE"))
@@ -50,14 +49,10 @@ def _pick(role: str, cloudhost: Optional[str], build_identifier: Optional[str], 
 
 
 def picker_options(function):
-    for option in reversed([
-            click.option("--role", "-r", type=click.Choice(sorted(PREFIX)), required=True, help="Which kind of machine."),
-            click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's."),
-            click.option("--build-identifier", "-b", help="Default: the active build."),
-            click.option("--ip", help="Which machine, when there are several."),
-            click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")]):
-        function = option(function)
-    return function
+    function = click.option("--ip", help="Which machine, when there are several.")(function)
+    function = build_options(function)
+    return click.option("--role", "-r", type=click.Choice(sorted(PREFIX)), required=True,
+                        help="Which kind of machine.")(function)
 
 
 @click.group()
@@ -125,9 +120,7 @@ def copy_from(remote_file, local_dir, role, cloudhost, build_identifier, ip, hom
 
 
 @fleet.command()
-@click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Default: the active build's.")
-@click.option("--build-identifier", "-b", help="Default: the active build.")
-@click.option("--build-home", "home_dir", metavar="DIR", help="The toolkit's home.")
+@build_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
 def shutdown(cloudhost, build_identifier, home_dir, yes):
     """Shut down a build's infrastructure: lists its machines, asks, then destroys them
@@ -141,7 +134,7 @@ def shutdown(cloudhost, build_identifier, home_dir, yes):
     runtime = RuntimeData(home)
     cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
     env = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier))
-    vpc = (env.get("VPC_IP_RANGE") or ["10.171.0.0/24"])[0]
+    vpc = env.value("VPC_IP_RANGE", "10.171.0.0/24")
     servers = cloud.driver(cloudhost, vpc=vpc).list_servers(f"-{build_identifier}-")
     for server in servers:
         click.echo(f"{server.role:10} {server.private_ip:15} {server.name}")

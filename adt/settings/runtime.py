@@ -85,6 +85,10 @@ class BuildEnvironment:
             lines.pop()
         return lines
 
+    def value(self, name: str, default: str = "") -> str:
+        """The first value of NAME, or default."""
+        return (self.get(name) or [default])[0]
+
     def get(self, name: str) -> List[str]:
         prefix = name + "="
         return [line[len(prefix):].replace('"', "") for line in self._lines() if line.startswith(prefix)]

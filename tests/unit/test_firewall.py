@@ -130,3 +130,15 @@ def test_build_machine_policy_admits_laptop_and_authorised_only():
         build_machine_policy(22, "BYPASS", [])
     with pytest.raises(AdtError, match="not an address"):
         build_machine_policy(22, "laptop", [])
+
+
+@pytest.mark.parametrize("active", ["0", "2"])
+def test_on_machine_layer_is_off_unless_active_firewalls_is_1_or_3(tmp_path, active):
+    from adt.firewall.reconcile import reconcile
+    from adt.settings.machine import MachineSettings
+
+    path = tmp_path / "database_configuration_settings.dat"
+    path.write_text(f"ACTIVEFIREWALLS:{active}\n")  # nothing else: it must not get as far as the datastore
+    message = reconcile(MachineSettings.load(path), tmp_path, "database")
+    assert message == f"on-machine firewall not in use (ACTIVEFIREWALLS={active})"
+    assert not (tmp_path / "runtime").exists()
