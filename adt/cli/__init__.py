@@ -22,6 +22,8 @@ COMMANDS = {
     "fleet": ("adt.cli.fleet", "fleet", "Reach a build's machines: connect, execute, copy, shut down."),
     "machine": ("adt.cli.machine", "machine", "What a fleet machine runs on itself (bootstrap, checks)."),
     "firewall": ("adt.cli.firewall", "firewall", "Firewalls on every machine and the cloud host's native one."),
+    "backup": ("adt.cli.backup", "backup", "Temporal backups to the datastore: take, verify."),
+    "restore": ("adt.cli.backup", "restore", "Restore a webroot from a temporal backup."),
 }
 
 

@@ -1,0 +1,1 @@
+"""Temporal backups and restores (website, database) in the datastore, and baselines."""

@@ -1,0 +1,235 @@
+"""Website backups: the webroot as `applicationsourcecode.tar.gz` in the `<U>-<period>` bucket.
+
+The archive is the original's format (gzip tar, `./`-relative paths, with the marker `XXXXXX-DO_NOT_REMOVE`),
+streamed from `tar | pigz` straight into a multipart upload: nothing the size of the archive is staged on
+disk. Publishing never exposes a partial archive: the stream goes to a temporary key; only once it is
+complete are the generations rotated (`.BACKUP`, `.BACKUP.2`, …) and the new one copied into place with
+its sha256 and size as metadata. Every endpoint gets the backup and is verified on its own.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, List, Optional
+
+from adt.datastore import client as s3
+from adt.datastore.endpoints import Endpoint, endpoints_from_settings
+from adt.datastore.naming import backup_bucket, check_bucket_name
+from adt.errors import AdtError
+
+ARCHIVE = "applicationsourcecode.tar.gz"
+MARKER = "XXXXXX-DO_NOT_REMOVE"
+PERIODS = ("hourly", "daily", "weekly", "monthly", "bimonthly", "manual", "shutdown")
+PART_SIZE = 16 * 1024 * 1024
+
+
+def period_of(text: str) -> str:
+    period = text.lower()
+    if period not in PERIODS:
+        raise AdtError(f"unknown backup periodicity {text!r}", f"use one of: {', '.join(p.upper() for p in PERIODS)}")
+    return period
+
+
+def generations(settings) -> int:
+    value = settings.value("BACKUPGENERATIONS") or "2"
+    if not value.isdigit() or not 2 <= int(value) <= 50:
+        raise AdtError(f"BACKUPGENERATIONS {value!r} must be a whole number from 2 to 50",
+                       "2 keeps the newest and the one before (.BACKUP), as the original")
+    return int(value)
+
+
+def generation_keys(count: int) -> List[str]:
+    """Newest first: the live key, then `.BACKUP`, then `.BACKUP.2` … (count keys in all)."""
+    return [ARCHIVE, f"{ARCHIVE}.BACKUP"] + [f"{ARCHIVE}.BACKUP.{n}" for n in range(2, count)]
+
+
+class HashingReader(io.RawIOBase):
+    """Reads a stream and keeps its sha256 and size on the way."""
+
+    def __init__(self, stream):
+        self.stream, self.sha256, self.size = stream, hashlib.sha256(), 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        data = self.stream.read(len(buffer))
+        self.sha256.update(data)
+        self.size += len(data)
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def tar_command(webroot: Path, marker_dir: Path, excludes=()) -> List[str]:
+    compressor = shutil.which("pigz") or "gzip"
+    return ["tar", "--create", "--file", "-", "--use-compress-program", compressor,
+            *[f"--exclude=./{e.lstrip('./')}" for e in excludes],
+            "-C", str(webroot), ".", "-C", str(marker_dir), f"./{MARKER}"]
+
+
+@dataclass
+class Result:
+    endpoint: int
+    bucket: str
+    size: int
+    sha256: str
+    seconds: float
+
+
+def _transfer_config():
+    from boto3.s3.transfer import TransferConfig
+
+    return TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4)
+
+
+def backup(settings, period: str, webroot: Path = Path("/var/www/html"), excludes=(),
+           progress: Callable[[str], None] = lambda _: None) -> List[Result]:
+    period = period_of(period)
+    if not webroot.is_dir():
+        raise AdtError(f"webroot {webroot} does not exist")
+    url = settings.require("WEBSITEURL")
+    bucket = check_bucket_name(backup_bucket(url, period), f"WEBSITEURL in {settings.path}")
+    keep = generations(settings)
+    results = []
+    for endpoint in endpoints_from_settings(settings):
+        results.append(_backup_to(endpoint, bucket, webroot, excludes, keep, progress))
+    return results
+
+
+def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: int, progress) -> Result:
+    client = s3.s3_client(endpoint)
+    started = time.monotonic()
+    try:
+        try:
+            client.head_bucket(Bucket=bucket)
+        except s3.s3_errors() as exc:
+            if s3.error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+            client.create_bucket(Bucket=bucket)
+        temporary = f"{ARCHIVE}.partial-{os.getpid()}-{int(time.time())}"
+        with tempfile.TemporaryDirectory(prefix="adt-marker-") as marker_dir:
+            Path(marker_dir, MARKER).write_text("")
+            process = subprocess.Popen(tar_command(webroot, Path(marker_dir), excludes), stdout=subprocess.PIPE,
+                                       stderr=subprocess.PIPE)
+            reader = HashingReader(process.stdout)
+            try:
+                client.upload_fileobj(io.BufferedReader(reader, PART_SIZE), bucket, temporary, Config=_transfer_config())
+            except BaseException:
+                process.kill()
+                process.wait()
+                raise
+            stderr = process.stderr.read().decode(errors="replace")
+            if process.wait() != 0:
+                client.delete_object(Bucket=bucket, Key=temporary)
+                raise AdtError(f"archiving {webroot} failed: {stderr.strip().splitlines()[-1:] or 'tar failed'}")
+        digest, size = reader.sha256.hexdigest(), reader.size
+        head = client.head_object(Bucket=bucket, Key=temporary)
+        if head["ContentLength"] != size:
+            client.delete_object(Bucket=bucket, Key=temporary)
+            raise AdtError(f"the uploaded archive has {head['ContentLength']} bytes, {size} were sent")
+        _rotate(client, bucket, keep)
+        client.copy({"Bucket": bucket, "Key": temporary}, bucket, ARCHIVE,
+                    ExtraArgs={"Metadata": {"sha256": digest, "size": str(size)}, "MetadataDirective": "REPLACE"})
+        client.delete_object(Bucket=bucket, Key=temporary)
+    except s3.s3_errors() as exc:
+        raise s3.describe(exc, endpoint, bucket, "store the website backup") from None
+    progress(f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}, {size} bytes, sha256 {digest[:12]}…")
+    return Result(endpoint.index, bucket, size, digest, time.monotonic() - started)
+
+
+def _exists(client, bucket: str, key: str) -> bool:
+    try:
+        client.head_object(Bucket=bucket, Key=key)
+        return True
+    except s3.s3_errors() as exc:
+        if s3.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+            return False
+        raise
+
+
+def _rotate(client, bucket: str, keep: int) -> None:
+    """Shift every generation one older (copies, oldest first); the oldest beyond `keep` is dropped."""
+    keys = generation_keys(keep)
+    for older, newer in reversed(list(zip(keys[1:], keys[:-1]))):
+        if _exists(client, bucket, newer):
+            client.copy({"Bucket": bucket, "Key": newer}, bucket, older, ExtraArgs={"MetadataDirective": "COPY"})
+
+
+def _download(client, bucket: str, key: str, target):
+    client.download_fileobj(bucket, key, target, Config=_transfer_config())
+
+
+def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
+    """Check every endpoint's copy: checksum and size against its metadata, the gzip tar readable to the
+    end, the marker present. One line a copy; AdtError naming the first that fails."""
+    period = period_of(period)
+    bucket = backup_bucket(settings.require("WEBSITEURL"), period)
+    lines = []
+    for endpoint in endpoints_from_settings(settings):
+        client = s3.s3_client(endpoint)
+        try:
+            head = client.head_object(Bucket=bucket, Key=key)
+            with tempfile.TemporaryFile() as spool:
+                _download(client, bucket, key, spool)
+                spool.seek(0)
+                digest = hashlib.sha256()
+                for chunk in iter(lambda: spool.read(1 << 20), b""):
+                    digest.update(chunk)
+                spool.seek(0)
+                expected = head.get("Metadata", {}).get("sha256")
+                if expected and expected != digest.hexdigest():
+                    raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} does not match its sha256")
+                try:
+                    with tarfile.open(fileobj=spool, mode="r|gz") as archive:
+                        names = [member.name for member in archive]
+                except (tarfile.TarError, OSError, EOFError) as exc:
+                    raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} is not a readable gzip tar: {exc}") from None
+        except s3.s3_errors() as exc:
+            raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+        if f"./{MARKER}" not in names:
+            raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} lacks the marker {MARKER}")
+        lines.append(f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, "
+                     f"{head['ContentLength']} bytes, sha256 {digest.hexdigest()[:12]}…")
+    return lines
+
+
+def restore(settings, period: str, target: Path = Path("/var/www/html"), key: str = ARCHIVE) -> str:
+    """Replace `target` with the backup (from the first endpoint), whole: extracted beside it, then swapped."""
+    period = period_of(period)
+    bucket = backup_bucket(settings.require("WEBSITEURL"), period)
+    endpoint = endpoints_from_settings(settings)[0]
+    client = s3.s3_client(endpoint)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
+    try:
+        with tempfile.TemporaryFile() as spool:
+            try:
+                _download(client, bucket, key, spool)
+            except s3.s3_errors() as exc:
+                raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+            spool.seek(0)
+            with tarfile.open(fileobj=spool, mode="r|gz") as archive:
+                archive.extractall(staging, filter="tar")
+        marker = staging / MARKER
+        if not marker.exists():
+            raise AdtError(f"{bucket}/{key} lacks the marker {MARKER}: not restoring it")
+        marker.unlink()
+        old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+        if target.exists():
+            os.rename(target, old)
+        os.rename(staging, target)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return f"restored {bucket}/{key} into {target}"

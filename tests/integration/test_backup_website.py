@@ -1,0 +1,152 @@
+"""Website backups against a real SeaweedFS: format, generations, verification, restore, faults."""
+
+import hashlib
+import io
+import os
+import stat
+import tarfile
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from adt.backup import website
+from adt.datastore.seaweed import SeaweedS3
+from adt.errors import AdtError
+from adt.settings.machine import MachineSettings
+
+
+def make_webroot(root: Path, seed: int = 0) -> Path:
+    (root / "wp-content" / "uploads" / "2026").mkdir(parents=True)
+    (root / "wp-includes").mkdir()
+    for i in range(300):
+        (root / "wp-includes" / f"file{i}.php").write_text(f"<?php // {seed} {i}\n" * (i % 7 + 1))
+    (root / "wp-content" / "uploads" / "2026" / "photo.jpg").write_bytes(os.urandom(300_000))
+    (root / "index.php").write_text("<?php require 'wp-blog-header.php';\n")
+    (root / "secret.php").write_text("<?php // private\n")
+    os.chmod(root / "secret.php", 0o600)
+    os.chmod(root / "wp-includes", 0o750)
+    (root / "latest").symlink_to("wp-content/uploads/2026")
+    return root
+
+
+def tree(root: Path):
+    found = {}
+    for path in sorted(root.rglob("*")):
+        relative = str(path.relative_to(root))
+        if path.is_symlink():
+            found[relative] = ("link", os.readlink(path))
+        elif path.is_dir():
+            found[relative] = ("dir", stat.S_IMODE(path.stat().st_mode))
+        else:
+            found[relative] = ("file", stat.S_IMODE(path.stat().st_mode), hashlib.sha256(path.read_bytes()).hexdigest())
+    return found
+
+
+@pytest.fixture
+def settings(plain_machine):
+    return MachineSettings.load(plain_machine.settings_path)
+
+
+def test_backup_is_the_originals_format_with_checksum(settings, plain_machine, tmp_path):
+    webroot = make_webroot(tmp_path / "html")
+    (result,) = website.backup(settings, "HOURLY", webroot)
+    client = plain_machine.servers[0].client()
+    bucket = plain_machine.website.replace(".", "-") + "-hourly"
+    assert result.bucket == bucket
+    head = client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")
+    body = client.get_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")["Body"].read()
+    assert head["Metadata"] == {"sha256": hashlib.sha256(body).hexdigest(), "size": str(len(body))}
+    names = tarfile.open(fileobj=io.BytesIO(body), mode="r:gz").getnames()
+    assert "./XXXXXX-DO_NOT_REMOVE" in names and "./index.php" in names
+    assert all(name == "." or name.startswith("./") for name in names)
+    listing = client.list_objects_v2(Bucket=bucket)["Contents"]
+    assert [o["Key"] for o in listing] == ["applicationsourcecode.tar.gz"]  # no temporary key left
+
+
+def test_round_trip_gives_an_identical_tree(settings, tmp_path):
+    webroot = make_webroot(tmp_path / "html")
+    website.backup(settings, "daily", webroot, excludes=["wp-content/uploads"])
+    target = tmp_path / "restored"
+    (tmp_path / "restored").mkdir()
+    (target / "stale.txt").write_text("replaced whole")
+    website.restore(settings, "daily", target)
+    expected = {k: v for k, v in tree(webroot).items() if not k.startswith("wp-content/uploads")}
+    assert tree(target) == expected
+    assert not list(tmp_path.glob(".restored*"))  # no staging left beside it
+
+
+def test_generations_rotate_and_are_each_verifiable(settings, plain_machine, tmp_path):
+    first = website.backup(settings, "weekly", make_webroot(tmp_path / "one", seed=1))[0]
+    second = website.backup(settings, "weekly", make_webroot(tmp_path / "two", seed=2))[0]
+    client = plain_machine.servers[0].client()
+    bucket = first.bucket
+    previous = client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz.BACKUP")
+    assert previous["Metadata"]["sha256"] == first.sha256
+    assert client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")["Metadata"]["sha256"] == second.sha256
+    assert website.verify(settings, "weekly")[0].startswith("endpoint 1: ")
+    assert "verified" in website.verify(settings, "weekly", "applicationsourcecode.tar.gz.BACKUP")[0]
+    website.restore(settings, "weekly", tmp_path / "older", key="applicationsourcecode.tar.gz.BACKUP")
+    assert tree(tmp_path / "older") == tree(tmp_path / "one")
+
+
+def test_more_generations_when_configured(plain_machine, tmp_path):
+    plain_machine.write_settings(BACKUPGENERATIONS="3")
+    settings = MachineSettings.load(plain_machine.settings_path)
+    for seed in range(4):
+        website.backup(settings, "monthly", make_webroot(tmp_path / f"w{seed}", seed=seed))
+    bucket = plain_machine.website.replace(".", "-") + "-monthly"
+    keys = sorted(o["Key"] for o in plain_machine.servers[0].client().list_objects_v2(Bucket=bucket)["Contents"])
+    assert keys == ["applicationsourcecode.tar.gz", "applicationsourcecode.tar.gz.BACKUP",
+                    "applicationsourcecode.tar.gz.BACKUP.2"]
+
+
+def test_verify_finds_a_damaged_backup(settings, plain_machine, tmp_path):
+    result = website.backup(settings, "bimonthly", make_webroot(tmp_path / "html"))[0]
+    client = plain_machine.servers[0].client()
+    client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=b"not a tar",
+                      Metadata={"sha256": result.sha256})
+    with pytest.raises(AdtError, match="does not match its sha256"):
+        website.verify(settings, "bimonthly")
+    client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=b"not a tar")
+    with pytest.raises(AdtError, match="not a readable gzip tar"):
+        website.verify(settings, "bimonthly")
+
+
+def test_bad_period_and_missing_webroot(settings, tmp_path):
+    with pytest.raises(AdtError, match="unknown backup periodicity"):
+        website.backup(settings, "yearly", tmp_path)
+    with pytest.raises(AdtError, match="does not exist"):
+        website.backup(settings, "hourly", tmp_path / "nope")
+
+
+def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_path_factory, tmp_path):
+    server = SeaweedS3(tmp_path_factory.mktemp("s3fault")).start()
+    try:
+        plain_machine.servers = [server]
+        plain_machine.write_settings()
+        settings = MachineSettings.load(plain_machine.settings_path)
+        first = website.backup(settings, "manual", make_webroot(tmp_path / "small"))[0]
+        big = tmp_path / "big"
+        big.mkdir()
+        for i in range(6):
+            (big / f"blob{i}.bin").write_bytes(os.urandom(40 * 1024 * 1024))
+        killer = threading.Timer(1.0, server.kill)
+        killer.start()
+        with pytest.raises(AdtError):
+            website.backup(settings, "manual", big)
+        killer.join()
+        server.stop()
+        server.start()  # the same data folder, new ports
+        plain_machine.write_settings()
+        settings = MachineSettings.load(plain_machine.settings_path)
+        head = server.client().head_object(Bucket=first.bucket, Key="applicationsourcecode.tar.gz")
+        assert head["Metadata"]["sha256"] == first.sha256  # the live key is the previous, complete generation
+        assert "verified" in website.verify(settings, "manual")[0]
+        second = website.backup(settings, "manual", make_webroot(tmp_path / "after", seed=9))[0]  # and the next run works
+        assert server.client().head_object(Bucket=first.bucket, Key="applicationsourcecode.tar.gz.BACKUP")[
+            "Metadata"]["sha256"] == first.sha256
+        assert second.sha256 != first.sha256
+    finally:
+        server.stop()
