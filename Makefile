@@ -49,6 +49,7 @@ unit: deps
 bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/backup_website.py
 
 # The development fleet on the local cloud host, from template 1; running it again rebuilds it.
 demo: deps

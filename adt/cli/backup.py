@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from adt.cli.options import build_options
 from adt.errors import AdtError
 
 PERIOD_HELP = "HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL or SHUTDOWN."
@@ -96,3 +97,27 @@ def restore_website(ctx, period, target, key):
     from adt.backup.website import restore as run_restore
 
     click.echo(run_restore(ctx.obj.settings, period, Path(target), key))
+
+
+@backup.command()
+@click.option("--period", help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent).")
+@click.option("--ip", help="Which webserver, when there are several.")
+@click.option("--role", type=click.Choice(["webserver"]), default="webserver", hidden=True)
+@build_options
+def perform(period, ip, role, cloudhost, build_identifier, home_dir):
+    """From the build machine: have a webserver of a build take a backup now (PerformWebsiteBackup.sh)."""
+    import subprocess
+
+    from adt import remote
+    from adt.backup.website import PERIODS
+    from adt.cli.fleet import _pick
+
+    choices = [p.upper() for p in PERIODS] + ["ALL"]
+    period = (period or click.prompt("Periodicity", type=click.Choice(choices), default="MANUAL")).upper()
+    if period not in choices:
+        raise click.UsageError(f"unknown periodicity {period!r}: use one of {', '.join(choices)}")
+    target, _ = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    for each in ([p.upper() for p in PERIODS if p not in ("manual", "shutdown")] if period == "ALL" else [period]):
+        code = subprocess.call(remote.ssh(target, ["adt", "backup", "run", each]))
+        if code != 0:
+            raise AdtError(f"the {each} backup on {target.host} failed (exit {code})")

@@ -114,6 +114,17 @@ def test_machines_run_cron_with_the_firewall_reconcile(fleet):
     assert helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout.startswith("iptables:")
 
 
+def test_perform_website_backup_from_the_build_machine(fleet, tmp_path):
+    result = helper(fleet, "PerformWebsiteBackup.sh", "--period", "HOURLY")
+    assert result.returncode == 0, result.stderr
+    assert "backed up to endpoint 1" in result.stdout
+    verified = helper(fleet, "ExecuteOnWebserver.sh", "adt backup verify HOURLY")
+    assert "verified" in verified.stdout and "applicationsourcecode.tar.gz" in verified.stdout
+    restored = helper(fleet, "ExecuteOnWebserver.sh", "adt restore website --period HOURLY --target /var/www/check && "
+                      "diff -r --no-dereference /var/www/html /var/www/check && echo same")
+    assert restored.stdout.strip().endswith("same"), restored.stdout + restored.stderr
+
+
 def test_zz_destroy_leaves_nothing(fleet):
     pids = [int(p) for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if "-itest-" in ns for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True,

@@ -1,0 +1,115 @@
+"""Website backup: adt (tar | pigz streamed into a multipart upload) against the original approach
+(`tar czf` to a file, then `s3cmd put`), on one SeaweedFS, in one run.
+
+    .venv/bin/python benchmarks/backup_website.py [--megabytes 520] [--runs 2]
+
+Prints wall times, their ratio (target <= 0.5), adt's peak RSS (target <= 200 MB) and the size of the
+temporary file each approach needs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+from adt.datastore.seaweed import SeaweedS3  # noqa: E402
+
+
+def make_webroot(root: Path, megabytes: int) -> int:
+    """A CMS-like tree: thousands of small PHP files (compressible) and multi-MB images (not)."""
+    rng = random.Random(7)
+    words = [f"function_{i}" for i in range(500)] + ["<?php", "echo", "return", "$value", "array(", ");"]
+    total = 0
+    code_budget = megabytes * 1024 * 1024 * 35 // 100
+    i = 0
+    while total < code_budget:
+        folder = root / "wp-content" / "plugins" / f"plugin{i // 200}"
+        folder.mkdir(parents=True, exist_ok=True)
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(200, 2500))) + "\n"
+        (folder / f"file{i}.php").write_text(text)
+        total += len(text)
+        i += 1
+    images = root / "wp-content" / "uploads"
+    images.mkdir(parents=True, exist_ok=True)
+    n = 0
+    while total < megabytes * 1024 * 1024:
+        size = rng.randint(2, 6) * 1024 * 1024
+        (images / f"image{n}.jpg").write_bytes(os.urandom(size))
+        total += size
+        n += 1
+    return total
+
+
+def timed(argv, env):
+    started = time.perf_counter()
+    result = subprocess.run(["/usr/bin/time", "-f", "MAXRSS %M", *argv], env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"{argv[0]} failed: {result.stderr[-500:]}")
+    rss = int(re.findall(r"MAXRSS (\d+)", result.stderr)[-1]) / 1024
+    return elapsed, rss
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--megabytes", type=int, default=520)
+    parser.add_argument("--runs", type=int, default=2)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="adt-bench-backup-"))
+    server = SeaweedS3(work / "s3").start()
+    try:
+        webroot = work / "html"
+        size = make_webroot(webroot, args.megabytes)
+        files = sum(1 for _ in webroot.rglob("*") if _.is_file())
+        home = work / "home"
+        (home / "runtime").mkdir(parents=True)
+        key, secret = server.state["rw"]
+        (home / "runtime" / "webserver_configuration_settings.dat").write_text(
+            f"WEBSITEURL:www.bench.example.com\nSERVERUSER:Bench\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
+            f"S3LOCATION:us-east-1\nS3HOSTBASE:{server.endpoint}\n")
+        host = server.endpoint.split("://", 1)[1]
+        s3cfg = work / "s3cfg"
+        s3cfg.write_text(f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
+                         f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n")
+        env = {**os.environ, "ADT_HOME": str(home), "ADT_HOMEDIR_FILE": str(work / "none"), "ADT_AGENT": "off"}
+        subprocess.run(["s3cmd", "-c", str(s3cfg), "mb", "s3://original-bench"], check=True, capture_output=True)
+        archive = work / "applicationsourcecode.tar.gz"
+        ours, original, rss = [], [], []
+        for _ in range(args.runs):
+            seconds, peak = timed([str(BIN / "adt"), "backup", "website", "MANUAL", "--webroot", str(webroot)], env)
+            ours.append(seconds)
+            rss.append(peak)
+            started = time.perf_counter()
+            subprocess.run(["tar", "czf", str(archive), "-C", str(webroot), "."], check=True)
+            subprocess.run(["s3cmd", "-c", str(s3cfg), "put", "--multipart-chunk-size-mb=15", str(archive),
+                            "s3://original-bench/applicationsourcecode.tar.gz"], check=True, capture_output=True)
+            original.append(time.perf_counter() - started)
+            archive_size = archive.stat().st_size
+            archive.unlink()
+        a, o = statistics.median(ours), statistics.median(original)
+        print(f"website backup: {size / 2**20:.0f} MB in {files} files, archive {archive_size / 2**20:.0f} MB, "
+              f"{args.runs} runs, median")
+        print(f"  adt (tar | pigz -> multipart upload)   {a:6.2f} s   peak RSS {max(rss):.0f} MB   temporary file: none")
+        print(f"  original (tar czf, then s3cmd put)     {o:6.2f} s   temporary file: {archive_size / 2**20:.0f} MB")
+        print(f"  ratio adt/original {a / o:.2f} (target <= 0.5: {'met' if a / o <= 0.5 else 'NOT met'}); "
+              f"peak RSS target <= 200 MB: {'met' if max(rss) <= 200 else 'NOT met'}")
+    finally:
+        server.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
