@@ -102,7 +102,9 @@ def main():
         a, o = statistics.median(ours), statistics.median(original)
         print(f"website backup: {size / 2**20:.0f} MB in {files} files, archive {archive_size / 2**20:.0f} MB, "
               f"{args.runs} runs, median")
-        print(f"  adt (tar | pigz -> multipart upload)   {a:6.2f} s   peak RSS {max(rss):.0f} MB   temporary file: none")
+        from adt.backup.website import compressor
+
+        print(f"  adt (tar | {compressor().split()[0]} -> multipart upload)  {a:6.2f} s   peak RSS {max(rss):.0f} MB   temporary file: none")
         print(f"  original (tar czf, then s3cmd put)     {o:6.2f} s   temporary file: {archive_size / 2**20:.0f} MB")
         print(f"  ratio adt/original {a / o:.2f} (target <= 0.5: {'met' if a / o <= 0.5 else 'NOT met'}); "
               f"peak RSS target <= 200 MB: {'met' if max(rss) <= 200 else 'NOT met'}")

@@ -6,7 +6,6 @@ import os
 import stat
 import tarfile
 import threading
-import time
 from pathlib import Path
 
 import pytest
