@@ -75,8 +75,12 @@ def run(ctx, period, force):
             return
         store.put("BACKUP_RUNNING")
     try:
+        from adt.backup.website import verify as run_verify
+
         for result in run_backup(ctx.obj.settings, period, progress=click.echo):
             click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
+        for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
+            click.echo(line)
     finally:
         if not force:
             store.delete("BACKUP_RUNNING")

@@ -122,9 +122,10 @@ def copy_from(remote_file, local_dir, role, cloudhost, build_identifier, ip, hom
 @fleet.command()
 @build_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def shutdown(cloudhost, build_identifier, home_dir, yes):
-    """Shut down a build's infrastructure: lists its machines, asks, then destroys them
-    (ShutdownInfrastructure.sh). SHUTDOWN backups come with the backup commands."""
+@click.option("--skip-backup", is_flag=True, help="Destroy without taking the SHUTDOWN website backup first.")
+def shutdown(cloudhost, build_identifier, home_dir, yes, skip_backup):
+    """Shut down a build's infrastructure: lists its machines, asks, takes a SHUTDOWN backup of the
+    website, then destroys them (ShutdownInfrastructure.sh). A failed backup stops the shutdown."""
     from adt import cloud
     from adt.build.development import destroy
     from adt.cli.build import build_home
@@ -142,5 +143,15 @@ def shutdown(cloudhost, build_identifier, home_dir, yes):
         click.echo(f"build {cloudhost}/{build_identifier} has no machines")
     if not yes:
         click.confirm("Are you sure you want to shut down and destroy these machines?", abort=True)
+    webservers = [s for s in servers if s.role == "webserver" and s.status == "running"]
+    if webservers and not skip_backup:
+        import subprocess as sp
+
+        from adt import remote
+
+        target, _ = _pick("webserver", cloudhost, build_identifier, webservers[0].private_ip, home_dir)
+        click.echo(f"taking the SHUTDOWN backup of the website on {target.host}")
+        if sp.call(remote.ssh(target, ["adt", "backup", "run", "SHUTDOWN", "--force"])) != 0:
+            raise AdtError("the SHUTDOWN backup failed: nothing was destroyed", "fix it, or pass --skip-backup")
     gone = destroy(cloudhost, build_identifier, home, progress=click.echo)
     click.echo(f"shut down {len(gone)} machine(s) of {cloudhost}/{build_identifier}")

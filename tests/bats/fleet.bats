@@ -82,6 +82,8 @@ setup() {
 @test "ShutdownInfrastructure.sh: 'y' destroys every machine of the build" {
   run bash -c "echo y | '$H/ShutdownInfrastructure.sh'"
   assert_success
+  assert_output --partial "taking the SHUTDOWN backup of the website"
+  assert_output --partial "www-adt-demo-local-shutdown/applicationsourcecode.tar.gz verified"
   assert_output --partial "shut down 2 machine(s) of local/bats"
   run "$H/ExecuteOnWebserver.sh" true
   assert_failure 1
