@@ -56,9 +56,9 @@ setup() {
 
 @test "CopyToDatabase.sh and CopyFromDatabase.sh, and a missing local file" {
   echo "to the db" > db.txt
-  run "$H/CopyToDatabase.sh" db.txt --remote-dir /tmp
+  run "$H/CopyToDatabase.sh" db.txt --remote-dir /var/www
   assert_success
-  run "$H/CopyFromDatabase.sh" /tmp/db.txt --local-dir got
+  run "$H/CopyFromDatabase.sh" /var/www/db.txt --local-dir got
   assert_equal "$(cat got/db.txt)" "to the db"
   run "$H/CopyToDatabase.sh" no-such-file
   assert_failure 1

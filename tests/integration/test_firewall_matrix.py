@@ -61,6 +61,8 @@ def fw(tmp_path_factory):
     subprocess.Popen([*driver.enter(names[fleet["ws"]]), sys.executable, "-c", LISTEN, fleet["ws"], "443"],
                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
+        for role in ("webserver", "database"):  # these tests reconcile by hand: no cron reconcile in between
+            on_ws(fleet, "kill $(cat /run/crond.pid)", role=role)
         publish(fleet, "autoscalerips", fleet["as"])
         reconcile_all(fleet)
         yield fleet
@@ -168,11 +170,11 @@ def test_cloudflare_only_web_access(fw, tmp_path):
     ws_name = fw["names"][fw["ws"]]
     settings = fw["driver"].host_path(ws_name, f"/home/{_server_user(fw)}/runtime/webserver_configuration_settings.dat")
     original = settings.read_text()
-    ranges = tmp_path / "ranges.txt"
-    ranges.write_text(f"{fw['stranger']}/32\n")  # stands in for Cloudflare's ranges: an address of our own
+    # the stranger's address stands in for Cloudflare's ranges: an address of our own
     try:
         settings.write_text(original.replace("DNSCHOICE:NONE", "DNSCHOICE:cloudflare"))
-        on_ws(fw, f"cat > /tmp/ranges.txt <<'E'\n{fw['stranger']}/32\nE\nadt firewall update-cloudflare-ranges /tmp/ranges.txt")
+        on_ws(fw, f"cat > /var/www/ranges.txt <<'E'\n{fw['stranger']}/32\nE\n"
+                  "adt firewall update-cloudflare-ranges /var/www/ranges.txt && rm /var/www/ranges.txt")
         on_ws(fw, "adt firewall reconcile")
         assert can_connect(fw, "stranger", fw["ws"], 443)
         assert not can_connect(fw, "build", fw["ws"], 443)  # not Cloudflare, not in the fleet
