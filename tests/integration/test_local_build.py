@@ -111,7 +111,9 @@ def test_machines_run_cron_with_the_firewall_reconcile(fleet):
     out = helper(fleet, "ExecuteOnWebserver.sh", "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
     assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout and "export HOME=/home/" in out.stdout
     assert "cron-running" in out.stdout
-    assert helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout.startswith("iptables:")
+    reconciled = helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout
+    # cron reconciles every minute too: meeting its lock is the right answer, not a failure
+    assert reconciled.startswith("iptables:") or reconciled.startswith("another reconcile holds"), reconciled
 
 
 def test_perform_website_backup_from_the_build_machine(fleet, tmp_path):
