@@ -75,15 +75,8 @@ def main():
         size = make_webroot(webroot, args.megabytes)
         files = sum(1 for _ in webroot.rglob("*") if _.is_file())
         home = work / "home"
-        (home / "runtime").mkdir(parents=True)
-        key, secret = server.state["rw"]
-        (home / "runtime" / "webserver_configuration_settings.dat").write_text(
-            f"WEBSITEURL:www.bench.example.com\nSERVERUSER:Bench\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
-            f"S3LOCATION:us-east-1\nS3HOSTBASE:{server.endpoint}\n")
-        host = server.endpoint.split("://", 1)[1]
-        s3cfg = work / "s3cfg"
-        s3cfg.write_text(f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
-                         f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n")
+        server.write_machine_settings(home, "www.bench.example.com", "Bench")
+        s3cfg = server.write_s3cmd_config(work / "s3cfg")
         env = {**os.environ, "ADT_HOME": str(home), "ADT_HOMEDIR_FILE": str(work / "none"), "ADT_AGENT": "off"}
         subprocess.run(["s3cmd", "-c", str(s3cfg), "mb", "s3://original-bench"], check=True, capture_output=True)
         archive = work / "applicationsourcecode.tar.gz"

@@ -47,16 +47,9 @@ def main():
     agent = None
     try:
         home = work / "home"
-        (home / "runtime").mkdir(parents=True)
-        key, secret = server.state["rw"]
-        (home / "runtime" / "webserver_configuration_settings.dat").write_text(
-            f"WEBSITEURL:www.bench.example.com\nSERVERUSER:Bench\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
-            f"S3LOCATION:us-east-1\nS3HOSTBASE:{server.endpoint}\n")
+        server.write_machine_settings(home, "www.bench.example.com", "Bench")
         bucket = "www-bench-example-com-config-benc"
-        host = server.endpoint.split("://", 1)[1]
-        s3cfg = work / "s3cfg"
-        s3cfg.write_text(f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
-                         f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n")
+        s3cfg = server.write_s3cmd_config(work / "s3cfg")
         socket_path = str(work / "agent" / "agent.sock")
         env = {"PATH": f"{BIN}:/usr/bin:/bin", "HOME": str(home), "ADT_HOME": str(home),
                "ADT_HOMEDIR_FILE": str(work / "none"), "ADT_AGENT_SOCKET": socket_path}

@@ -80,6 +80,26 @@ class SeaweedS3:
                             aws_access_key_id=key, aws_secret_access_key=secret,
                             config=Config(s3={"addressing_style": "path"}))
 
+    def write_machine_settings(self, home: Path, website: str, server_user: str) -> Path:
+        """A webserver settings file under home/runtime pointing at this server (for benchmarks and demos)."""
+        key, secret = self.state["rw"]
+        path = Path(home) / "runtime" / "webserver_configuration_settings.dat"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
+                        f"S3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n")
+        os.chmod(path, 0o600)
+        return path
+
+    def write_s3cmd_config(self, path: Path) -> Path:
+        """An s3cmd config as an original machine's /root/.s3cfg, pointed at this server (path-style, http)."""
+        key, secret = self.state["rw"]
+        host = self.endpoint.split("://", 1)[1]
+        Path(path).write_text(f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
+                              f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
+                              "bucket_location = us-east-1\n")
+        os.chmod(path, 0o600)
+        return Path(path)
+
     # -- life -------------------------------------------------------------------------------------
     def start(self, timeout: float = 60.0) -> "SeaweedS3":
         self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)

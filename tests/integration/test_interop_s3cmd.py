@@ -9,12 +9,7 @@ import pytest
 @pytest.fixture
 def s3cmd(plain_machine, s3, tmp_path):
     """s3cmd configured as an original machine's /root/.s3cfg would be, pointed at the test server."""
-    host = s3.endpoint.split("://", 1)[1]
-    config = tmp_path / "s3cfg"
-    config.write_text(f"[default]\naccess_key = {s3.state['rw'][0]}\nsecret_key = {s3.state['rw'][1]}\n"
-                      f"host_base = {host}\nhost_bucket = {host}\nuse_https = False\n"
-                      "signature_v2 = False\nbucket_location = us-east-1\n")
-    config.chmod(0o600)
+    config = s3.write_s3cmd_config(tmp_path / "s3cfg")
 
     def run(*args, check=True):
         result = subprocess.run(["s3cmd", "-c", str(config), *args], capture_output=True, text=True, timeout=60,
