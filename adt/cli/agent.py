@@ -12,7 +12,7 @@ import click
 
 from adt import agent as core
 from adt.errors import AdtError
-from adt.run import alive as _alive
+from adt.run import alive
 
 SOCKET_HELP = f"Unix socket to serve (default: ADT_AGENT_SOCKET, else {core.DEFAULT_SOCKET})."
 
@@ -77,9 +77,9 @@ def stop(path):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and _alive(pid):
+    while time.monotonic() < deadline and alive(pid):
         time.sleep(0.05)
-    if _alive(pid):
+    if alive(pid):
         raise AdtError(f"the agent (pid {pid}) did not stop within 10 s", f"stop it with 'kill {pid}'")
     click.echo(f"adt agent (pid {pid}) stopped")
 

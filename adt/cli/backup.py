@@ -114,13 +114,13 @@ def perform(period, ip, role, cloudhost, build_identifier, home_dir):
 
     from adt import remote
     from adt.backup.website import PERIODS
-    from adt.cli.fleet import _pick
+    from adt.cli.fleet import pick_machine
 
     choices = [p.upper() for p in PERIODS] + ["ALL"]
     period = (period or click.prompt("Periodicity", type=click.Choice(choices), default="MANUAL")).upper()
     if period not in choices:
         raise click.UsageError(f"unknown periodicity {period!r}: use one of {', '.join(choices)}")
-    target, _ = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     for each in ([p.upper() for p in PERIODS if p not in ("manual", "shutdown")] if period == "ALL" else [period]):
         code = subprocess.call(remote.ssh(target, ["adt", "backup", "run", each]))
         if code != 0:

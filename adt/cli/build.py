@@ -59,9 +59,9 @@ def build(words, rebuild, template_file, home_dir, as_json):
         raise click.UsageError(f"unknown build OS {buildos!r}: use debian or ubuntu")
     if template not in ("1", "2", "3"):
         raise click.UsageError(f"template must be 1, 2 or 3, not {template!r}")
-    from adt.settings.validate import _IDENT
+    from adt.settings.validate import IDENTIFIER
 
-    if not _IDENT.match(identifier):
+    if not IDENTIFIER.match(identifier):
         raise AdtError(f"build identifier {identifier!r} is not valid",
                        "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'")
     home = build_home(home_dir)

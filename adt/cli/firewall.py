@@ -49,13 +49,9 @@ def reset(ctx):
 @click.pass_context
 def show(ctx):
     """Print this machine's rules as the policy computes them now (changes nothing)."""
-    from adt.firewall import policy
-    from adt.firewall.reconcile import _settings_map, cloudflare_ranges, members
+    from adt.firewall.reconcile import machine_rules
 
-    ports = ctx.obj.home / "runtime" / "firewallports.dat"
-    rules = policy.policy(_role(ctx), _settings_map(ctx.obj.settings), members(ctx.obj.settings),
-                          cloudflare_ranges(ctx.obj.home), ports.read_text() if ports.is_file() else "")
-    for rule in rules:
+    for rule in machine_rules(ctx.obj.settings, ctx.obj.home, _role(ctx)):
         click.echo(f"allow {rule.proto:4} {rule.port or '-':>5} from {rule.source:18} # {rule.why}")
 
 
@@ -85,7 +81,7 @@ def native(cloudhost, build_identifier, home_dir):
 def _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip):
     from adt.cli.build import build_home
     from adt.datastore.endpoints import Endpoint
-    from adt.firewall.buildmachine import _store
+    from adt.firewall.buildmachine import auth_store
     from adt.settings.runtime import BuildEnvironment, RuntimeData
 
     runtime = RuntimeData(build_home(home_dir))
@@ -94,7 +90,7 @@ def _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip
     if not value("S3_HOST_BASE"):
         raise AdtError(f"build {cloudhost}/{build_identifier} has no datastore settings", "build it first")
     endpoint = Endpoint(1, value("S3_HOST_BASE"), value("S3_ACCESS_KEY"), value("S3_SECRET_KEY"), value("S3_LOCATION"))
-    return _store(endpoint, build_machine_ip)
+    return auth_store(endpoint, build_machine_ip)
 
 
 def build_machine_options(function):

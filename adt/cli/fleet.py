@@ -15,7 +15,7 @@ from adt.errors import AdtError
 PREFIX = {"webserver": "ws", "database": "db", "autoscaler": "as"}
 
 
-def _pick(role: str, cloudhost: Optional[str], build_identifier: Optional[str], ip: Optional[str],
+def pick_machine(role: str, cloudhost: Optional[str], build_identifier: Optional[str], ip: Optional[str],
           home_dir: Optional[str]):
     """The ssh target of one machine of a role in a build: the only one, the given IP, or the one chosen."""
     from adt import cloud, remote
@@ -66,7 +66,7 @@ def connect(role, cloudhost, build_identifier, ip, home_dir):
     """Open an interactive shell on a machine."""
     from adt import remote
 
-    target, _ = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     argv = remote.ssh(target, interactive=True)
     os.execvp(argv[0], argv)
 
@@ -79,7 +79,7 @@ def exec_(ctx, command, role, cloudhost, build_identifier, ip, home_dir):
     """Run COMMAND (one shell string) on a machine; its output and exit status are passed through."""
     from adt import remote
 
-    target, _ = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     ctx.exit(subprocess.call(remote.ssh(target, [command])))
 
 
@@ -95,7 +95,7 @@ def copy_to(local_file, remote_dir, role, cloudhost, build_identifier, ip, home_
     local_file = local_file or click.prompt("Local file to copy")
     if not Path(local_file).exists():
         raise AdtError(f"{local_file} does not exist")
-    target, home = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    target, home = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     remote_dir = remote_dir or home
     run(remote.scp_to(target, local_file, remote_dir + "/"), what=f"copying {local_file} to {target.host}", timeout=600)
     click.echo(f"copied {local_file} to {target.host}:{remote_dir}/")
@@ -111,7 +111,7 @@ def copy_from(remote_file, local_dir, role, cloudhost, build_identifier, ip, hom
     from adt.run import run
 
     remote_file = remote_file or click.prompt("Remote file to copy")
-    target, home = _pick(role, cloudhost, build_identifier, ip, home_dir)
+    target, home = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     if not remote_file.startswith("/"):
         remote_file = f"{home}/{remote_file}"
     Path(local_dir).mkdir(parents=True, exist_ok=True)
@@ -149,7 +149,7 @@ def shutdown(cloudhost, build_identifier, home_dir, yes, skip_backup):
 
         from adt import remote
 
-        target, _ = _pick("webserver", cloudhost, build_identifier, webservers[0].private_ip, home_dir)
+        target, _ = pick_machine("webserver", cloudhost, build_identifier, webservers[0].private_ip, home_dir)
         click.echo(f"taking the SHUTDOWN backup of the website on {target.host}")
         if sp.call(remote.ssh(target, ["adt", "backup", "run", "SHUTDOWN", "--force"])) != 0:
             raise AdtError("the SHUTDOWN backup failed: nothing was destroyed", "fix it, or pass --skip-backup")

@@ -26,7 +26,7 @@ from typing import List, Optional
 
 from adt.cloud.base import CloudDriver, Server, UserData, role_of
 from adt.errors import AdtError
-from adt.run import alive as _alive, run, spawn
+from adt.run import alive, run, spawn
 
 PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine", "/etc/adt",
                 "/var/log/adt", "/var/spool/cron/crontabs", "/etc/cron.d")
@@ -236,7 +236,7 @@ class LocalDriver(CloudDriver):
                      "sh", "-c", "\n".join(lines)], log_path=str(base / "holder.log"))
         deadline = time.monotonic() + 15
         while not ready.exists():
-            if not _alive(pid) or time.monotonic() > deadline:
+            if not alive(pid) or time.monotonic() > deadline:
                 raise AdtError(f"machine {name} did not start", f"read {base / 'holder.log'}")
             time.sleep(0.02)
         return pid  # ip netns exec, unshare and sh each exec the next: the holder keeps this pid
@@ -280,12 +280,12 @@ class LocalDriver(CloudDriver):
     def first_boot_running(self, name: str) -> bool:
         """Whether the machine's first-boot command still runs (nsenter execs it, so it keeps the pid)."""
         try:
-            return _alive(int((self._dir(name) / "first-boot.pid").read_text()))
+            return alive(int((self._dir(name) / "first-boot.pid").read_text()))
         except (OSError, ValueError):
             return False
 
     def _server(self, machine: dict) -> Server:
-        status = "running" if machine.get("holder") and _alive(machine["holder"]) else "stopped"
+        status = "running" if machine.get("holder") and alive(machine["holder"]) else "stopped"
         return Server(machine["name"], machine["name"], machine["role"], machine["ip"], machine["ip"], status)
 
     def list_servers(self, pattern: str = "") -> List[Server]:
@@ -309,9 +309,9 @@ class LocalDriver(CloudDriver):
                     except ProcessLookupError:
                         pass
                 deadline = time.monotonic() + 10
-                while any(_alive(p) for p in doomed) and time.monotonic() < deadline:
+                while any(alive(p) for p in doomed) and time.monotonic() < deadline:
                     time.sleep(0.05)
-                doomed = [p for p in doomed if _alive(p)]
+                doomed = [p for p in doomed if alive(p)]
                 if not doomed:
                     break
             run(["ip", "netns", "del", netns], check=False)

@@ -60,10 +60,6 @@ def s3cmd_line(bucket: str, key: str, size: int, modified: datetime) -> str:
     return f"{modified.strftime('%Y-%m-%d %H:%M'):>16} {size:12d}  s3://{bucket}/{key}"
 
 
-def s3cmd_dir_line(bucket: str, prefix: str) -> str:
-    return f"{'':16} {'DIR':>12}  s3://{bucket}/{prefix}"
-
-
 def get_target(key: str, destination: Optional[str], is_dir) -> str:
     """Where `GetFromConfigDatastore.sh <key> [destination]` writes.
 

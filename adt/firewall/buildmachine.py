@@ -9,13 +9,13 @@ from pathlib import Path
 from typing import List, Optional
 
 from adt.firewall.backends import backend
-from adt.firewall.policy import _cidr, build_machine_policy
+from adt.firewall.policy import build_machine_policy, cidr
 
 AUTHORISED = "authorised-ips.dat"
 EVENT = "FIREWALL-EVENT"
 
 
-def _store(endpoint, build_machine_ip: str):
+def auth_store(endpoint, build_machine_ip: str):
     from adt.datastore.config import ConfigDatastore
     from adt.datastore.naming import auth_bucket
 
@@ -32,7 +32,7 @@ def read_authorised(store) -> List[str]:
 
 def allow(store, address: str, remove: bool = False) -> List[str]:
     """Add (or remove) an address in authorised-ips.dat and raise FIREWALL-EVENT; the new list."""
-    address = _cidr(address, "laptop address").removesuffix("/32")
+    address = cidr(address, "laptop address").removesuffix("/32")
     current = set(read_authorised(store))
     updated = sorted(current - {address} if remove else current | {address})
     with tempfile.TemporaryDirectory() as scratch:

@@ -38,7 +38,7 @@ class Rule:
         return (self.proto, self.port, self.source)
 
 
-def _cidr(value: str, what: str) -> str:
+def cidr(value: str, what: str) -> str:
     try:
         return str(ipaddress.ip_network(value, strict=False))
     except ValueError:
@@ -59,7 +59,7 @@ def parse_ports(text: str, role: str) -> List[tuple]:
                 continue
             if len(fields) < 3 or not fields[0].isdigit() or not 0 < int(fields[0]) < 65536 or fields[1] != "ipv4":
                 raise AdtError(f"firewallports.dat: {role} token {token!r} is not port|ipv4|cidr[|DELETE]")
-            found.append((int(fields[0]), _cidr(fields[2], f"firewallports.dat token {token}"),
+            found.append((int(fields[0]), cidr(fields[2], f"firewallports.dat token {token}"),
                           len(fields) > 3 and fields[3] == "DELETE"))
     return found
 
@@ -75,17 +75,17 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
     if not build_machine:
         raise AdtError("BUILDMACHINEIP is not set: the build machine would be locked out",
                        "add BUILDMACHINEIP to the machine settings file")
-    cloudflare = [_cidr(c, "Cloudflare range") for c in cloudflare]
+    cloudflare = [cidr(c, "Cloudflare range") for c in cloudflare]
     fleet = sorted({ip for key in MEMBER_KEYS for ip in members.get(key, ())})
-    rules = [Rule("tcp", ssh, _cidr(build_machine, "BUILDMACHINEIP"), "ssh from the build machine")]
-    rules += [Rule("tcp", ssh, _cidr(ip, "fleet member"), "ssh within the fleet") for ip in fleet]
+    rules = [Rule("tcp", ssh, cidr(build_machine, "BUILDMACHINEIP"), "ssh from the build machine")]
+    rules += [Rule("tcp", ssh, cidr(ip, "fleet member"), "ssh within the fleet") for ip in fleet]
     vpc = settings.get("VPCIPRANGE", "")
     if vpc:
-        rules.append(Rule("icmp", 0, _cidr(vpc, "VPCIPRANGE"), "ping within the VPC"))
+        rules.append(Rule("icmp", 0, cidr(vpc, "VPCIPRANGE"), "ping within the VPC"))
     if role == "database" and settings.get("DATABASEINSTALLATIONTYPE", "") != "DBaaS":
         port = int(settings.get("DBPORT") or 3306)
         clients = sorted(set(members.get("webserverips", ())) | set(members.get("autoscalerips", ())))
-        rules += [Rule("tcp", port, _cidr(ip, "database client"), "database from webservers and autoscalers")
+        rules += [Rule("tcp", port, cidr(ip, "database client"), "database from webservers and autoscalers")
                   for ip in clients]
     if role in PUBLIC_ROLES:
         only_cloudflare = settings.get("DNSCHOICE", "") == "cloudflare"
@@ -96,7 +96,7 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
         for port in (443, 80):
             rules += [Rule("tcp", port, s, "web from Cloudflare" if only_cloudflare else "web from anywhere")
                       for s in sources]
-            rules += [Rule("tcp", port, _cidr(ip, "fleet member"), "web within the fleet") for ip in fleet]
+            rules += [Rule("tcp", port, cidr(ip, "fleet member"), "web within the fleet") for ip in fleet]
     deleted = set()
     for port, source, delete in parse_ports(custom_ports, role):
         sources = cloudflare if source == "cloudflare" else [source]
@@ -114,7 +114,7 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
 def build_machine_policy(ssh_port: int, laptop_ip: str, authorised: Iterable[str]) -> List[Rule]:
     """The build machine's own inbound rules: its SSH port only from the laptop and the authorised
     addresses (authorised-ips.dat); refused when that would admit nobody."""
-    sources = sorted({_cidr(ip, "authorised address") for ip in [laptop_ip, *authorised]
+    sources = sorted({cidr(ip, "authorised address") for ip in [laptop_ip, *authorised]
                       if ip and ip != "BYPASS"})
     if not sources:
         raise AdtError("no address may reach the build machine's SSH: this would lock everyone out",

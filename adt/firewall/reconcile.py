@@ -97,18 +97,19 @@ def reconcile(settings, home: Path, role: str) -> str:
     with Lock(home / "runtime" / "firewalllock.file") as held:
         if not held:
             return "another reconcile holds runtime/firewalllock.file"
-        ports = home / "runtime" / "firewallports.dat"
-        rules = firewall_policy.policy(role, _settings_map(settings), members(settings), cloudflare_ranges(home),
-                                       ports.read_text() if ports.is_file() else "")
+        rules = machine_rules(settings, home, role)
         chosen = backend(firewall_kind(home, settings), home / "runtime" / "firewall-applied")
         changed = chosen.apply(rules)
         (home / "runtime" / "FIREWALL-ACTIVE").touch()
         return f"{chosen.name}: {len(rules)} rules, {'applied' if changed else 'unchanged'}"
 
 
-def _settings_map(settings) -> Dict[str, str]:
+def machine_rules(settings, home: Path, role: str) -> List[firewall_policy.Rule]:
+    """This machine's rules now: its settings, the fleet as published, Cloudflare's ranges, its custom ports."""
     keys = ("SSHPORT", "DBPORT", "VPCIPRANGE", "BUILDMACHINEIP", "DNSCHOICE", "DATABASEINSTALLATIONTYPE")
-    return {key: settings.value(key) or "" for key in keys}
+    ports = home / "runtime" / "firewallports.dat"
+    return firewall_policy.policy(role, {key: settings.value(key) or "" for key in keys}, members(settings),
+                                  cloudflare_ranges(home), ports.read_text() if ports.is_file() else "")
 
 
 def role_of_settings(path: Path) -> Optional[str]:

@@ -18,7 +18,7 @@ from adt.settings.providers import CLOUDHOSTS
 HIDDEN = "<hidden>"
 _EMAIL = re.compile(r"^[^@\s]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$")
 _HOST = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z][A-Za-z0-9-]{0,62}$")
-_IDENT = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
+IDENTIFIER = re.compile(r"^[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?$")
 _URL = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?/?$")
 
 
@@ -97,7 +97,7 @@ def _check_one(var: schema.Var, value: str, cloudhost: Optional[str]) -> Optiona
             return "not a network range such as 10.116.0.0/20"
         if "/" not in value or not network.is_private:
             return "must be a private network range with a prefix length, such as 10.116.0.0/20"
-    elif var.kind == "ident" and not _IDENT.match(value):
+    elif var.kind == "ident" and not IDENTIFIER.match(value):
         return "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'"
     return None
 

@@ -203,6 +203,9 @@ def test_a_failed_reconcile_leaves_the_firewall_closed_and_ssh_open(fw):
 
 def test_reconcile_twice_changes_nothing_and_reset_reapplies(fw):
     assert "unchanged" in on_ws(fw, "adt firewall reconcile", role="database")
+    shown = on_ws(fw, "adt firewall show", role="database")
+    assert f"2035 from {fw['ws']}/32" in shown and "# ssh from the build machine" in shown
+    assert f"2035 from {fw['stranger']}" not in shown
     assert "applied" in on_ws(fw, f"{ROOT}/security/ResetFirewall.sh", role="database")
     assert "unchanged" in on_ws(fw, f"{ROOT}/cron/SetupFirewallFromCron.sh", role="database")
 

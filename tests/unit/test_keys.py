@@ -61,7 +61,6 @@ def test_wildcard_listing_depth_follows_s3cmd():
 def test_s3cmd_line_format():
     when = datetime(2025, 1, 2, 3, 4, tzinfo=timezone.utc)
     assert keys.s3cmd_line("b", "k", 123, when) == "2025-01-02 03:04          123  s3://b/k"
-    assert keys.s3cmd_dir_line("b", "d/") == " " * 16 + " " + " " * 9 + "DIR  s3://b/d/"
 
 
 @pytest.mark.parametrize("destination, existing_dirs, target", [
