@@ -25,32 +25,11 @@ from adt.datastore import client as s3
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import backup_bucket, check_bucket_name
 from adt.errors import AdtError
+from adt.backup.publish import (PART_SIZE, download as _download, ensure_bucket, generations, period_of,
+                                publish, temporary_key, transfer_config)
 
 ARCHIVE = "applicationsourcecode.tar.gz"
 MARKER = "XXXXXX-DO_NOT_REMOVE"
-PERIODS = ("hourly", "daily", "weekly", "monthly", "bimonthly", "manual", "shutdown")
-PART_SIZE = 8 * 1024 * 1024
-IN_MEMORY_PARTS = 4  # read-ahead of a non-seekable stream: bounds memory to about 4 parts beside those in flight
-
-
-def period_of(text: str) -> str:
-    period = text.lower()
-    if period not in PERIODS:
-        raise AdtError(f"unknown backup periodicity {text!r}", f"use one of: {', '.join(p.upper() for p in PERIODS)}")
-    return period
-
-
-def generations(settings) -> int:
-    value = settings.value("BACKUPGENERATIONS") or "2"
-    if not value.isdigit() or not 2 <= int(value) <= 50:
-        raise AdtError(f"BACKUPGENERATIONS {value!r} must be a whole number from 2 to 50",
-                       "2 keeps the newest and the one before (.BACKUP), as the original")
-    return int(value)
-
-
-def generation_keys(count: int) -> List[str]:
-    """Newest first: the live key, then `.BACKUP`, then `.BACKUP.2` … (count keys in all)."""
-    return [ARCHIVE, f"{ARCHIVE}.BACKUP"] + [f"{ARCHIVE}.BACKUP.{n}" for n in range(2, count)]
 
 
 class HashingReader(io.RawIOBase):
@@ -92,16 +71,6 @@ class Result:
     seconds: float
 
 
-def _transfer_config():
-    from boto3.s3.transfer import TransferConfig
-
-    config = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4)
-    # s3transfer's own limits, which boto3's constructor does not take
-    config.max_in_memory_upload_chunks = IN_MEMORY_PARTS
-    config.max_in_memory_download_chunks = IN_MEMORY_PARTS
-    return config
-
-
 def backup(settings, period: str, webroot: Path = Path("/var/www/html"), excludes=(),
            progress: Callable[[str], None] = lambda _: None) -> List[Result]:
     period = period_of(period)
@@ -120,20 +89,15 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
     client = s3.s3_client(endpoint)
     started = time.monotonic()
     try:
-        try:
-            client.head_bucket(Bucket=bucket)
-        except s3.s3_errors() as exc:
-            if s3.error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
-                raise
-            client.create_bucket(Bucket=bucket)
-        temporary = f"{ARCHIVE}.partial-{os.getpid()}-{int(time.time())}"
+        ensure_bucket(client, bucket)
+        temporary = temporary_key(ARCHIVE)
         with tempfile.TemporaryDirectory(prefix="adt-marker-") as marker_dir:
             Path(marker_dir, MARKER).write_text("")
             process = subprocess.Popen(tar_command(webroot, Path(marker_dir), excludes), stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE)
             reader = HashingReader(process.stdout)
             try:
-                client.upload_fileobj(io.BufferedReader(reader, PART_SIZE), bucket, temporary, Config=_transfer_config())
+                client.upload_fileobj(io.BufferedReader(reader, PART_SIZE), bucket, temporary, Config=transfer_config())
             except BaseException:
                 process.kill()
                 process.wait()
@@ -143,40 +107,11 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
                 client.delete_object(Bucket=bucket, Key=temporary)
                 raise AdtError(f"archiving {webroot} failed: {stderr.strip().splitlines()[-1:] or 'tar failed'}")
         digest, size = reader.sha256.hexdigest(), reader.size
-        head = client.head_object(Bucket=bucket, Key=temporary)
-        if head["ContentLength"] != size:
-            client.delete_object(Bucket=bucket, Key=temporary)
-            raise AdtError(f"the uploaded archive has {head['ContentLength']} bytes, {size} were sent")
-        _rotate(client, bucket, keep)
-        client.copy({"Bucket": bucket, "Key": temporary}, bucket, ARCHIVE,
-                    ExtraArgs={"Metadata": {"sha256": digest, "size": str(size)}, "MetadataDirective": "REPLACE"})
-        client.delete_object(Bucket=bucket, Key=temporary)
+        publish(client, bucket, temporary, ARCHIVE, size, keep, {"sha256": digest})
     except s3.s3_errors() as exc:
         raise s3.describe(exc, endpoint, bucket, "store the website backup") from None
     progress(f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}, {size} bytes, sha256 {digest[:12]}…")
     return Result(endpoint.index, bucket, size, digest, time.monotonic() - started)
-
-
-def _exists(client, bucket: str, key: str) -> bool:
-    try:
-        client.head_object(Bucket=bucket, Key=key)
-        return True
-    except s3.s3_errors() as exc:
-        if s3.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
-            return False
-        raise
-
-
-def _rotate(client, bucket: str, keep: int) -> None:
-    """Shift every generation one older (copies, oldest first); the oldest beyond `keep` is dropped."""
-    keys = generation_keys(keep)
-    for older, newer in reversed(list(zip(keys[1:], keys[:-1]))):
-        if _exists(client, bucket, newer):
-            client.copy({"Bucket": bucket, "Key": newer}, bucket, older, ExtraArgs={"MetadataDirective": "COPY"})
-
-
-def _download(client, bucket: str, key: str, target):
-    client.download_fileobj(bucket, key, target, Config=_transfer_config())
 
 
 def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
