@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert bats-file \
 	iproute2 util-linux procps curl openssh-server openssh-client rsync \
-	mariadb-server mariadb-client nginx php-fpm php-mysql iptables nftables ufw netcat-openbsd cron pigz isal
+	mariadb-server mariadb-client nginx php-fpm php-cli php-mysql postgresql git iptables nftables ufw netcat-openbsd cron pigz isal
 # WordPress (the local cloud host's virgin application) comes after nginx and php-fpm: installed with
 # them in one go, apt would satisfy its "apache2 | httpd" with Apache.
 APT_LATE := wordpress

@@ -14,9 +14,18 @@ PERIOD_HELP = "HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL or SHUTDOWN."
 
 @click.group()
 def backup():
-    """Temporal backups: the webroot as applicationsourcecode.tar.gz in the <website>-<period> bucket,
-    streamed (nothing the size of the archive on disk), with sha256 and size recorded; two generations
-    kept per periodicity (BACKUPGENERATIONS in the settings changes that)."""
+    """Temporal backups, streamed (nothing the size of the archive on disk), checked and kept in
+    generations (2 per periodicity, as the original; BACKUPGENERATIONS in the settings changes that).
+
+    \b
+    webserver: the webroot as applicationsourcecode.tar.gz in the <website>-<period> bucket
+    database:  <WEBSITE_NAME>-DB-backup.tar.gz (applicationDB.sql or .psql) in <website>-db-<period>"""
+
+
+def _role(ctx) -> str:
+    from adt.firewall.reconcile import role_of_settings
+
+    return role_of_settings(ctx.obj.settings_path) or "webserver"
 
 
 @backup.command()
@@ -33,57 +42,103 @@ def website(ctx, period, webroot, exclude):
                    f"{result.seconds:.1f} s)")
 
 
+@backup.command("database")
+@click.argument("period", metavar="PERIOD")
+@click.option("--host", help="The database server (default: DBIDENTIFIER for DBaaS, else this machine's address).")
+@click.pass_context
+def database_backup(ctx, period, host):
+    """Back up the application database now: a consistent dump (--single-transaction, pg_dump's snapshot),
+    sanitised as the original does, streamed to every endpoint; the live key changes only once it is whole."""
+    from adt.backup.database import backup as run_backup
+
+    for result in run_backup(ctx.obj.settings, period, host, progress=click.echo):
+        click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
+                   f"{result.seconds:.1f} s)")
+
+
 @backup.command()
 @click.argument("period", metavar="PERIOD")
-@click.option("--key", default="applicationsourcecode.tar.gz", show_default=True,
-              help="Which generation (e.g. applicationsourcecode.tar.gz.BACKUP).")
+@click.option("--key", help="Which generation (e.g. applicationsourcecode.tar.gz.BACKUP); default the newest.")
+@click.option("--database", "what", flag_value="database", help="Check the database backup.")
+@click.option("--website", "what", flag_value="website", help="Check the website backup.")
 @click.pass_context
-def verify(ctx, period, key):
-    """Check each endpoint's copy: sha256 and size, the archive readable to its end, the marker there."""
-    from adt.backup.website import verify as run_verify
+def verify(ctx, period, key, what):
+    """Check each endpoint's copy on its own: checksum and size, the archive readable to its end, and the
+    website marker file or the SQL end marker (zzzz). Default: the backup of this machine's role."""
+    if (what or ("database" if _role(ctx) == "database" else "website")) == "database":
+        from adt.backup.database import verify as run_verify
+    else:
+        from adt.backup.website import verify as run_verify
+    for line in run_verify(ctx.obj.settings, period, key) if key else run_verify(ctx.obj.settings, period):
+        click.echo(line)
 
-    for line in run_verify(ctx.obj.settings, period, key):
+
+@backup.command()
+@click.option("--host", help="The database server (default as for `backup database`).")
+@click.option("--database", help="Another database than DBNAME.")
+@click.pass_context
+def checksums(ctx, host, database):
+    """Per-table row counts and checksums of the application database, to compare with a restore."""
+    from adt.backup.database import Connection, checksum_lines, checksums as table_checksums
+
+    for line in checksum_lines(table_checksums(Connection.from_settings(ctx.obj.settings, host, database))):
         click.echo(line)
 
 
 @backup.command()
 @click.argument("period", metavar="PERIOD")
-@click.option("--force", is_flag=True, help="Skip the gates (INSTALLED_SUCCESSFULLY, the READY marker) and the lock.")
+@click.argument("build_identifier", required=False, metavar="[BUILD_IDENTIFIER]")
+@click.option("--force", is_flag=True, help="Skip the webserver's gates (INSTALLED_SUCCESSFULLY, WEBSERVER_READY).")
+@click.option("--from-cron", is_flag=True, help="As the original's BackupFromCron.sh: sleep a random 1-60 s, then "
+              "take the fleet's lock (BACKUP_RUNNING; DB_BACKUP_RUNNING when MULTIREGION is 1), stale after 300 s.")
 @click.pass_context
-def run(ctx, period, force):
-    """What cron and Backup.sh run: this machine's backup for its role, once per fleet at a time
-    (the BACKUP_RUNNING key, stale after 300 s)."""
-    from adt.backup.website import backup as run_backup, period_of
+def run(ctx, period, build_identifier, force, from_cron):
+    """What Backup.sh and cron run: this machine's backup for its role, then its verification.
+    BUILD_IDENTIFIER is accepted for the original's argument order and not needed."""
+    import datetime
+    import random
+    import time
+
+    from adt.backup.publish import period_of
     from adt.datastore.config import ConfigDatastore
-    from adt.firewall.reconcile import role_of_settings
 
     period = period_of(period)
-    role = role_of_settings(ctx.obj.settings_path)
-    if role != "webserver":
-        raise AdtError(f"backups on a {role} machine are not available yet", "run it on a webserver")
+    role = _role(ctx)
+    if role not in ("webserver", "database"):
+        raise AdtError(f"a {role} machine takes no backups", "run it on a webserver or the database machine")
+    if from_cron:
+        time.sleep(random.randint(1, 60))
     store = ConfigDatastore.from_settings(ctx.obj.settings)
-    if not force:
+    lock = None
+    if from_cron and (role == "webserver" or ctx.obj.settings.value("MULTIREGION") == "1"):
+        lock = "BACKUP_RUNNING" if role == "webserver" else "DB_BACKUP_RUNNING"
+    if not force and role == "webserver":
         if not store.check("INSTALLED_SUCCESSFULLY") or not (ctx.obj.home / "runtime" / "WEBSERVER_READY").exists():
             click.echo("not backing up: the fleet is not installed yet (INSTALLED_SUCCESSFULLY, WEBSERVER_READY)")
             return
-        import datetime
-
-        running = [e for e in store.list("BACKUP_RUNNING") if e.key == "BACKUP_RUNNING"]
+    if lock:
+        running = [e for e in store.list(lock) if e.key == lock]
         now = datetime.datetime.now(datetime.timezone.utc)
         if running and running[0].modified and (now - running[0].modified).total_seconds() < 300:
-            click.echo("another webserver is taking this backup (BACKUP_RUNNING)")
+            click.echo(f"another machine is taking this backup ({lock})")
             return
-        store.put("BACKUP_RUNNING")
+        store.put(lock)
     try:
-        from adt.backup.website import verify as run_verify
+        if role == "webserver":
+            from adt.backup.website import backup as run_backup, verify as run_verify
 
-        for result in run_backup(ctx.obj.settings, period, progress=click.echo):
+            results = run_backup(ctx.obj.settings, period, progress=click.echo)
+        else:
+            from adt.backup.database import backup as run_backup, verify as run_verify
+
+            results = run_backup(ctx.obj.settings, period, progress=click.echo)
+        for result in results:
             click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
         for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
             click.echo(line)
     finally:
-        if not force:
-            store.delete("BACKUP_RUNNING")
+        if lock:
+            store.delete(lock)
 
 
 @click.group()
@@ -103,17 +158,38 @@ def restore_website(ctx, period, target, key):
     click.echo(run_restore(ctx.obj.settings, period, Path(target), key))
 
 
+@restore.command("database")
+@click.option("--period", required=True, help=PERIOD_HELP)
+@click.option("--key", help="Which generation (default the newest, <WEBSITE_NAME>-DB-backup.tar.gz).")
+@click.option("--database", help="Load into this database instead of DBNAME (it must exist).")
+@click.option("--host", help="The database server (default as for `backup database`).")
+@click.option("--spool-dir", type=click.Path(file_okay=False), help="Where the download is held while it is "
+              "checked (default TMPDIR); it needs the archive's size, not the dump's.")
+@click.pass_context
+def restore_database(ctx, period, key, database, host, spool_dir):
+    """Load a database backup: the archive, its checksum and the zzzz end marker are checked before the
+    database is touched; prints per-table row counts and checksums (compare with `adt backup checksums`)."""
+    from adt.backup.database import checksum_lines, restore as run_restore
+
+    result = run_restore(ctx.obj.settings, period, key, host, database, spool_dir)
+    click.echo(f"restored {result.bucket}/{result.key} into {result.database} in {result.seconds:.1f} s:")
+    for line in checksum_lines(result.tables):
+        click.echo(f"  {line}")
+
+
 @backup.command()
 @click.option("--period", help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent).")
 @click.option("--ip", help="Which webserver, when there are several.")
-@click.option("--role", type=click.Choice(["webserver"]), default="webserver", hidden=True)
+@click.option("--role", type=click.Choice(["webserver", "database"]), default="webserver", show_default=True,
+              help="Which machine takes it (PerformDatabaseBackup.sh passes database).")
 @build_options
 def perform(period, ip, role, cloudhost, build_identifier, home_dir):
-    """From the build machine: have a webserver of a build take a backup now (PerformWebsiteBackup.sh)."""
+    """From the build machine: have a machine of a build take a backup now (PerformWebsiteBackup.sh,
+    PerformDatabaseBackup.sh), over ssh; ALL takes every scheduled periodicity in turn."""
     import subprocess
 
     from adt import remote
-    from adt.backup.website import PERIODS
+    from adt.backup.publish import PERIODS
     from adt.cli.fleet import pick_machine
 
     choices = [p.upper() for p in PERIODS] + ["ALL"]

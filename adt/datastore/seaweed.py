@@ -80,10 +80,10 @@ class SeaweedS3:
                             aws_access_key_id=key, aws_secret_access_key=secret,
                             config=Config(s3={"addressing_style": "path"}))
 
-    def write_machine_settings(self, home: Path, website: str, server_user: str) -> Path:
-        """A webserver settings file under home/runtime pointing at this server (for benchmarks and demos)."""
+    def write_machine_settings(self, home: Path, website: str, server_user: str, role: str = "webserver") -> Path:
+        """A machine settings file under home/runtime pointing at this server (for benchmarks and demos)."""
         key, secret = self.state["rw"]
-        path = Path(home) / "runtime" / "webserver_configuration_settings.dat"
+        path = Path(home) / "runtime" / f"{role}_configuration_settings.dat"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
                         f"S3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n")

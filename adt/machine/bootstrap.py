@@ -53,13 +53,19 @@ def _ready(home: Path, marker: str) -> None:
     (home / "runtime" / marker).touch()
 
 
+BACKUP_SCHEDULE = (("2 * * * *", "HOURLY"), ("30 2 * * *", "DAILY"), ("30 3 * * 7", "WEEKLY"),
+                   ("30 4 1 * *", "MONTHLY"), ("30 5 1 Jan,Mar,May,Jul,Sep,Nov *", "BIMONTHLY"))
+
+
 def crontab(home: Path) -> str:
     """The machine's root crontab, as the original writes it (MAILTO='', `export HOME=… &&` lines)."""
     root = Path(__file__).resolve().parents[2]
     bin_dir = Path(sys.executable).parent
     return ("MAILTO=''\n"
             f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
-            f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n")
+            f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n"
+            + "".join(f"{when} export HOME={home} && {root}/cron/BackupFromCron.sh '{period}' >/dev/null 2>&1\n"
+                      for when, period in BACKUP_SCHEDULE))
 
 
 def install_cron(home: Path) -> None:
