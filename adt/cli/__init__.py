@@ -22,8 +22,9 @@ COMMANDS = {
     "fleet": ("adt.cli.fleet", "fleet", "Reach a build's machines: connect, execute, copy, shut down."),
     "machine": ("adt.cli.machine", "machine", "What a fleet machine runs on itself (bootstrap, checks)."),
     "firewall": ("adt.cli.firewall", "firewall", "Firewalls on every machine and the cloud host's native one."),
-    "backup": ("adt.cli.backup", "backup", "Temporal backups to the datastore: take, verify."),
-    "restore": ("adt.cli.backup", "restore", "Restore a webroot from a temporal backup."),
+    "backup": ("adt.cli.backup", "backup", "Temporal backups of the webroot and database: take, verify."),
+    "restore": ("adt.cli.backup", "restore", "Restore a webroot or a database from a temporal backup."),
+    "baseline": ("adt.cli.baseline", "baseline", "Publish the webroot or database to git, behind a secrets gate."),
 }
 
 

@@ -1,0 +1,277 @@
+"""Baselines: the webroot and the database frozen into git repositories that may be shared.
+
+`<id>-webroot-sourcecode-baseline` gets a copy of the webroot and `<id>-db-baseline` the dump
+(`applicationDB.sql` or `.psql` at its root), both on branch `main`, after the original's branding removal
+(the live domain and site name become placeholders; PHP serialized strings keep correct lengths).
+
+Nothing is pushed until the publication gate passes: every file and every row that would be published is
+scanned for secrets and personal data, and each finding must be fixed, redacted (`redact=True` rewrites
+the dump per CMS) or waived by its id. The CMS's live configuration file is left out of webroot baselines
+(a build writes it afresh). Work happens in a staging directory under ${HOME}/backups that is removed
+afterwards; the live webroot and database are only read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, List, Optional, Sequence
+
+from adt.errors import AdtError
+
+REPOSITORY_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
+CONFIG_FILES = {"wordpress": ("wp-config.php",), "joomla": ("configuration.php",),
+                "drupal": ("sites/default/settings.php",), "moodle": ("config.php",)}
+IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+GITATTRIBUTES = """# Line endings normalised for text; binaries left untouched (written by adt baseline).
+* text=auto
+*.php text
+*.js text
+*.css text
+*.html text
+*.sql text
+*.psql text
+*.png binary
+*.jpg binary
+*.jpeg binary
+*.gif binary
+*.webp binary
+*.ico binary
+*.woff binary
+*.woff2 binary
+*.ttf binary
+*.pdf binary
+*.zip binary
+*.gz binary
+"""
+
+
+class Refused(AdtError):
+    """The gate found something: `lines` is the report to show."""
+
+    def __init__(self, message: str, hint: str, lines: List[str]):
+        super().__init__(message, hint)
+        self.lines = lines
+
+
+@dataclass
+class Published:
+    repository: str
+    url: str  # without credentials
+    commit: str
+    files: int
+    findings: int
+    waived: int
+    notes: List[str] = field(default_factory=list)
+
+
+def repository_name(identifier: str, kind: str) -> str:
+    if not IDENTIFIER.match(identifier or ""):
+        raise AdtError(f"baseline identifier {identifier!r} is not usable in a repository name",
+                       "use letters, digits, '.', '_' or '-', starting with a letter or digit")
+    return f"{identifier}-webroot-sourcecode-baseline" if kind == "website" else f"{identifier}-db-baseline"
+
+
+def remote_url(settings, repository: str, base: Optional[str] = None) -> str:
+    """Where the baseline goes: `<base>/<repository>.git` when a base is given (file://, ssh://, a path),
+    else the APPLICATIONREPOSITORYPROVIDER's https URL with the username and token, as the original."""
+    if base:
+        base = base.rstrip("/")
+        if "://" not in base and not re.match(r"^[^/]+@[^:]+:", base):
+            base = "file://" + str(Path(base).resolve())
+        return f"{base}/{repository}.git"
+    provider = (settings.value("APPLICATIONREPOSITORYPROVIDER") or "").lower()
+    if provider not in REPOSITORY_HOSTS:
+        raise AdtError(f"APPLICATIONREPOSITORYPROVIDER {provider!r} is not github, gitlab or bitbucket",
+                       "set it in the settings, or give --remote-base (for example file:///srv/git)")
+    owner = settings.require("APPLICATIONREPOSITORYOWNER")
+    user, token = settings.require("APPLICATIONREPOSITORYUSERNAME"), settings.require("APPLICATIONREPOSITORYTOKEN")
+    return f"https://{user}:{token}@{REPOSITORY_HOSTS[provider]}/{owner}/{repository}.git"
+
+
+def shown(url: str) -> str:
+    return re.sub(r"//[^/@]+@", "//", url)
+
+
+def _git(*args, cwd: Optional[Path] = None, url: str = "", timeout: float = 600) -> subprocess.CompletedProcess:
+    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true")
+    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+    if result.returncode != 0:
+        lines = result.stderr.strip().splitlines() or ["no message"]
+        message = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
+        error = AdtError(f"git {args[0]} failed: {message.replace(url, shown(url)) if url else message}")
+        error.stderr = result.stderr
+        raise error
+    return result
+
+
+def remote_heads(url: str) -> Optional[List[str]]:
+    """The refs of the remote repository; None when it does not exist (a file:// one is then created)."""
+    try:
+        return _git("ls-remote", url, url=url, timeout=120).stdout.split("\n")[:-1]
+    except AdtError as exc:
+        if url.startswith("file://") and not Path(url[7:]).exists():
+            Path(url[7:]).parent.mkdir(parents=True, exist_ok=True)
+            _git("init", "-q", "--bare", "-b", "main", url[7:])
+            return []
+        if re.search(r"not found|does not exist|not appear to be a git repository", exc.stderr, re.I):
+            return None
+        raise
+
+
+def _push(stage: Path, url: str, message: str, force: bool) -> str:
+    _git("init", "-q", "-b", "main", cwd=stage)
+    _git("add", "-A", cwd=stage)
+    _git("-c", "user.name=adt baseline", "-c", "user.email=baseline@adt.invalid", "commit", "-q", "-m", message,
+         cwd=stage)
+    commit = _git("rev-parse", "HEAD", cwd=stage).stdout.strip()
+    _git("push", "-q", *(["--force"] if force else []), url, "main:main", cwd=stage, url=url)
+    heads = remote_heads(url) or []
+    if f"{commit}\trefs/heads/main" not in heads:
+        raise AdtError(f"the push to {shown(url)} did not leave main at {commit[:12]}")
+    return commit
+
+
+def _prepare_remote(url: str, replace: bool) -> None:
+    heads = remote_heads(url)
+    if heads is None:
+        raise AdtError(f"the repository {shown(url)} does not exist",
+                       "create it (empty) with your repository provider, then run this again")
+    if heads and not replace:
+        raise AdtError(f"the repository {shown(url)} is not empty",
+                       "empty it, or pass --replace to overwrite its main branch")
+
+
+def _gate(findings, waive: Sequence[str], waiver_file: Optional[Path], record: Path, what: str):
+    from adt.baseline import gate
+
+    waived_ids = set(waive)
+    if waiver_file and waiver_file.exists():
+        waived_ids |= set(gate.Waivers.load(waiver_file).ids)
+    blocking, waived = gate.gate(findings, waived_ids)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(gate.manifest(findings, waived_ids), indent=2) + "\n")
+    if blocking:
+        raise Refused(f"not publishing the {what}: {len(blocking)} finding(s) of secrets or personal data",
+                      f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); the report is in {record}",
+                      gate.report_lines(blocking))
+    return waived
+
+
+def _excluded(settings, home: Path, application: str, include_config: bool) -> List[str]:
+    excluded = [] if include_config else list(CONFIG_FILES.get(application, ()))
+    application_dat = home / "runtime" / "application.dat"
+    if application_dat.exists():
+        for line in application_dat.read_text().splitlines():
+            if line.startswith("EXCLUDE_FROM_BACKUP:"):
+                excluded += [e for e in line.split(":")[1:] if e]
+    return [e.strip("/") for e in excluded]
+
+
+def _staging(home: Path, identifier: str) -> Path:
+    (home / "backups").mkdir(parents=True, exist_ok=True)
+    return Path(tempfile.mkdtemp(prefix=f"baseline-{identifier}-", dir=home / "backups"))
+
+
+def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/www/html"),
+            remote_base: Optional[str] = None, waive: Sequence[str] = (), replace: bool = False,
+            include_config: bool = False, progress: Callable[[str], None] = lambda _: None) -> Published:
+    from adt.baseline import branding, gate
+
+    repository = repository_name(identifier, "website")
+    url = remote_url(settings, repository, remote_base)
+    if not webroot.is_dir():
+        raise AdtError(f"webroot {webroot} does not exist")
+    _prepare_remote(url, replace)
+    application = (settings.value("APPLICATION") or "").lower()
+    excluded = _excluded(settings, home, application, include_config)
+    stage = _staging(home, identifier)
+    try:
+        tree = stage / "tree"
+
+        def ignore(directory, names):
+            relative = Path(directory).relative_to(webroot)
+            return [n for n in names if n == ".git" or str(relative / n).lstrip("./") in excluded
+                    or (str(relative) == "." and n in excluded)]
+
+        shutil.copytree(webroot, tree, symlinks=True, ignore=ignore)
+        if (tree / "index.php.backup").is_file():
+            shutil.copy2(tree / "index.php.backup", tree / "index.php")
+        pairs = branding.file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
+        files = changed = 0
+        for path in tree.rglob("*"):
+            if path.is_symlink() or not path.is_file():
+                continue
+            files += 1
+            data = path.read_bytes()
+            new = branding.brand_file_bytes(data, pairs)
+            if new != data:
+                mode = path.stat().st_mode
+                path.write_bytes(new)
+                os.chmod(path, mode)
+                changed += 1
+        (tree / ".gitattributes").write_text(GITATTRIBUTES)
+        progress(f"copied {files} files from {webroot}, the site's names replaced by placeholders in {changed}")
+        left = sum(branding.remaining(p.read_bytes(), settings.require("WEBSITEURL"))
+                   for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
+        notes = [f"{left} occurrence(s) of the live domain left (in binary files)"] if left else []
+        findings = gate.scan_tree(tree)
+        waived = _gate(findings, waive, home / "runtime" / "baseline-waivers.dat",
+                       home / "runtime" / f"{repository}.gate.json", "webroot baseline")
+        commit = _push(tree, url, "Baseline Baby", force=replace)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return Published(repository, shown(url), commit, files, len(findings), len(waived), notes)
+
+
+def database(settings, identifier: str, home: Path, host: Optional[str] = None,
+             remote_base: Optional[str] = None, waive: Sequence[str] = (), redact: bool = False,
+             progress: Callable[[str], None] = lambda _: None) -> Published:
+    from adt.backup.database import DUMP_NAMES, Connection, dump_to, ip_mask
+    from adt.baseline import branding, gate
+
+    repository = repository_name(identifier, "database")
+    url = remote_url(settings, repository, remote_base)
+    connection = Connection.from_settings(settings, host)
+    remote_heads(url) if url.startswith("file://") else None  # creates a missing file:// repository
+    stage = _staging(home, identifier)
+    application = (settings.value("APPLICATION") or "").lower()
+    try:
+        tree = stage / "tree"
+        tree.mkdir()
+        name = DUMP_NAMES[connection.dialect]
+        pairs = branding.sql_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "",
+                                   connection.user, ip_mask(settings, connection.host))
+        size, _ = dump_to(stage / name, connection, pairs)
+        if redact:
+            from adt.baseline import redact as redaction
+
+            with open(stage / name, "rb") as source, open(tree / name, "wb") as target:
+                summary = redaction.redact(source, connection.dialect, application or None)
+                for line in summary:
+                    target.write(line)
+            progress(f"redacted the dump for {application or 'the detected CMS'}")
+            (stage / name).unlink()
+        else:
+            os.rename(stage / name, tree / name)
+        progress(f"dumped {connection.name}: {size} bytes, the site's names replaced by placeholders")
+        left = branding.remaining((tree / name).read_bytes(), settings.require("WEBSITEURL"))
+        with open(tree / name, "rb") as dump:
+            broken = branding.check_dump(dump, connection.dialect)
+        if left or broken:
+            raise AdtError(f"the dump is not portable: {left} occurrence(s) of the live domain left, "
+                           f"{len(broken)} serialized string(s) with a wrong length", "; ".join(broken[:3]))
+        with open(tree / name, "rb") as dump:
+            findings = gate.scan_dump(dump, connection.dialect)
+        waived = _gate(findings, waive, home / "runtime" / "baseline-waivers.dat",
+                       home / "runtime" / f"{repository}.gate.json", "database baseline")
+        commit = _push(tree, url, "Baseline baby", force=True)  # the original force-pushes database baselines
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    return Published(repository, shown(url), commit, 1, len(findings), len(waived))

@@ -1,0 +1,105 @@
+"""`adt baseline`: freeze the webroot or the database into a git repository, behind the publication gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from adt.cli.options import build_options
+from adt.errors import AdtError
+
+GATE_HELP = ("Nothing is pushed until the scan for secrets and personal data is clean or each finding is "
+             "waived by id (--waive, or one id per line in ${HOME}/runtime/baseline-waivers.dat).")
+
+
+@click.group()
+def baseline():
+    """Baselines: the site frozen into <id>-webroot-sourcecode-baseline and <id>-db-baseline (branch main),
+    with the live domain and names replaced by the original's placeholders."""
+
+
+def _identifier(identifier):
+    return identifier or click.prompt("An identifier for the baseline (for example mysocialnetwork)")
+
+
+def _report(call):
+    from adt.baseline.publish import Refused
+
+    try:
+        result = call()
+    except Refused as refused:
+        for line in refused.lines:
+            click.echo(line, err=True)
+        raise
+    click.echo(f"published {result.repository} at {result.url}: commit {result.commit[:12]}, {result.files} file(s), "
+               f"{result.findings} finding(s), {result.waived} waived")
+    for note in result.notes:
+        click.echo(f"note: {note}")
+
+
+@baseline.command()
+@click.argument("identifier", required=False)
+@click.option("--webroot", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
+@click.option("--remote-base", metavar="URL", help="Push to <URL>/<repository>.git (file://, ssh://, a path) "
+              "instead of the APPLICATIONREPOSITORYPROVIDER.")
+@click.option("--waive", multiple=True, metavar="ID", help="Accept one finding of the gate (repeatable).")
+@click.option("--replace", is_flag=True, help="Overwrite a repository that is not empty.")
+@click.option("--include-config", is_flag=True, help="Keep the CMS's live configuration file (left out by default).")
+@click.pass_context
+def website(ctx, identifier, webroot, remote_base, waive, replace, include_config):
+    """Publish the webroot as <IDENTIFIER>-webroot-sourcecode-baseline (CreateWebrootBaseline.sh)."""
+    from adt.baseline.publish import website as publish
+
+    _report(lambda: publish(ctx.obj.settings, _identifier(identifier), ctx.obj.home, Path(webroot), remote_base,
+                            waive, replace, include_config, progress=click.echo))
+
+
+@baseline.command()
+@click.argument("identifier", required=False)
+@click.option("--host", help="The database server (default: DBIDENTIFIER for DBaaS, else this machine's address).")
+@click.option("--remote-base", metavar="URL", help="Push to <URL>/<repository>.git instead of the provider.")
+@click.option("--waive", multiple=True, metavar="ID", help="Accept one finding of the gate (repeatable).")
+@click.option("--redact", is_flag=True, help="Rewrite the dump for the CMS first: users anonymised, sessions, "
+              "caches, logs and secret options dropped.")
+@click.pass_context
+def database(ctx, identifier, host, remote_base, waive, redact):
+    """Publish the database as <IDENTIFIER>-db-baseline (CreateDBBaseline.sh)."""
+    from adt.baseline.publish import database as publish
+
+    _report(lambda: publish(ctx.obj.settings, _identifier(identifier), ctx.obj.home, host, remote_base, waive,
+                            redact, progress=click.echo))
+
+
+@baseline.command()
+@click.option("--identifier", help="The baseline's identifier (asked when absent).")
+@click.option("--ip", help="Which machine, when there are several.")
+@click.option("--role", type=click.Choice(["webserver", "database"]), default="webserver", show_default=True,
+              help="Which machine publishes (PerformDatabaseBaseline.sh passes database).")
+@click.option("--remote-base", metavar="URL", help="Passed on to the machine.")
+@click.option("--waive", multiple=True, metavar="ID", help="Passed on to the machine (repeatable).")
+@click.option("--redact", is_flag=True, help="Database only: passed on to the machine.")
+@click.option("--replace", is_flag=True, help="Website only: passed on to the machine.")
+@build_options
+def perform(identifier, ip, role, remote_base, waive, redact, replace, cloudhost, build_identifier, home_dir):
+    """From the build machine: have a machine of a build publish a baseline now (PerformWebsiteBaseline.sh,
+    PerformDatabaseBaseline.sh), over ssh."""
+    import subprocess
+
+    from adt import remote
+    from adt.cli.fleet import pick_machine
+
+    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
+    identifier = _identifier(identifier)
+    argv = ["adt", "baseline", "website" if role == "webserver" else "database", identifier]
+    argv += [f"--remote-base={remote_base}"] if remote_base else []
+    argv += [f"--waive={w}" for w in waive] + (["--redact"] if redact and role == "database" else [])
+    argv += ["--replace"] if replace and role == "webserver" else []
+    code = subprocess.call(remote.ssh(target, argv))
+    if code != 0:
+        raise AdtError(f"the baseline on {target.host} was not published (exit {code})")
+
+
+website.help = (website.help or "") + " " + GATE_HELP
+database.help = (database.help or "") + " " + GATE_HELP
+perform.help = (perform.help or "") + " " + GATE_HELP
