@@ -50,6 +50,7 @@ bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/backup_website.py
+	$(BIN)/python benchmarks/backup_database.py
 
 # The development fleet on the local cloud host, from template 1; running it again rebuilds it.
 demo: deps

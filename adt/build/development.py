@@ -184,6 +184,7 @@ class Builder:
                 "APPLICATION": v.get("APPLICATION", ""), "BUILDIDENTIFIER": self.build.build_identifier,
                 "CLOUDHOST": self.build.cloudhost, "REGION": v.get("REGION", ""), "SSHPORT": v["SSH_PORT"],
                 "VPCIPRANGE": v["VPC_IP_RANGE"], "BUILDMACHINEIP": self.driver.gateway,
+                "IPMASK": ".".join(v["VPC_IP_RANGE"].split(".")[:2] + ["%", "%"]),
                 "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""), "PHPVERSION": v.get("PHP_VERSION", ""),
                 "DEVELOPMENT": v.get("DEVELOPMENT", "1"), "PRODUCTION": v.get("PRODUCTION", "0"),
                 "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"), "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),

@@ -127,6 +127,27 @@ def test_perform_website_backup_from_the_build_machine(fleet, tmp_path):
     assert restored.stdout.strip().endswith("same"), restored.stdout + restored.stderr
 
 
+def test_perform_database_backup_and_baselines_from_the_build_machine(fleet, tmp_path):
+    tables = helper(fleet, "ExecuteOnDatabase.sh", "DB=$(adt config credential name); for t in posts options users "
+                    "usermeta; do mariadb --no-defaults --socket=/run/adt-machine/mysqld.sock -uroot \"$DB\" -e "
+                    "\"CREATE TABLE wp_$t (id int PRIMARY KEY, v text); INSERT INTO wp_$t VALUES (1, 'hello')\"; done")
+    assert tables.returncode == 0, tables.stderr
+    result = helper(fleet, "PerformDatabaseBackup.sh", "--period", "DAILY")
+    assert result.returncode == 0, result.stderr
+    assert "backed up to endpoint 1" in result.stdout and "ends with the zzzz marker" in result.stdout
+    remote = tmp_path / "git"  # the host's /tmp is shared with the machines: a file:// remote both can reach
+    result = helper(fleet, "PerformDatabaseBaseline.sh", "--identifier", "fleet", "--remote-base", str(remote))
+    assert result.returncode == 0, result.stdout + result.stderr
+    result = helper(fleet, "PerformWebsiteBaseline.sh", "--identifier", "fleet", "--remote-base", str(remote))
+    assert result.returncode == 0, result.stdout + result.stderr
+    for repository, name in (("fleet-db-baseline", "applicationDB.sql"), ("fleet-webroot-sourcecode-baseline",
+                                                                          "wp-login.php")):
+        listing = subprocess.run(["git", "-C", str(remote / f"{repository}.git"), "ls-tree", "--name-only", "main"],
+                                 capture_output=True, text=True)
+        assert name in listing.stdout.split(), listing.stdout + listing.stderr
+    assert "wp-config.php" not in listing.stdout.split()
+
+
 def test_zz_destroy_leaves_nothing(fleet):
     pids = [int(p) for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if "-itest-" in ns for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
