@@ -2,25 +2,19 @@
 
 Tricky values are loaded through hex literals (never through our own escaping), dumped with the real tools,
 run through `transform` / the branding replacer, imported back, and compared with what the server holds.
-The servers live in temp dirs, listen only on unix sockets there, and are stopped by their own PIDs.
+The servers come from tests/services/databases.py and are stopped by their own PIDs.
 """
 
 from __future__ import annotations
 
-import os
-import pwd
-import shutil
-import signal
 import subprocess
-import tempfile
-import time
 from pathlib import Path
 
 import pytest
 
 from adt.baseline import branding, serialized, sqldump
 from adt.baseline.sqldump import DROP
-from tests.services.databases import PG_BIN
+from tests.services.databases import PG_BIN, MariaDB, Postgres
 
 URL, NAME, DBUSER, MASK = "www.example.com", "Example_Site", "dbuser1", "10.173.%.%"
 
@@ -52,33 +46,10 @@ def pg_values():
     return values(big=5)
 
 
-def start(cmd, ready: Path, log: Path):
-    proc = subprocess.Popen(cmd, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 30
-    while not ready.exists():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"{cmd[0]} did not start:\n{log.read_text()}")
-        time.sleep(0.05)
-    return proc
-
-
-def stop(pid: int, proc, sig=signal.SIGTERM):
-    try:
-        os.kill(pid, sig)
-    except ProcessLookupError:
-        pass
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        os.kill(pid, signal.SIGKILL)
-        proc.wait()
-
-
 # ---------------------------------------------------------------- MariaDB
 class Maria:
-    def __init__(self, root: Path):
-        self.sock, self.cache = str(root / "sock"), {}
+    def __init__(self, socket: Path):
+        self.sock, self.cache = str(socket), {}
 
     def sql(self, text, db="", raw_input=False) -> bytes:
         args = ["mariadb", f"--socket={self.sock}", "-u", "root", "-N", "-B"] + ([db] if db else [])
@@ -105,34 +76,9 @@ class Maria:
 
 
 @pytest.fixture(scope="module")
-def datadirs():
-    """Both servers' data directories, initialised side by side (each tool takes about a second)."""
-    mroot, proot = Path(tempfile.mkdtemp(prefix="adt-mariadb-")), Path(tempfile.mkdtemp(prefix="adt-pg-"))
-    pw = pwd.getpwnam("postgres")
-    os.chown(proot, pw.pw_uid, pw.pw_gid)
-    try:
-        jobs = [subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT) for cmd in (
-            ["mariadb-install-db", "--user=root", f"--datadir={mroot}/data",
-             "--auth-root-authentication-method=normal"],
-            ["runuser", "-u", "postgres", "--", str(PG_BIN / "initdb"), "-D", f"{proot}/data", "-U", "postgres",
-             "-A", "trust", "-E", "UTF8", "--no-sync"])]
-        for job in jobs:
-            out = job.communicate()[0]
-            assert job.returncode == 0, out.decode(errors="replace")
-        yield mroot, proot
-    finally:
-        shutil.rmtree(mroot, ignore_errors=True)
-        shutil.rmtree(proot, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def maria(datadirs):
-    root = datadirs[0]
-    proc = None
-    try:
-        proc = start(["mariadbd", "--user=root", f"--datadir={root}/data", f"--socket={root}/sock", "--port=0",
-                      "--skip-networking", f"--pid-file={root}/pid"], root / "sock", root / "log")
-        m = Maria(root)
+def maria(tmp_path_factory):
+    with MariaDB(tmp_path_factory.mktemp("mariadb-sqldump")) as server:
+        m = Maria(server.socket)
         lits = []
         for i, text, blob in values():
             t = "NULL" if text is None else f"CONVERT(X'{text.encode().hex()}' USING utf8mb4)"
@@ -147,9 +93,6 @@ def maria(datadirs):
               "INSERT INTO wp_options VALUES " + ",".join(lits) + ";")
         m.sql("DELIMITER ;;\nCREATE PROCEDURE p() BEGIN\nINSERT INTO `we``ird` VALUES (5,'proc');\nEND;;\n", "src")
         yield m
-    finally:
-        if proc is not None:
-            stop(proc.pid, proc)
 
 
 def test_mariadb_dump_identity_copy_is_byte_identical_and_imports(maria):
@@ -202,12 +145,13 @@ def test_mariadb_branding_remove_then_apply(maria):
 
 # ---------------------------------------------------------------- PostgreSQL
 class Pg:
-    def __init__(self, root: Path):
-        self.root, self.cache = str(root), {}
+    def __init__(self, server: Postgres):
+        self.root, self.port, self.cache = str(server.dir), str(server.port), {}
 
     def run(self, tool, *args, input=None) -> bytes:
         return subprocess.run(["runuser", "-u", "postgres", "--", str(PG_BIN / tool), "-h", self.root,
-                               "-U", "postgres", *args], input=input, check=True, capture_output=True).stdout
+                               "-p", self.port, "-U", "postgres", *args], input=input, check=True,
+                              capture_output=True).stdout
 
     def sql(self, text, db="postgres") -> bytes:
         return self.run("psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-d", db, "-f", "-",
@@ -236,21 +180,9 @@ def comparable(dump: bytes) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def pg(datadirs):
-    root = datadirs[1]
-    proc = None
-    try:
-        proc = start(["runuser", "-u", "postgres", "--", str(PG_BIN / "postgres"), "-D", f"{root}/data",
-                      "-k", str(root), "-c", "listen_addresses=", "-c", "fsync=off",
-                      "-c", "full_page_writes=off", "-c", "synchronous_commit=off"],
-                     root / ".s.PGSQL.5432", root / "log")
-        db = Pg(root)
-        for _ in range(100):                                 # the socket exists a moment before accepting
-            try:
-                db.sql("SELECT 1")
-                break
-            except subprocess.CalledProcessError:
-                time.sleep(0.05)
+def pg():
+    with Postgres() as server:
+        db = Pg(server)
         lits = []
         for i, text, blob in pg_values():
             t = "NULL" if text is None else f"convert_from('\\x{text.encode().hex()}'::bytea, 'UTF8')"
@@ -266,11 +198,6 @@ def pg(datadirs):
                "CREATE TRIGGER t AFTER DELETE ON wp_options FOR EACH ROW EXECUTE FUNCTION f();"
                "INSERT INTO wp_options OVERRIDING SYSTEM VALUE VALUES " + ",".join(lits) + ";", "src")
         yield db
-    finally:
-        if proc is not None:
-            pid = int((root / "data" / "postmaster.pid").read_text().split()[0]) \
-                if (root / "data" / "postmaster.pid").exists() else proc.pid
-            stop(pid, proc, signal.SIGINT)                   # the postmaster itself: fast shutdown
 
 
 @pytest.mark.parametrize("style", [(), ("--inserts",), ("--rows-per-insert=7",)])
