@@ -361,40 +361,60 @@ def backup(settings, period: str, host: Optional[str] = None,
     return results
 
 
-def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int, str, int]:
-    """dump | sanitise | compress, into every upload; returns (archive bytes, dump sha256, dump bytes)."""
+def _sanitised_dump(connection: Connection, pairs) -> Iterator[bytes]:
+    """The dump as the archive holds it, in blocks: the original's head line, the sanitised dump, the `zzzz`
+    trailer. A dump that fails, is killed or stops short raises AdtError before the trailer; closing the
+    generator early kills the dump."""
     dialect = connection.dialect
     dump = connection.popen("dump", stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20)
+    _widen(dump.stdout)
+    errors: collections.deque = collections.deque(maxlen=20)
+    stderr_reader = threading.Thread(target=lambda: errors.extend(dump.stderr), daemon=True)
+    stderr_reader.start()
+    try:
+        sanitise, complete = Sanitiser(dialect, pairs), False
+        if dialect == "mysql":
+            yield MYSQL_HEAD
+        for block in _blocks(dump.stdout):
+            complete = _completion(block, complete, dialect)
+            yield sanitise.block(block)
+        code = dump.wait()
+        if code != 0:
+            stderr_reader.join(5)
+            message = (b"".join(errors).decode(errors="replace").strip().splitlines() or ["no message"])[-1]
+            raise AdtError(f"the database dump failed ({_describe_exit(code)}): {message}",
+                           "the previous backup is still the live one; fix the cause and run it again")
+        if not complete:
+            raise AdtError(f"the dump stopped before its end (no {COMPLETED[dialect].decode()!r} line)",
+                           "the previous backup is still the live one")
+        yield TRAILERS[dialect]
+    finally:
+        if dump.poll() is None:
+            dump.kill()
+            dump.wait()
+        dump.stdout.close()
+
+
+def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int, str, int]:
+    """dump | sanitise | compress, into every upload; returns (archive bytes, dump sha256, dump bytes)."""
     packer = subprocess.Popen(compressor().split(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, bufsize=1 << 20)
-    for pipe in (dump.stdout, packer.stdin, packer.stdout):
+    for pipe in (packer.stdin, packer.stdout):
         _widen(pipe)
-    errors: collections.deque = collections.deque(maxlen=20)
-    threading.Thread(target=lambda: errors.extend(dump.stderr), daemon=True).start()
-    state = {"size": 0, "sha": hashlib.sha256(), "complete": False, "error": None, "padded": 0}
-    sanitise = Sanitiser(dialect, pairs)
+    state = {"size": 0, "sha": hashlib.sha256(), "error": None, "padded": 0}
 
     def feed():
         try:
             write, sha = packer.stdin.write, state["sha"]
-
-            def emit(data: bytes):
+            for data in _sanitised_dump(connection, pairs):
                 if data:
                     sha.update(data)
                     state["size"] += len(data)
                     write(data)
-
-            if dialect == "mysql":
-                emit(MYSQL_HEAD)
-            for block in _blocks(dump.stdout):
-                state["complete"] = _completion(block, state["complete"], dialect)
-                emit(sanitise.block(block))
-            if dump.wait() == 0 and state["complete"]:
-                emit(TRAILERS[dialect])
-                padding = gzipstream.tar_padding(state["size"])
-                write(padding)
-                state["padded"] = len(padding)
-        except Exception as exc:  # BrokenPipe when the compressor dies; reported below
+            padding = gzipstream.tar_padding(state["size"])
+            write(padding)
+            state["padded"] = len(padding)
+        except Exception as exc:  # the dump's AdtError, or BrokenPipe when the compressor dies
             state["error"] = exc
         finally:
             try:
@@ -430,20 +450,14 @@ def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int,
                     in_flight.append(pool.submit(upload.part, number, piece))
         feeder.join()
         packer.wait()
-        code = dump.wait()
-        if state["error"] is not None and code == 0:
+        if isinstance(state["error"], AdtError):
+            raise state["error"]
+        if state["error"] is not None:
             raise AdtError(f"compressing the dump failed: {state['error']}")
-        if code != 0:
-            message = (b"".join(errors).decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-            raise AdtError(f"the database dump failed ({_describe_exit(code)}): {message}",
-                           "the previous backup is still the live one; fix the cause and run the backup again")
-        if not state["padded"]:
-            raise AdtError(f"the dump stopped before its end (no {COMPLETED[dialect].decode()!r} line)",
-                           "the previous backup is still the live one")
         if packer.returncode != 0 or len(buffer) < 8 or not header_done:
             raise AdtError(f"the compressor ({compressor()}) failed with {_describe_exit(packer.returncode)}")
         data_size = state["size"] + state["padded"]
-        header = gzipstream.member_header(DUMP_NAMES[dialect], state["size"])
+        header = gzipstream.member_header(DUMP_NAMES[connection.dialect], state["size"])
         tail = bytes(buffer[:-8]) + gzipstream.trailer(header, bytes(buffer[-8:]), data_size)
         head = gzipstream.prefix(header)
         total += len(tail) + len(head)
@@ -462,12 +476,11 @@ def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int,
                 upload.finish(None)
         return total, state["sha"].hexdigest(), state["size"]
     finally:
-        for process in (dump, packer):
-            if process.poll() is None:
-                process.kill()
-                process.wait()
-        for stream in (dump.stdout, packer.stdout):
-            stream.close()
+        if packer.poll() is None:
+            packer.kill()
+            packer.wait()
+        feeder.join(30)  # the compressor gone, the feeder stops and its dump is killed
+        packer.stdout.close()
         pool.shutdown(wait=True, cancel_futures=True)
 
 
@@ -611,32 +624,10 @@ def checksum_lines(tables: Dict[str, Tuple[int, str]]) -> List[str]:
 
 def dump_to(path: Path, connection: Connection, pairs) -> Tuple[int, str]:
     """A plain sanitised dump into a file (for baselines, which go to git): returns (bytes, sha256)."""
-    sanitise, digest, size, complete = Sanitiser(connection.dialect, pairs), hashlib.sha256(), 0, False
-    dump = connection.popen("dump", stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20)
-    try:
-        errors: collections.deque = collections.deque(maxlen=20)
-        threading.Thread(target=lambda: errors.extend(dump.stderr), daemon=True).start()
-        with open(path, "wb") as out:
-            def emit(data):
-                nonlocal size
-                digest.update(data)
-                size += len(data)
-                out.write(data)
-
-            if connection.dialect == "mysql":
-                emit(MYSQL_HEAD)
-            for block in _blocks(dump.stdout):
-                complete = _completion(block, complete, connection.dialect)
-                emit(sanitise.block(block))
-            code = dump.wait()
-            if code != 0:
-                message = (b"".join(errors).decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-                raise AdtError(f"the database dump failed ({_describe_exit(code)}): {message}")
-            if not complete:
-                raise AdtError("the dump stopped before its end")
-            emit(TRAILERS[connection.dialect])
-    finally:
-        if dump.poll() is None:
-            dump.kill()
-            dump.wait()
+    digest, size = hashlib.sha256(), 0
+    with open(path, "wb") as out:
+        for data in _sanitised_dump(connection, pairs):
+            digest.update(data)
+            size += len(data)
+            out.write(data)
     return size, digest.hexdigest()
