@@ -111,6 +111,9 @@ def test_machines_run_cron_with_the_firewall_reconcile(fleet):
     out = helper(fleet, "ExecuteOnWebserver.sh", "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
     assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout and "export HOME=/home/" in out.stdout
     assert "cron-running" in out.stdout
+    for line in ("2 * * * * export HOME=", "cron/BackupFromCron.sh 'HOURLY'", "30 3 * * 7 export HOME=",
+                 "30 5 1 Jan,Mar,May,Jul,Sep,Nov * export HOME=", "cron/BackupFromCron.sh 'BIMONTHLY'"):
+        assert line in out.stdout, out.stdout  # the original's backup schedule
     reconciled = helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout
     # cron reconciles every minute too: meeting its lock is the right answer, not a failure
     assert reconciled.startswith("iptables:") or reconciled.startswith("another reconcile holds"), reconciled
