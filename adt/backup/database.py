@@ -325,7 +325,9 @@ def _describe_exit(code: int) -> str:
 
 
 def backup(settings, period: str, host: Optional[str] = None,
-           progress: Callable[[str], None] = lambda _: None) -> List[Result]:
+           progress: Callable[[str], None] = lambda _: None,
+           meter: Callable[[int], None] = lambda _: None) -> List[Result]:
+    """Back up the database to every endpoint; `meter` is told the SQL bytes streamed so far."""
     period = period_of(period)
     url = settings.require("WEBSITEURL")
     bucket = check_bucket_name(backup_bucket(url, period, database=True), f"WEBSITEURL in {settings.path}")
@@ -341,7 +343,7 @@ def backup(settings, period: str, host: Optional[str] = None,
     try:
         for upload in uploads:
             upload.begin()
-        size, digest, dump_size = _stream(connection, pairs, uploads)
+        size, digest, dump_size = _stream(connection, pairs, uploads, meter)
         for upload in uploads:
             publish(upload.client, bucket, upload.key, archive, size, keep,
                     {"dump-sha256": digest, "dump-size": str(dump_size), "dump": DUMP_NAMES[connection.dialect]})
@@ -395,7 +397,7 @@ def _sanitised_dump(connection: Connection, pairs) -> Iterator[bytes]:
         dump.stdout.close()
 
 
-def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int, str, int]:
+def _stream(connection: Connection, pairs, uploads: List[_Upload], meter=lambda _: None) -> Tuple[int, str, int]:
     """dump | sanitise | compress, into every upload; returns (archive bytes, dump sha256, dump bytes)."""
     packer = subprocess.Popen(compressor().split(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                               stderr=subprocess.DEVNULL, bufsize=1 << 20)
@@ -411,6 +413,7 @@ def _stream(connection: Connection, pairs, uploads: List[_Upload]) -> Tuple[int,
                     sha.update(data)
                     state["size"] += len(data)
                     write(data)
+                    meter(state["size"])
             padding = gzipstream.tar_padding(state["size"])
             write(padding)
             state["padded"] = len(padding)

@@ -33,10 +33,10 @@ MARKER = "XXXXXX-DO_NOT_REMOVE"
 
 
 class HashingReader(io.RawIOBase):
-    """Reads a stream and keeps its sha256 and size on the way."""
+    """Reads a stream and keeps its sha256 and size on the way (and tells `meter` the size)."""
 
-    def __init__(self, stream):
-        self.stream, self.sha256, self.size = stream, hashlib.sha256(), 0
+    def __init__(self, stream, meter: Callable[[int], None] = lambda _: None):
+        self.stream, self.sha256, self.size, self.meter = stream, hashlib.sha256(), 0, meter
 
     def readable(self):
         return True
@@ -45,6 +45,7 @@ class HashingReader(io.RawIOBase):
         data = self.stream.read(len(buffer))
         self.sha256.update(data)
         self.size += len(data)
+        self.meter(self.size)
         buffer[:len(data)] = data
         return len(data)
 
@@ -72,7 +73,9 @@ class Result:
 
 
 def backup(settings, period: str, webroot: Path = Path("/var/www/html"), excludes=(),
-           progress: Callable[[str], None] = lambda _: None) -> List[Result]:
+           progress: Callable[[str], None] = lambda _: None,
+           meter: Callable[[int], None] = lambda _: None) -> List[Result]:
+    """Back up the webroot to every endpoint; `meter` is told the archive bytes sent so far."""
     period = period_of(period)
     if not webroot.is_dir():
         raise AdtError(f"webroot {webroot} does not exist")
@@ -81,11 +84,11 @@ def backup(settings, period: str, webroot: Path = Path("/var/www/html"), exclude
     keep = generations(settings)
     results = []
     for endpoint in endpoints_from_settings(settings):
-        results.append(_backup_to(endpoint, bucket, webroot, excludes, keep, progress))
+        results.append(_backup_to(endpoint, bucket, webroot, excludes, keep, progress, meter))
     return results
 
 
-def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: int, progress) -> Result:
+def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: int, progress, meter) -> Result:
     client = s3.s3_client(endpoint)
     started = time.monotonic()
     try:
@@ -95,7 +98,7 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
             Path(marker_dir, MARKER).write_text("")
             process = subprocess.Popen(tar_command(webroot, Path(marker_dir), excludes), stdout=subprocess.PIPE,
                                        stderr=subprocess.PIPE)
-            reader = HashingReader(process.stdout)
+            reader = HashingReader(process.stdout, meter)
             try:
                 client.upload_fileobj(io.BufferedReader(reader, PART_SIZE), bucket, temporary, Config=transfer_config())
             except BaseException:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
 from pathlib import Path
 
 import click
@@ -22,6 +24,22 @@ def backup():
     database:  <WEBSITE_NAME>-DB-backup.tar.gz (applicationDB.sql or .psql) in <website>-db-<period>"""
 
 
+@contextlib.contextmanager
+def _meter(label: str):
+    """A live byte count and rate on a terminal (none under cron or in a pipe): yields the callback."""
+    if not sys.stderr.isatty():
+        yield lambda _: None
+        return
+    from rich.console import Console
+    from rich.filesize import decimal
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
+
+    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.fields[size]}}"), TransferSpeedColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+        task = bar.add_task(label, total=None, size="0 bytes")
+        yield lambda done: bar.update(task, completed=done, size=decimal(done))
+
+
 def _role(ctx) -> str:
     from adt.firewall.reconcile import role_of_settings
 
@@ -37,7 +55,9 @@ def website(ctx, period, webroot, exclude):
     """Back up the webroot now (PERIOD: HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL or SHUTDOWN)."""
     from adt.backup.website import backup as run_backup
 
-    for result in run_backup(ctx.obj.settings, period, Path(webroot), exclude, progress=click.echo):
+    with _meter("archive") as meter:
+        results = run_backup(ctx.obj.settings, period, Path(webroot), exclude, progress=click.echo, meter=meter)
+    for result in results:
         click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
                    f"{result.seconds:.1f} s)")
 
@@ -51,7 +71,9 @@ def database_backup(ctx, period, host):
     sanitised as the original does, streamed to every endpoint; the live key changes only once it is whole."""
     from adt.backup.database import backup as run_backup
 
-    for result in run_backup(ctx.obj.settings, period, host, progress=click.echo):
+    with _meter("SQL dumped") as meter:
+        results = run_backup(ctx.obj.settings, period, host, progress=click.echo, meter=meter)
+    for result in results:
         click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
                    f"{result.seconds:.1f} s)")
 
@@ -126,12 +148,10 @@ def run(ctx, period, build_identifier, force, from_cron):
     try:
         if role == "webserver":
             from adt.backup.website import backup as run_backup, verify as run_verify
-
-            results = run_backup(ctx.obj.settings, period, progress=click.echo)
         else:
             from adt.backup.database import backup as run_backup, verify as run_verify
-
-            results = run_backup(ctx.obj.settings, period, progress=click.echo)
+        with _meter("backed up") as meter:
+            results = run_backup(ctx.obj.settings, period, progress=click.echo, meter=meter)
         for result in results:
             click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
         for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
