@@ -31,7 +31,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Optional, Tuple
+from typing import Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from adt.backup import gzipstream
 from adt.backup.publish import (PART_SIZE, download, ensure_bucket, generations, period_of, publish,
@@ -190,12 +190,13 @@ def checksums(connection: Connection, skip=(MARKER_TABLE,)) -> Dict[str, Tuple[i
 
 
 class Sanitiser:
-    """The original's post-processing, line by line as the dump streams past."""
+    """The original's post-processing as the dump streams past; `loading` adds what its restore strips
+    (the `sql_require_primary_key` line MariaDB refuses, MySQL 8's utf8mb4_0900_ai_ci collation)."""
 
-    def __init__(self, dialect: str, pairs: List[Tuple[str, str]]):
+    def __init__(self, dialect: str, pairs: List[Tuple[str, str]], loading: bool = False):
         from adt.baseline.branding import sql_line_replacer
 
-        self.dialect = dialect
+        self.dialect, self.loading = dialect, loading
         self.replace = sql_line_replacer(pairs, dialect)
         self.skipping = False  # inside a multi-line `SET @@GLOBAL.GTID_PURGED=` statement
 
@@ -205,6 +206,7 @@ class Sanitiser:
         quiet = not self.skipping and not any(needle in data for needle in self.replace.needles)
         if quiet and self.dialect == "mysql":  # the statements dropped all start with SET; a table's
             quiet = b"SET " not in data and b"CHARSET=" not in data  # COLLATE= shares CHARSET='s line
+            quiet = quiet and not (self.loading and b"utf8mb4_0900_ai_ci" in data)
         if not quiet:
             return b"".join(self(line) for line in data.splitlines(keepends=True))
         if self.dialect == "postgres":  # keep the replacer's COPY-block state right without visiting lines
@@ -218,10 +220,12 @@ class Sanitiser:
             if self.skipping or line.startswith(b"SET @@GLOBAL.GTID_PURGED="):
                 self.skipping = b";" not in line
                 return b""
-            if line.startswith(MYSQL_DROPPED):
+            if line.startswith(MYSQL_DROPPED) or (self.loading and line.startswith(MYSQL_HEAD[:36])):
                 return b""
             if b"CHARSET=" in line or b"COLLATE=" in line:
                 line = _standard_collation(line)
+            if self.loading:
+                line = line.replace(b"utf8mb4_0900_ai_ci", b"utf8mb4_unicode_ci")
         return self.replace(line)
 
 
@@ -578,7 +582,7 @@ def restore(settings, period: str, key: Optional[str] = None, host: Optional[str
         name = check_archive(spool, head.get("Metadata", {}), f"{bucket}/{key}")
         if name != DUMP_NAMES[connection.dialect]:
             raise AdtError(f"{bucket}/{key} holds {name}, but this database is {connection.dialect}")
-        _load(connection, spool, pairs)
+        _load(connection, _archive_blocks(spool), pairs)
     if MARKER_TABLE not in connection.tables():
         raise AdtError(f"the restore did not create the marker table {MARKER_TABLE}: the database is incomplete",
                        "run the restore again; the backup itself was checked and is whole")
@@ -590,25 +594,19 @@ def _no_room(spool_dir, exc) -> AdtError:
                     "free some space or pass --spool-dir; the database was not touched")
 
 
-def _load(connection: Connection, spool, pairs) -> None:
-    from adt.baseline.branding import sql_line_replacer
-
-    replace = sql_line_replacer(pairs, connection.dialect)
+def _load(connection: Connection, blocks: Iterable[bytes], pairs) -> None:
+    """Feed a dump (in blocks of whole lines) to the database's client, placeholders put back."""
+    sanitise = Sanitiser(connection.dialect, pairs, loading=True)
     extra = ["--single-transaction"] if connection.dialect == "postgres" else []
     client = connection.popen("client", extra, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE)
+    _widen(client.stdin)
     errors: collections.deque = collections.deque(maxlen=20)
     reader = threading.Thread(target=lambda: errors.extend(client.stderr), daemon=True)
     reader.start()
     try:
-        for _, stream in _members(spool):
-            for line in io.BufferedReader(stream, 1 << 20):
-                if connection.dialect == "mysql":
-                    if line.startswith((b"SET SESSION sql_require_primary_key", *MYSQL_DROPPED, b"SET @@GLOBAL.GTID_PURGED")):
-                        continue
-                    if b"utf8mb4_0900_ai_ci" in line and not line.startswith(DATA_LINES):
-                        line = line.replace(b"utf8mb4_0900_ai_ci", b"utf8mb4_unicode_ci")
-                client.stdin.write(replace(line))
+        for block in blocks:
+            client.stdin.write(sanitise.block(block))
         client.stdin.close()
     except BrokenPipeError:
         pass
@@ -617,7 +615,27 @@ def _load(connection: Connection, spool, pairs) -> None:
         reader.join(5)
     if code != 0:
         message = (b"".join(errors).decode(errors="replace").strip().splitlines() or ["no message"])[-1]
-        raise AdtError(f"loading the backup into {connection.name} failed ({_describe_exit(code)}): {message}")
+        raise AdtError(f"loading the dump into {connection.name} failed ({_describe_exit(code)}): {message}")
+
+
+def _archive_blocks(spool) -> Iterator[bytes]:
+    for _, stream in _members(spool):
+        yield from _blocks(stream)
+
+
+def load_dump(connection: Connection, path: Path, pairs) -> Dict[str, Tuple[int, str]]:
+    """Load a plain dump file (a baseline's) after checking its last line names `zzzz`; per-table checksums."""
+    with open(path, "rb") as dump:
+        dump.seek(max(0, dump.seek(0, 2) - 65536))
+        lines = [line for line in dump.read().splitlines() if line.strip()]
+        if not lines or MARKER_TABLE.encode() not in lines[-1]:
+            raise AdtError(f"the last line of {path.name} does not mention the table {MARKER_TABLE}: "
+                           "the dump is incomplete")
+        dump.seek(0)
+        _load(connection, _blocks(dump), pairs)
+    if MARKER_TABLE not in connection.tables():
+        raise AdtError(f"loading {path.name} did not create the marker table {MARKER_TABLE}")
+    return checksums(connection)
 
 
 def checksum_lines(tables: Dict[str, Tuple[int, str]]) -> List[str]:

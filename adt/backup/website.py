@@ -173,12 +173,17 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
         if not marker.exists():
             raise AdtError(f"{bucket}/{key} lacks the marker {MARKER}: not restoring it")
         marker.unlink()
-        old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-        if target.exists():
-            os.rename(target, old)
-        os.rename(staging, target)
-        shutil.rmtree(old, ignore_errors=True)
+        swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return f"restored {bucket}/{key} into {target}"
+
+
+def swap_in(staging: Path, target: Path) -> None:
+    """Put a fully prepared tree (beside the target, same filesystem) in the target's place by renames."""
+    old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
+    if target.exists():
+        os.rename(target, old)
+    os.rename(staging, target)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,4 +1,4 @@
-"""Baselines: the webroot and the database frozen into git repositories that may be shared.
+"""Baselines: the webroot and the database frozen into git repositories that may be shared, and back.
 
 `<id>-webroot-sourcecode-baseline` gets a copy of the webroot and `<id>-db-baseline` the dump
 (`applicationDB.sql` or `.psql` at its root), both on branch `main`, after the original's branding removal
@@ -275,3 +275,62 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return Published(repository, shown(url), commit, 1, len(findings), len(waived))
+
+
+def _clone(url: str, into: Path) -> Path:
+    if remote_heads(url) is None:
+        raise AdtError(f"the repository {shown(url)} does not exist")
+    _git("clone", "-q", "--depth", "1", "-b", "main", url, str(into), url=url)
+    shutil.rmtree(into / ".git")
+    return into
+
+
+def restore_website(settings, identifier: str, target: Path = Path("/var/www/html"),
+                    remote_base: Optional[str] = None) -> str:
+    """Replace the webroot with a baseline, the placeholders turned back into this site's names (the
+    original's GitCloneForWebroot + ApplyApplicationBranding); prepared beside it, then swapped in."""
+    from adt.backup.website import swap_in
+    from adt.baseline import branding
+
+    url = remote_url(settings, repository_name(identifier, "website"), remote_base)
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.baseline-", dir=target.parent))
+    try:
+        _clone(url, staging / "tree")
+        pairs = branding.apply_file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
+        for path in (staging / "tree").rglob("*"):
+            if path.is_file() and not path.is_symlink():
+                data = path.read_bytes()
+                new = branding.brand_file_bytes(data, pairs)
+                if new != data:
+                    mode = path.stat().st_mode
+                    path.write_bytes(new)
+                    os.chmod(path, mode)
+        os.rename(staging / "tree", staging / "ready")
+        swap_in(staging / "ready", target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return f"restored {shown(url)} into {target}"
+
+
+def restore_database(settings, identifier: str, home: Path, host: Optional[str] = None,
+                     database: Optional[str] = None, remote_base: Optional[str] = None):
+    """Load a database baseline, the placeholders turned back (the original's InstallApplicationDB from a
+    baseline); returns the per-table checksums."""
+    from adt.backup.database import DUMP_NAMES, Connection, ip_mask, load_dump
+    from adt.baseline import branding
+
+    url = remote_url(settings, repository_name(identifier, "database"), remote_base)
+    connection = Connection.from_settings(settings, host, database)
+    stage = _staging(home, identifier)
+    try:
+        tree = _clone(url, stage / "tree")
+        dump = tree / DUMP_NAMES[connection.dialect]
+        if not dump.exists():
+            raise AdtError(f"{shown(url)} has no {dump.name} at its root (is it a {connection.dialect} baseline?)")
+        pairs = branding.apply_sql_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "",
+                                         connection.user, ip_mask(settings, connection.host))
+        return load_dump(connection, dump, pairs)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)

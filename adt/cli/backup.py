@@ -163,37 +163,64 @@ def run(ctx, period, build_identifier, force, from_cron):
 
 @click.group()
 def restore():
-    """Restore from temporal backups."""
+    """Restore the webroot or the database from a temporal backup (--period) or a baseline (--baseline)."""
+
+
+def _source(period, baseline) -> None:
+    if bool(period) == bool(baseline):
+        raise click.UsageError("give either --period (a temporal backup) or --baseline (a baseline identifier)")
 
 
 @restore.command("website")
-@click.option("--period", required=True, help=PERIOD_HELP)
+@click.option("--period", help=PERIOD_HELP)
+@click.option("--baseline", metavar="ID", help="Restore the baseline <ID>-webroot-sourcecode-baseline instead.")
+@click.option("--remote-base", metavar="URL", help="With --baseline: where its repository is (as `adt baseline`).")
 @click.option("--target", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
 @click.option("--key", default="applicationsourcecode.tar.gz", show_default=True, help="Which generation.")
 @click.pass_context
-def restore_website(ctx, period, target, key):
-    """Replace the webroot with a backup, whole (extracted beside it, then swapped in)."""
+def restore_website(ctx, period, baseline, remote_base, target, key):
+    """Replace the webroot with a backup or a baseline, whole (prepared beside it, then swapped in); a
+    baseline's placeholders become this site's names again."""
+    _source(period, baseline)
+    if baseline:
+        from adt.baseline.publish import restore_website as run_restore
+
+        click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base))
+        return
     from adt.backup.website import restore as run_restore
 
     click.echo(run_restore(ctx.obj.settings, period, Path(target), key))
 
 
 @restore.command("database")
-@click.option("--period", required=True, help=PERIOD_HELP)
+@click.option("--period", help=PERIOD_HELP)
+@click.option("--baseline", metavar="ID", help="Load the baseline <ID>-db-baseline instead.")
+@click.option("--remote-base", metavar="URL", help="With --baseline: where its repository is (as `adt baseline`).")
 @click.option("--key", help="Which generation (default the newest, <WEBSITE_NAME>-DB-backup.tar.gz).")
 @click.option("--database", help="Load into this database instead of DBNAME (it must exist).")
 @click.option("--host", help="The database server (default as for `backup database`).")
 @click.option("--spool-dir", type=click.Path(file_okay=False), help="Where the download is held while it is "
               "checked (default TMPDIR); it needs the archive's size, not the dump's.")
 @click.pass_context
-def restore_database(ctx, period, key, database, host, spool_dir):
-    """Load a database backup: the archive, its checksum and the zzzz end marker are checked before the
-    database is touched; prints per-table row counts and checksums (compare with `adt backup checksums`)."""
-    from adt.backup.database import checksum_lines, restore as run_restore
+def restore_database(ctx, period, baseline, remote_base, key, database, host, spool_dir):
+    """Load a database backup or baseline: the archive, its checksum and the zzzz end marker are checked
+    before the database is touched; prints per-table row counts and checksums (compare with
+    `adt backup checksums`)."""
+    from adt.backup.database import checksum_lines
 
-    result = run_restore(ctx.obj.settings, period, key, host, database, spool_dir)
-    click.echo(f"restored {result.bucket}/{result.key} into {result.database} in {result.seconds:.1f} s:")
-    for line in checksum_lines(result.tables):
+    _source(period, baseline)
+    if baseline:
+        from adt.baseline.publish import restore_database as run_baseline
+
+        tables = run_baseline(ctx.obj.settings, baseline, ctx.obj.home, host, database, remote_base)
+        click.echo(f"restored baseline {baseline} into {database or 'the application database'}:")
+    else:
+        from adt.backup.database import restore as run_restore
+
+        result = run_restore(ctx.obj.settings, period, key, host, database, spool_dir)
+        tables = result.tables
+        click.echo(f"restored {result.bucket}/{result.key} into {result.database} in {result.seconds:.1f} s:")
+    for line in checksum_lines(tables):
         click.echo(f"  {line}")
 
 

@@ -7,7 +7,7 @@ import subprocess
 import pytest
 
 from adt.baseline import publish, serialized, sqldump
-from adt.backup.database import Connection
+from adt.backup.database import Connection, checksums as database_checksums
 from adt.settings.machine import MachineSettings
 from tests.integration.test_backup_database import PASSWORD, USER, make_database, settings_for
 from tests.services.databases import MariaDB
@@ -75,6 +75,13 @@ def test_website_baseline_goes_over_ssh_with_placeholders(site, sshd, tmp_path, 
     log = subprocess.run(["git", "-C", str(copy), "log", "--format=%s"], capture_output=True, text=True).stdout
     assert log == "Baseline Baby\n"
     assert not list((machine.home / "backups").iterdir())  # the staging copy is gone
+    target = tmp_path / "restored"
+    publish.restore_website(settings, "shop", target, remote_base=sshd.url(repos))
+    expected = {p.relative_to(root): p.read_bytes() for p in root.rglob("*")
+                if p.is_file() and ".git" not in p.parts and p.name != "wp-config.php"}
+    restored = {p.relative_to(target): p.read_bytes() for p in target.rglob("*") if p.is_file()}
+    assert restored.pop(publish.Path(".gitattributes"))
+    assert restored == expected  # the placeholders are this site's names again, serialized lengths too
     with pytest.raises(publish.AdtError, match="not empty"):  # a second baseline does not overwrite it
         publish.website(settings, "shop", machine.home, root, remote_base=sshd.url(repos))
 
@@ -137,3 +144,21 @@ def test_database_baseline_needs_redaction_and_stays_portable(plain_machine, mar
               for r in sqldump.iter_rows(dump.splitlines(keepends=True), "mysql") if r.table == "wp_options"}
     assert values["widget"] == 'a:1:{s:4:"home";s:33:"https://www.applicationdomain.tld";}'
     assert not serialized.check(values["widget"])
+
+
+def test_database_baseline_restores_to_identical_rows(plain_machine, mariadb, tmp_path):
+    make_database(mariadb, "appdb")
+    make_database(mariadb, "appcopy", schema=False)
+    settings = settings_for(plain_machine, mariadb, APPLICATION="wordpress", WEBSITEDISPLAYNAME="Nuts_and_Bolts")
+    connection = Connection.from_settings(settings)
+    home = f"https://{plain_machine.website}/blog"
+    connection.query(f"UPDATE wp_options SET option_value = 'a:2:{{s:4:\"home\";s:{len(home)}:\"{home}\";"
+                     f"s:4:\"name\";s:14:\"Nuts and Bolts\";}}' WHERE option_name = 'widget'")
+    source = database_checksums(connection)
+    base = tmp_path / "git"
+    publish.database(settings, "plain", plain_machine.home, remote_base=str(base))
+    result = plain_machine.run("restore", "database", "--baseline", "plain", "--remote-base", str(base),
+                               "--database", "appcopy")
+    assert result.returncode == 0, result.stderr
+    assert "restored baseline plain into appcopy" in result.stdout
+    assert database_checksums(Connection.from_settings(settings, database="appcopy")) == source
