@@ -21,7 +21,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Tuple
 
 from adt.errors import AdtError
 
@@ -179,6 +179,25 @@ def _staging(home: Path, identifier: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"baseline-{identifier}-", dir=home / "backups"))
 
 
+def _brand_tree(tree: Path, pairs) -> Tuple[int, int]:
+    """Apply the placeholder pairs to every regular file under tree, modes kept: (files, files changed)."""
+    from adt.baseline import branding
+
+    files = changed = 0
+    for path in tree.rglob("*"):
+        if path.is_symlink() or not path.is_file():
+            continue
+        files += 1
+        data = path.read_bytes()
+        new = branding.brand_file_bytes(data, pairs)
+        if new != data:
+            mode = path.stat().st_mode
+            path.write_bytes(new)
+            os.chmod(path, mode)
+            changed += 1
+    return files, changed
+
+
 def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/www/html"),
             remote_base: Optional[str] = None, waive: Sequence[str] = (), replace: bool = False,
             include_config: bool = False, progress: Callable[[str], None] = lambda _: None) -> Published:
@@ -204,18 +223,7 @@ def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/ww
         if (tree / "index.php.backup").is_file():
             shutil.copy2(tree / "index.php.backup", tree / "index.php")
         pairs = branding.file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
-        files = changed = 0
-        for path in tree.rglob("*"):
-            if path.is_symlink() or not path.is_file():
-                continue
-            files += 1
-            data = path.read_bytes()
-            new = branding.brand_file_bytes(data, pairs)
-            if new != data:
-                mode = path.stat().st_mode
-                path.write_bytes(new)
-                os.chmod(path, mode)
-                changed += 1
+        files, changed = _brand_tree(tree, pairs)
         (tree / ".gitattributes").write_text(GITATTRIBUTES)
         progress(f"copied {files} files from {webroot}, the site's names replaced by placeholders in {changed}")
         left = sum(branding.remaining(p.read_bytes(), settings.require("WEBSITEURL"))
@@ -299,14 +307,7 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
     try:
         _clone(url, staging / "tree")
         pairs = branding.apply_file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
-        for path in (staging / "tree").rglob("*"):
-            if path.is_file() and not path.is_symlink():
-                data = path.read_bytes()
-                new = branding.brand_file_bytes(data, pairs)
-                if new != data:
-                    mode = path.stat().st_mode
-                    path.write_bytes(new)
-                    os.chmod(path, mode)
+        _brand_tree(staging / "tree", pairs)
         os.rename(staging / "tree", staging / "ready")
         swap_in(staging / "ready", target)
     finally:
