@@ -157,7 +157,10 @@ class Builder:
         else:  # the embedded datastore, on the build machine's VPC address
             server = SeaweedS3(b.dir / "datastore", ip=self.driver.gateway)
             if not server.state:
-                server.start()
+                try:
+                    server.start()
+                except RuntimeError as exc:
+                    raise AdtError(f"the embedded datastore (SeaweedFS) did not start: {exc}") from None
             key, secret = server.state["rw"]
             endpoint = Endpoint(1, server.endpoint, key, secret, "")
             v.update({"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret, "S3_LOCATION": "US"})

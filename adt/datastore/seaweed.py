@@ -49,6 +49,10 @@ def free_ports(count: int, ip: str = "127.0.0.1"):
             s.close()
 
 
+class _ExitedEarly(Exception):
+    pass
+
+
 class SeaweedS3:
     def __init__(self, workdir, ip: str = "127.0.0.1"):
         self.workdir = Path(workdir)
@@ -101,7 +105,18 @@ class SeaweedS3:
         return Path(path)
 
     # -- life -------------------------------------------------------------------------------------
-    def start(self, timeout: float = 60.0) -> "SeaweedS3":
+    def start(self, timeout: float = 60.0, attempts: int = 3) -> "SeaweedS3":
+        """Start the server; a weed that exits at once (a chosen port taken meanwhile: free ports are only
+        free when they are picked) is started again on fresh ports, up to `attempts` times."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start(timeout)
+            except _ExitedEarly as exc:
+                if attempt == attempts:
+                    raise RuntimeError(str(exc)) from None
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> "SeaweedS3":
         self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)  # credentials and data of the datastore
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
@@ -135,7 +150,10 @@ class SeaweedS3:
         last = None
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                raise RuntimeError(f"weed exited with {process.returncode}; see {self.workdir / 'logs'}")
+                out.close()
+                tail = (self.workdir / "logs" / "weed.out").read_text(errors="replace").strip().splitlines()[-3:]
+                raise _ExitedEarly(f"weed exited with {process.returncode}: {' | '.join(tail)} "
+                                   f"(logs in {self.workdir / 'logs'})")
             try:
                 self.client().list_buckets()
                 return self

@@ -63,3 +63,32 @@ def test_listing_more_than_one_page(store, plain_machine):
     assert len(store.list("many/")) == 1005
     store.delete("many/", recursive=True)
     assert plain_machine.keys() == ["seed"]
+
+
+def test_seaweedfs_starts_again_on_fresh_ports_when_one_was_taken(tmp_path, monkeypatch):
+    """Free ports are only free when picked: a weed that meets a taken one is started again."""
+    import socket
+
+    from adt.datastore import seaweed
+
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    picks = []
+    real = seaweed.free_ports
+
+    def first_pick_busy(count, ip):
+        ports = real(count, ip)
+        if not picks:
+            ports[2] = busy.getsockname()[1]  # the master port
+        picks.append(ports)
+        return ports
+
+    monkeypatch.setattr(seaweed, "free_ports", first_pick_busy)
+    server = seaweed.SeaweedS3(tmp_path / "s3")
+    try:
+        server.start()
+        assert len(picks) == 2 and server.client().list_buckets()["Buckets"] == []
+    finally:
+        server.stop()
+        busy.close()
