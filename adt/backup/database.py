@@ -45,7 +45,8 @@ from adt.errors import AdtError
 
 DUMP_NAMES = {"mysql": "applicationDB.sql", "postgres": "applicationDB.psql"}
 MARKER_TABLE = "zzzz"
-MYSQL_HEAD = b"SET SESSION sql_require_primary_key = 0;\nDROP TABLE IF EXISTS `zzzz`;\n"
+REQUIRE_PRIMARY_KEY = b"SET SESSION sql_require_primary_key"  # MySQL 8 only: MariaDB refuses it on a restore
+MYSQL_HEAD = REQUIRE_PRIMARY_KEY + b" = 0;\nDROP TABLE IF EXISTS `zzzz`;\n"
 TRAILERS = {
     "mysql": b"DROP TABLE IF EXISTS `zzzz`;\nCREATE TABLE `zzzz` ( `idxx` int(10) unsigned NOT NULL, "
              b"PRIMARY KEY (`idxx`) ) Engine=INNODB CHARSET=utf8mb4;\n",
@@ -151,12 +152,11 @@ class Connection:
         """Rows of a query, tab-separated fields."""
         extra = ["-At", "-F", "\t", "-c", sql] if self.dialect == "postgres" else ["-N", "-B", "-e", sql]
         process = self.popen("client", extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        result = subprocess.CompletedProcess(process.args, 0, *process.communicate(timeout=600))
-        result.returncode = process.returncode
-        if result.returncode != 0:
+        out, err = process.communicate(timeout=600)
+        if process.returncode != 0:
             raise AdtError(f"the database {self.name} at {self.host}:{self.port} refused a query: "
-                           f"{(result.stderr.strip().splitlines() or ['no message'])[-1]}")
-        return [line.split("\t") for line in result.stdout.splitlines()]
+                           f"{(err.strip().splitlines() or ['no message'])[-1]}")
+        return [line.split("\t") for line in out.splitlines()]
 
     def tables(self) -> List[str]:
         if self.dialect == "postgres":
@@ -220,7 +220,7 @@ class Sanitiser:
             if self.skipping or line.startswith(b"SET @@GLOBAL.GTID_PURGED="):
                 self.skipping = b";" not in line
                 return b""
-            if line.startswith(MYSQL_DROPPED) or (self.loading and line.startswith(MYSQL_HEAD[:36])):
+            if line.startswith(MYSQL_DROPPED) or (self.loading and line.startswith(REQUIRE_PRIMARY_KEY)):
                 return b""
             if b"CHARSET=" in line or b"COLLATE=" in line:
                 line = _standard_collation(line)

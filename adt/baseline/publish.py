@@ -247,7 +247,8 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
     repository = repository_name(identifier, "database")
     url = remote_url(settings, repository, remote_base)
     connection = Connection.from_settings(settings, host)
-    remote_heads(url) if url.startswith("file://") else None  # creates a missing file:// repository
+    if url.startswith("file://"):
+        remote_heads(url)  # creates a missing file:// repository; others must exist (the push says so)
     stage = _staging(home, identifier)
     application = (settings.value("APPLICATION") or "").lower()
     try:

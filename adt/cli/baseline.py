@@ -9,10 +9,6 @@ import click
 from adt.cli.options import build_options
 from adt.errors import AdtError
 
-GATE_HELP = ("Nothing is pushed until the scan for secrets and personal data is clean or each finding is "
-             "waived by id (--waive, or one id per line in ${HOME}/runtime/baseline-waivers.dat).")
-
-
 @click.group()
 def baseline():
     """Baselines: the site frozen into <id>-webroot-sourcecode-baseline and <id>-db-baseline (branch main),
@@ -48,7 +44,9 @@ def _report(call):
 @click.option("--include-config", is_flag=True, help="Keep the CMS's live configuration file (left out by default).")
 @click.pass_context
 def website(ctx, identifier, webroot, remote_base, waive, replace, include_config):
-    """Publish the webroot as <IDENTIFIER>-webroot-sourcecode-baseline (CreateWebrootBaseline.sh)."""
+    """Publish the webroot as <IDENTIFIER>-webroot-sourcecode-baseline (CreateWebrootBaseline.sh).
+    Nothing is pushed until the scan for secrets and personal data is clean or each finding is waived by
+    id (--waive, or one id per line in ${HOME}/runtime/baseline-waivers.dat)."""
     from adt.baseline.publish import website as publish
 
     _report(lambda: publish(ctx.obj.settings, _identifier(identifier), ctx.obj.home, Path(webroot), remote_base,
@@ -64,7 +62,9 @@ def website(ctx, identifier, webroot, remote_base, waive, replace, include_confi
               "caches, logs and secret options dropped.")
 @click.pass_context
 def database(ctx, identifier, host, remote_base, waive, redact):
-    """Publish the database as <IDENTIFIER>-db-baseline (CreateDBBaseline.sh)."""
+    """Publish the database as <IDENTIFIER>-db-baseline (CreateDBBaseline.sh). Nothing is pushed until
+    the scan for secrets and personal data is clean or each finding is waived by id (--waive, or one id per
+    line in ${HOME}/runtime/baseline-waivers.dat); --redact clears what a CMS keeps of its users."""
     from adt.baseline.publish import database as publish
 
     _report(lambda: publish(ctx.obj.settings, _identifier(identifier), ctx.obj.home, host, remote_base, waive,
@@ -83,7 +83,7 @@ def database(ctx, identifier, host, remote_base, waive, redact):
 @build_options
 def perform(identifier, ip, role, remote_base, waive, redact, replace, cloudhost, build_identifier, home_dir):
     """From the build machine: have a machine of a build publish a baseline now (PerformWebsiteBaseline.sh,
-    PerformDatabaseBaseline.sh), over ssh."""
+    PerformDatabaseBaseline.sh), over ssh; the machine's gate decides, as for `adt baseline website`."""
     import subprocess
 
     from adt import remote
@@ -98,8 +98,3 @@ def perform(identifier, ip, role, remote_base, waive, redact, replace, cloudhost
     code = subprocess.call(remote.ssh(target, argv))
     if code != 0:
         raise AdtError(f"the baseline on {target.host} was not published (exit {code})")
-
-
-website.help = (website.help or "") + " " + GATE_HELP
-database.help = (database.help or "") + " " + GATE_HELP
-perform.help = (perform.help or "") + " " + GATE_HELP

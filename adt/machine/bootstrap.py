@@ -15,7 +15,6 @@ import os
 import secrets
 import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -81,14 +80,6 @@ def install_cron(home: Path) -> None:
 def _mysql_host_pattern(vpc: str) -> str:
     network = ipaddress.ip_network(vpc, strict=False)
     return f"{network.network_address}/{network.netmask}"
-
-
-def _client_options(host: str, port: str, user: str, password: str) -> str:
-    """A private option file for the mariadb client, so the password is never in a process list."""
-    fd, path = tempfile.mkstemp(prefix="adt-my-", suffix=".cnf")
-    with os.fdopen(fd, "w") as handle:
-        handle.write(f"[client]\nhost={host}\nport={port}\nuser={user}\npassword={password}\n")
-    return path
 
 
 def database(settings, home: Path) -> None:
@@ -205,16 +196,12 @@ http {{
 
 def check_database(settings) -> str:
     """Connect from this machine to the application database as the application would."""
+    from adt.backup.database import Connection
+
     host = _wait_for_database(settings, timeout=30)
-    options = _client_options(host, settings.require("DBPORT"), settings.require("DBUSERNAME"),
-                              settings.require("DBPASSWORD"))
-    try:
-        result = run(["mariadb", f"--defaults-extra-file={options}", settings.require("DBNAME"), "-N", "-e",
-                      "SELECT 1"], what=f"connecting to the database at {host}", timeout=30)
-    finally:
-        os.unlink(options)
-    if result.stdout.strip() != "1":
-        raise AdtError(f"the database at {host} answered {result.stdout.strip()!r} to SELECT 1")
+    answer = Connection.from_settings(settings, host).query("SELECT 1")  # the password on a pipe, not on disk
+    if answer != [["1"]]:
+        raise AdtError(f"the database at {host} answered {answer!r} to SELECT 1")
     return f"{host}:{settings.require('DBPORT')}"
 
 

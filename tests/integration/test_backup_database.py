@@ -137,6 +137,8 @@ def test_round_trip_gives_identical_row_checksums(server, plain_machine, tmp_pat
     assert "verified" in database.verify(settings, "daily")[0]
     restored = database.restore(settings, "daily", database="appcopy")
     assert restored.tables == source
+    shown = plain_machine.run("backup", "checksums", "--database", "appcopy")  # what an operator compares
+    assert shown.returncode == 0 and shown.stdout.splitlines() == database.checksum_lines(source), shown.stderr
     copy = database.Connection.from_settings(settings, database="appcopy")
     assert "zzzz" in copy.tables()
     value = copy.query("SELECT option_value FROM wp_options WHERE option_name = 'widget'")[0][0]

@@ -24,3 +24,16 @@ def test_meter_is_silent_in_a_pipe(monkeypatch):
     with backup._meter("archive") as meter:
         meter(10)
     assert pipe.getvalue() == ""
+
+
+def test_restore_needs_exactly_one_source(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    adt = Path(sys.executable).parent / "adt"
+    env = {"PATH": "/usr/bin:/bin", "ADT_HOME": str(tmp_path), "ADT_HOMEDIR_FILE": str(tmp_path / "none")}
+    for args in (["website"], ["database", "--period", "daily", "--baseline", "shop"]):
+        result = subprocess.run([str(adt), "restore", *args], env=env, capture_output=True, text=True)
+        assert result.returncode == 2
+        assert "give either --period (a temporal backup) or --baseline" in result.stderr
