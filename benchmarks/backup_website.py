@@ -1,5 +1,6 @@
 """Website backup: adt (tar | pigz streamed into a multipart upload) against the original approach
-(`tar czf` to a file, then `s3cmd put`), on one SeaweedFS, in one run.
+(`tar czf` to a file, then `s3cmd put`), on one SeaweedFS, in one run; then the restore of that archive: adt's
+checked, streamed extraction against `s3cmd get` and `tar xzf`.
 
     .venv/bin/python benchmarks/backup_website.py [--megabytes 520] [--runs 2]
 
@@ -81,6 +82,7 @@ def main():
         subprocess.run(["s3cmd", "-c", str(s3cfg), "mb", "s3://original-bench"], check=True, capture_output=True)
         archive = work / "applicationsourcecode.tar.gz"
         ours, original, rss = [], [], []
+        restored, restored_original, restore_rss = [], [], []
         for _ in range(args.runs):
             seconds, peak = timed([str(BIN / "adt"), "backup", "website", "MANUAL", "--webroot", str(webroot)], env)
             ours.append(seconds)
@@ -92,7 +94,22 @@ def main():
             original.append(time.perf_counter() - started)
             archive_size = archive.stat().st_size
             archive.unlink()
+            # restores, interleaved: adt's checked, streamed extraction against s3cmd get + tar xzf
+            seconds, peak = timed([str(BIN / "adt"), "restore", "website", "--period", "MANUAL", "--target",
+                                   str(work / "restored")], env)
+            restored.append(seconds)
+            restore_rss.append(peak)
+            shutil.rmtree(work / "restored")
+            started = time.perf_counter()
+            (work / "restored-original").mkdir()
+            subprocess.run(["s3cmd", "-c", str(s3cfg), "get", "--force", "s3://original-bench/applicationsourcecode.tar.gz",
+                            str(archive)], check=True, capture_output=True)
+            subprocess.run(["tar", "xzf", str(archive), "-C", str(work / "restored-original")], check=True)
+            restored_original.append(time.perf_counter() - started)
+            archive.unlink()
+            shutil.rmtree(work / "restored-original")
         a, o = statistics.median(ours), statistics.median(original)
+        ra, ro = statistics.median(restored), statistics.median(restored_original)
         print(f"website backup: {size / 2**20:.0f} MB in {files} files, archive {archive_size / 2**20:.0f} MB, "
               f"{args.runs} runs, median")
         from adt.backup.website import compressor
@@ -101,6 +118,12 @@ def main():
         print(f"  original (tar czf, then s3cmd put)     {o:6.2f} s   temporary file: {archive_size / 2**20:.0f} MB")
         print(f"  ratio adt/original {a / o:.2f} (target <= 0.5: {'met' if a / o <= 0.5 else 'NOT met'}); "
               f"peak RSS target <= 200 MB: {'met' if max(rss) <= 200 else 'NOT met'}")
+        print("website restore, same archive, median")
+        print(f"  adt (streamed, every member checked, swapped in)  {ra:6.2f} s   peak RSS {max(restore_rss):.0f} MB   "
+              "temporary file: none")
+        print(f"  original (s3cmd get, then tar xzf)                {ro:6.2f} s   temporary file: "
+              f"{archive_size / 2**20:.0f} MB")
+        print(f"  ratio adt/original {ra / ro:.2f}")
     finally:
         server.stop()
         shutil.rmtree(work, ignore_errors=True)

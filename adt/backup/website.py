@@ -9,6 +9,7 @@ its sha256 and size as metadata. Every endpoint gets the backup and is verified 
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import io
 import os
@@ -17,6 +18,7 @@ import subprocess
 import tarfile
 import tempfile
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
@@ -25,8 +27,7 @@ from adt.datastore import client as s3
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import backup_bucket, check_bucket_name
 from adt.errors import AdtError
-from adt.backup.publish import (PART_SIZE, download as _download, ensure_bucket, generations, period_of,
-                                publish, temporary_key, transfer_config)
+from adt.backup.publish import PART_SIZE, ensure_bucket, generations, period_of, publish, temporary_key, transfer_config
 
 ARCHIVE = "applicationsourcecode.tar.gz"
 MARKER = "XXXXXX-DO_NOT_REMOVE"
@@ -57,9 +58,17 @@ def compressor() -> str:
     return "pigz" if shutil.which("pigz") else "gzip"
 
 
+def webroot_relative(path: str) -> str:
+    """A path under the webroot as an operator writes it (`x`, `./x`, `/x`, `x/`) in one form, `x`; dots that
+    are part of a name stay (`.cache`)."""
+    while path.startswith("./"):
+        path = path[2:]
+    return path.strip("/")
+
+
 def tar_command(webroot: Path, marker_dir: Path, excludes=()) -> List[str]:
     return ["tar", "--create", "--file", "-", "--use-compress-program", compressor(),
-            *[f"--exclude=./{e.lstrip('./')}" for e in excludes],
+            *[f"--exclude=./{webroot_relative(e)}" for e in excludes],
             "-C", str(webroot), ".", "-C", str(marker_dir), f"./{MARKER}"]
 
 
@@ -117,42 +126,68 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
     return Result(endpoint.index, bucket, size, digest, time.monotonic() - started)
 
 
+def read_archive(client, bucket: str, key: str, visit: Callable[[tarfile.TarFile], object]):
+    """Stream a gzip tar from the datastore through `visit` (given the archive open in stream mode), then read
+    it to its end: the gzip CRC and length are checked and the sha256 and size are taken on the way.
+    Returns (what visit returned, sha256, size, the object's metadata). A damaged archive is one AdtError
+    naming bucket, key and what is wrong."""
+    where = f"{bucket}/{key}"
+    response = client.get_object(Bucket=bucket, Key=key)
+    reader = HashingReader(response["Body"])
+    raw = io.BufferedReader(reader, PART_SIZE // 8)
+    try:
+        with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
+            with tarfile.open(fileobj=unpacked, mode="r|") as archive:
+                seen = visit(archive)
+            while unpacked.read(PART_SIZE // 8):  # to the end: the gzip trailer's CRC and length are checked
+                pass
+        while raw.read(PART_SIZE // 8):
+            pass
+    except gzip.BadGzipFile as exc:
+        raise AdtError(f"{where} is not a whole gzip file: {exc}") from None
+    except EOFError:
+        raise AdtError(f"{where} is truncated: its gzip stream ends early") from None
+    except zlib.error as exc:
+        raise AdtError(f"{where} is corrupt: {exc}") from None
+    except tarfile.TarError as exc:
+        raise AdtError(f"{where} is not a readable tar archive: {exc}") from None
+    metadata = response.get("Metadata", {}) or {}
+    if reader.size != response.get("ContentLength", reader.size):
+        raise AdtError(f"{where}: {reader.size} of {response['ContentLength']} bytes arrived")
+    expected = metadata.get("sha256")
+    if expected and expected != reader.sha256.hexdigest():
+        raise AdtError(f"{where} does not match its recorded sha256 (damaged in storage or replaced)")
+    return seen, reader.sha256.hexdigest(), reader.size, metadata
+
+
 def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
-    """Check every endpoint's copy: checksum and size against its metadata, the gzip tar readable to the
-    end, the marker present. One line a copy; AdtError naming the first that fails."""
+    """Check every endpoint's copy, read once as a stream: checksum and size against its metadata, the gzip tar
+    readable to the end, the marker present. One line a copy; AdtError naming the first that fails."""
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     lines = []
     for endpoint in endpoints_from_settings(settings):
         client = s3.s3_client(endpoint)
         try:
-            head = client.head_object(Bucket=bucket, Key=key)
-            with tempfile.TemporaryFile() as spool:
-                _download(client, bucket, key, spool)
-                spool.seek(0)
-                digest = hashlib.sha256()
-                for chunk in iter(lambda: spool.read(1 << 20), b""):
-                    digest.update(chunk)
-                spool.seek(0)
-                expected = head.get("Metadata", {}).get("sha256")
-                if expected and expected != digest.hexdigest():
-                    raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} does not match its sha256")
-                try:
-                    with tarfile.open(fileobj=spool, mode="r|gz") as archive:
-                        names = [member.name for member in archive]
-                except (tarfile.TarError, OSError, EOFError) as exc:
-                    raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} is not a readable gzip tar: {exc}") from None
+            names, digest, size, _ = read_archive(client, bucket, key, lambda archive: [m.name for m in archive])
         except s3.s3_errors() as exc:
             raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+        except AdtError as exc:
+            raise AdtError(f"endpoint {endpoint.index}: {exc.message}", exc.hint) from None
         if f"./{MARKER}" not in names:
             raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} lacks the marker {MARKER}")
         lines.append(f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, "
-                     f"{head['ContentLength']} bytes, sha256 {digest.hexdigest()[:12]}…")
+                     f"{size} bytes, sha256 {digest[:12]}…")
     return lines
 
 
-def restore(settings, period: str, target: Path = Path("/var/www/html"), key: str = ARCHIVE) -> str:
-    """Replace `target` with the backup (from the first endpoint), whole: extracted beside it, then swapped."""
+def restore(settings, period: str, target: Path = Path("/var/www/html"), key: str = ARCHIVE,
+            skip_unsafe: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+    """Replace `target` with the backup (from the first endpoint), whole. The archive is untrusted: it is
+    extracted beside the target by adt.backup.archive's rules, its checksum and marker checked, and only then
+    swapped in; any failure leaves the target as it was."""
+    from adt.backup.archive import Unsafe, extract
+
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     endpoint = endpoints_from_settings(settings)[0]
@@ -161,23 +196,30 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
     try:
-        with tempfile.TemporaryFile() as spool:
-            try:
-                _download(client, bucket, key, spool)
-            except s3.s3_errors() as exc:
-                raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
-            spool.seek(0)
-            with tarfile.open(fileobj=spool, mode="r|gz") as archive:
-                archive.extractall(staging, filter="tar")
+        try:
+            extracted, _, _, _ = read_archive(client, bucket, key,
+                                              lambda archive: extract(archive, staging, target, skip_unsafe))
+        except s3.s3_errors() as exc:
+            raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+        except Unsafe as exc:
+            raise AdtError(f"not restoring {bucket}/{key}: {exc.message}", f"{target} is unchanged; {exc.hint}") from None
+        except AdtError as exc:
+            raise AdtError(f"not restoring: {exc.message}", exc.hint or f"{target} is unchanged") from None
+        except OSError as exc:
+            raise AdtError(f"not restoring {bucket}/{key}: writing beside {target} failed: {exc.strerror or exc}",
+                           f"{target} is unchanged; free some space") from None
         marker = staging / MARKER
-        if not marker.exists():
-            raise AdtError(f"{bucket}/{key} lacks the marker {MARKER}: not restoring it")
+        if not marker.is_file() or marker.is_symlink():
+            raise AdtError(f"not restoring {bucket}/{key}: it lacks the marker {MARKER}", f"{target} is unchanged")
         marker.unlink()
+        for line in extracted.skipped:
+            progress(f"left out {line}")
         swap_in(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return f"restored {bucket}/{key} into {target}"
+    skipped = f", {len(extracted.skipped)} unsafe member(s) left out" if extracted.skipped else ""
+    return f"restored {bucket}/{key} into {target} ({extracted.members} members{skipped})"
 
 
 def swap_in(staging: Path, target: Path) -> None:

@@ -104,12 +104,18 @@ def test_more_generations_when_configured(plain_machine, tmp_path):
 def test_verify_finds_a_damaged_backup(settings, plain_machine, tmp_path):
     result = website.backup(settings, "bimonthly", make_webroot(tmp_path / "html"))[0]
     client = plain_machine.servers[0].client()
+    body = client.get_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz")["Body"].read()
+    client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=body,
+                      Metadata={"sha256": hashlib.sha256(b"another archive").hexdigest()})
+    with pytest.raises(AdtError, match="endpoint 1: .*-bimonthly/applicationsourcecode.tar.gz does not match its "
+                                       "recorded sha256"):
+        website.verify(settings, "bimonthly")
     client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=b"not a tar",
                       Metadata={"sha256": result.sha256})
-    with pytest.raises(AdtError, match="does not match its sha256"):
+    with pytest.raises(AdtError, match="applicationsourcecode.tar.gz is not a whole gzip file"):
         website.verify(settings, "bimonthly")
-    client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=b"not a tar")
-    with pytest.raises(AdtError, match="not a readable gzip tar"):
+    client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=body[:len(body) // 2])
+    with pytest.raises(AdtError, match="applicationsourcecode.tar.gz is truncated"):
         website.verify(settings, "bimonthly")
 
 
@@ -133,7 +139,7 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
             (big / f"blob{i}.bin").write_bytes(os.urandom(40 * 1024 * 1024))
         killer = threading.Timer(1.0, server.kill)
         killer.start()
-        with pytest.raises(AdtError):
+        with pytest.raises(AdtError, match="S3 endpoint .* to store the website backup"):
             website.backup(settings, "manual", big)
         killer.join()
         server.stop()
@@ -149,3 +155,19 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
         assert second.sha256 != first.sha256
     finally:
         server.stop()
+
+
+def test_excludes_keep_the_dots_of_names(settings, plain_machine, tmp_path):
+    webroot = make_webroot(tmp_path / "html")
+    for hidden in (".cache", ".git", "wp-content/cache", "wp-content/.thumbs"):
+        (webroot / hidden).mkdir(parents=True)
+        (webroot / hidden / "kept-out.txt").write_text("x")
+    (webroot / "cache").mkdir()
+    (webroot / "cache" / "kept-in.txt").write_text("a plain directory of the same name stays")
+    (result,) = website.backup(settings, "hourly", webroot,
+                               excludes=[".cache", "./.git/", "/wp-content/cache", "./wp-content/.thumbs"])
+    body = plain_machine.servers[0].client().get_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz")
+    names = tarfile.open(fileobj=io.BytesIO(body["Body"].read()), mode="r:gz").getnames()
+    assert not [n for n in names if "kept-out" in n]
+    assert "./cache/kept-in.txt" in names
+    assert website.webroot_relative("./.cache/") == ".cache" and website.webroot_relative("/a/b") == "a/b"
