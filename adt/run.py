@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 from typing import IO, Iterable, Mapping, Optional, Sequence
 
 from adt.errors import AdtError
+from adt.files import open_private
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -53,8 +53,7 @@ def alive(pid: int) -> bool:
 
 def spawn(args: Sequence[str], *, log_path: str, env: Optional[Mapping[str, str]] = None) -> int:
     """Start a long-lived process detached from us (its own session), output to log_path; its pid."""
-    with open(log_path, "ab") as log:
-        os.chmod(log_path, 0o600)
+    with open_private(log_path, "ab") as log:  # 0600 from its first byte
         process = subprocess.Popen(list(map(str, args)), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
                                    start_new_session=True, env=None if env is None else dict(env))
     return process.pid

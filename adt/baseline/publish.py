@@ -19,11 +19,16 @@ import re
 import shutil
 import subprocess
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from urllib.parse import unquote, urlsplit, urlunsplit
 
+from adt.backup.website import webroot_relative
 from adt.errors import AdtError
+from adt.files import write_atomically
+from adt.run import redact
 
 REPOSITORY_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
 CONFIG_FILES = {"wordpress": ("wp-config.php",), "joomla": ("configuration.php",),
@@ -78,43 +83,99 @@ def repository_name(identifier: str, kind: str) -> str:
     return f"{identifier}-webroot-sourcecode-baseline" if kind == "website" else f"{identifier}-db-baseline"
 
 
-def remote_url(settings, repository: str, base: Optional[str] = None) -> str:
-    """Where the baseline goes: `<base>/<repository>.git` when a base is given (file://, ssh://, a path),
-    else the APPLICATIONREPOSITORYPROVIDER's https URL with the username and token, as the original."""
+@dataclass(frozen=True)
+class Remote:
+    """A baseline repository: its URL, which never holds credentials (anyone may read a process's
+    arguments in /proc), and the username and token git is given through askpass."""
+
+    url: str
+    username: str = field(default="", repr=False)
+    token: str = field(default="", repr=False)
+
+
+def split_credentials(url: str) -> Tuple[str, str, str]:
+    """(url without `user:password@`, user, password); a URL without a password is returned as it is
+    (`ssh://git@host` keeps its user: ssh does not take passwords from git)."""
+    parts = urlsplit(url)
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if "://" not in url or not at or ":" not in userinfo:
+        return url, "", ""
+    user, _, password = userinfo.partition(":")
+    return urlunsplit(parts._replace(netloc=hostport)), unquote(user), unquote(password)
+
+
+def remote_url(settings, repository: str, base: Optional[str] = None) -> Remote:
+    """Where the baseline goes: `<base>/<repository>.git` when a base is given (file://, ssh://, https://,
+    a path; a `user:token@` in it is taken out of the URL), else the APPLICATIONREPOSITORYPROVIDER's https
+    URL, with the username and token of the settings (as the original, but never inside the URL)."""
     if base:
-        base = base.rstrip("/")
+        base, user, token = split_credentials(base.rstrip("/"))
         if "://" not in base and not re.match(r"^[^/]+@[^:]+:", base):
             base = "file://" + str(Path(base).resolve())
-        return f"{base}/{repository}.git"
+        return Remote(f"{base}/{repository}.git", user, token)
     provider = (settings.value("APPLICATIONREPOSITORYPROVIDER") or "").lower()
     if provider not in REPOSITORY_HOSTS:
         raise AdtError(f"APPLICATIONREPOSITORYPROVIDER {provider!r} is not github, gitlab or bitbucket",
                        "set it in the settings, or give --remote-base (for example file:///srv/git)")
     owner = settings.require("APPLICATIONREPOSITORYOWNER")
     user, token = settings.require("APPLICATIONREPOSITORYUSERNAME"), settings.require("APPLICATIONREPOSITORYTOKEN")
-    return f"https://{user}:{token}@{REPOSITORY_HOSTS[provider]}/{owner}/{repository}.git"
+    return Remote(f"https://{REPOSITORY_HOSTS[provider]}/{owner}/{repository}.git", user, token)
 
 
-def shown(url: str) -> str:
-    return re.sub(r"//[^/@]+@", "//", url)
+def shown(url: Union[Remote, str]) -> str:
+    return re.sub(r"//[^/@]+@", "//", url.url if isinstance(url, Remote) else url)
 
 
-def _git(*args, cwd: Optional[Path] = None, url: str = "", timeout: float = 600) -> subprocess.CompletedProcess:
-    env = dict(os.environ, GIT_TERMINAL_PROMPT="0", GIT_ASKPASS="true")
-    result = subprocess.run(["git", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout)
+# git runs GIT_ASKPASS with its prompt as $1 and reads the answer on stdout. printf is a builtin of sh:
+# the answers go from the environment to git through a pipe, never through a process's arguments.
+ASKPASS = """#!/bin/sh
+# written by adt for one git command, removed after it
+case "$1" in
+  Username*) printf '%s\\n' "$ADT_GIT_USERNAME" ;;
+  *) printf '%s\\n' "$ADT_GIT_PASSWORD" ;;
+esac
+"""
+
+
+@contextmanager
+def _credentials(remote: Optional[Remote]) -> Iterator[Dict[str, str]]:
+    """The environment that gives git the remote's credentials: an askpass script (no secret in it) in a
+    private directory, the values themselves in the environment of git alone."""
+    if remote is None or not (remote.username or remote.token):
+        yield {"GIT_ASKPASS": "true"}  # answers nothing: a repository that wants credentials fails at once
+        return
+    directory = tempfile.mkdtemp(prefix="adt-askpass-")  # 0700
+    try:
+        script = Path(directory) / "askpass"
+        write_atomically(script, ASKPASS, 0o700)
+        yield {"GIT_ASKPASS": str(script), "ADT_GIT_USERNAME": remote.username, "ADT_GIT_PASSWORD": remote.token}
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _git(*args, cwd: Optional[Path] = None, remote: Optional[Remote] = None,
+         timeout: float = 600) -> subprocess.CompletedProcess:
+    """git with no credential helper (an inherited `store` helper would save the token in a file) and no
+    terminal prompt; the remote's credentials come from askpass."""
+    with _credentials(remote) as extra:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **extra}
+        result = subprocess.run(["git", "-c", "credential.helper=", *args], cwd=cwd, env=env, capture_output=True,
+                                text=True, timeout=timeout)
     if result.returncode != 0:
+        hidden = [remote.token] if remote else []
         lines = result.stderr.strip().splitlines() or ["no message"]
         message = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
-        error = AdtError(f"git {args[0]} failed: {message.replace(url, shown(url)) if url else message}")
-        error.stderr = result.stderr
+        error = AdtError(redact(f"git {args[0]} failed: {shown(message)}", hidden))
+        error.stderr = redact(result.stderr, hidden)
         raise error
     return result
 
 
-def remote_heads(url: str) -> Optional[List[str]]:
+def remote_heads(remote: Remote) -> Optional[List[str]]:
     """The refs of the remote repository; None when it does not exist (a file:// one is then created)."""
+    url = remote.url
     try:
-        return _git("ls-remote", url, url=url, timeout=120).stdout.split("\n")[:-1]
+        return _git("ls-remote", url, remote=remote, timeout=120).stdout.split("\n")[:-1]
     except AdtError as exc:
         if url.startswith("file://") and not Path(url[7:]).exists():
             Path(url[7:]).parent.mkdir(parents=True, exist_ok=True)
@@ -125,20 +186,20 @@ def remote_heads(url: str) -> Optional[List[str]]:
         raise
 
 
-def _push(stage: Path, url: str, message: str, force: bool) -> str:
+def _push(stage: Path, remote: Remote, message: str, force: bool) -> str:
     _git("init", "-q", "-b", "main", cwd=stage)
     _git("add", "-A", cwd=stage)
     _git("-c", "user.name=adt baseline", "-c", "user.email=baseline@adt.invalid", "commit", "-q", "-m", message,
          cwd=stage)
     commit = _git("rev-parse", "HEAD", cwd=stage).stdout.strip()
-    _git("push", "-q", *(["--force"] if force else []), url, "main:main", cwd=stage, url=url)
-    heads = remote_heads(url) or []
+    _git("push", "-q", *(["--force"] if force else []), remote.url, "main:main", cwd=stage, remote=remote)
+    heads = remote_heads(remote) or []
     if f"{commit}\trefs/heads/main" not in heads:
-        raise AdtError(f"the push to {shown(url)} did not leave main at {commit[:12]}")
+        raise AdtError(f"the push to {shown(remote)} did not leave main at {commit[:12]}")
     return commit
 
 
-def _prepare_remote(url: str, replace: bool) -> None:
+def _prepare_remote(url: Remote, replace: bool) -> None:
     heads = remote_heads(url)
     if heads is None:
         raise AdtError(f"the repository {shown(url)} does not exist",
@@ -155,8 +216,7 @@ def _gate(findings, waive: Sequence[str], waiver_file: Optional[Path], record: P
     if waiver_file and waiver_file.exists():
         waived_ids |= set(gate.Waivers.load(waiver_file).ids)
     blocking, waived = gate.gate(findings, waived_ids)
-    record.parent.mkdir(parents=True, exist_ok=True)
-    record.write_text(json.dumps(gate.manifest(findings, waived_ids), indent=2) + "\n")
+    write_atomically(record, json.dumps(gate.manifest(findings, waived_ids), indent=2) + "\n", 0o600)
     if blocking:
         raise Refused(f"not publishing the {what}: {len(blocking)} finding(s) of secrets or personal data",
                       f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); the report is in {record}",
@@ -171,7 +231,7 @@ def _excluded(settings, home: Path, application: str, include_config: bool) -> L
         for line in application_dat.read_text().splitlines():
             if line.startswith("EXCLUDE_FROM_BACKUP:"):
                 excluded += [e for e in line.split(":")[1:] if e]
-    return [e.strip("/") for e in excluded]
+    return [webroot_relative(e) for e in excluded]
 
 
 def _staging(home: Path, identifier: str) -> Path:
@@ -216,8 +276,7 @@ def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/ww
 
         def ignore(directory, names):
             relative = Path(directory).relative_to(webroot)
-            return [n for n in names if n == ".git" or str(relative / n).lstrip("./") in excluded
-                    or (str(relative) == "." and n in excluded)]
+            return [n for n in names if n == ".git" or webroot_relative(str(relative / n)) in excluded]
 
         shutil.copytree(webroot, tree, symlinks=True, ignore=ignore)
         if (tree / "index.php.backup").is_file():
@@ -247,7 +306,7 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
     repository = repository_name(identifier, "database")
     url = remote_url(settings, repository, remote_base)
     connection = Connection.from_settings(settings, host)
-    if url.startswith("file://"):
+    if url.url.startswith("file://"):
         remote_heads(url)  # creates a missing file:// repository; others must exist (the push says so)
     stage = _staging(home, identifier)
     application = (settings.value("APPLICATION") or "").lower()
@@ -286,18 +345,22 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
     return Published(repository, shown(url), commit, 1, len(findings), len(waived))
 
 
-def _clone(url: str, into: Path) -> Path:
+def _clone(url: Remote, into: Path) -> Path:
     if remote_heads(url) is None:
         raise AdtError(f"the repository {shown(url)} does not exist")
-    _git("clone", "-q", "--depth", "1", "-b", "main", url, str(into), url=url)
+    _git("clone", "-q", "--depth", "1", "-b", "main", url.url, str(into), remote=url)
     shutil.rmtree(into / ".git")
     return into
 
 
 def restore_website(settings, identifier: str, target: Path = Path("/var/www/html"),
-                    remote_base: Optional[str] = None) -> str:
+                    remote_base: Optional[str] = None, skip_unsafe: bool = False,
+                    progress: Callable[[str], None] = lambda _: None) -> str:
     """Replace the webroot with a baseline, the placeholders turned back into this site's names (the
-    original's GitCloneForWebroot + ApplyApplicationBranding); prepared beside it, then swapped in."""
+    original's GitCloneForWebroot + ApplyApplicationBranding); prepared beside it, then swapped in. A
+    repository is untrusted like an archive: a symlink that leads out of the target refuses it (or, with
+    `skip_unsafe`, is left out)."""
+    from adt.backup.archive import escaping_symlinks
     from adt.backup.website import swap_in
     from adt.baseline import branding
 
@@ -307,6 +370,12 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.baseline-", dir=target.parent))
     try:
         _clone(url, staging / "tree")
+        for link, points_to in escaping_symlinks(staging / "tree", target):
+            if not skip_unsafe:
+                raise AdtError(f"not restoring {shown(url)}: the symlink {link} -> {points_to} leads out of {target}",
+                               f"{target} is unchanged; --skip-unsafe restores it without such links")
+            os.unlink(staging / "tree" / link)
+            progress(f"left out {link} -> {points_to}: it leads out of {target}")
         pairs = branding.apply_file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
         _brand_tree(staging / "tree", pairs)
         os.rename(staging / "tree", staging / "ready")

@@ -22,6 +22,7 @@ from typing import Callable, Dict, List, Optional
 from adt import remote
 from adt.cloud.base import UserData
 from adt.errors import AdtError
+from adt.files import open_private
 from adt.machine.bootstrap import php_fpm
 from adt.run import run
 from adt.settings.runtime import BuildEnvironment, RuntimeData, templates_dir
@@ -112,8 +113,7 @@ class Builder:
         runtime.set_active(b.cloudhost, b.build_identifier)
         base = runtime.ensure_build_dir(b.cloudhost, b.build_identifier)
         (base / "logs").mkdir(exist_ok=True)
-        self.log = open(base / "logs" / f"build_output_stream-{time.strftime('%Y%m%d-%H%M%S')}", "a")
-        os.chmod(self.log.name, 0o600)
+        self.log = open_private(base / "logs" / f"build_output_stream-{time.strftime('%Y%m%d-%H%M%S')}", "a")
         path = template_file or str(templates_dir(b.build_home) / b.cloudhost / f"{b.cloudhost}{template_number}.tmpl")
         write_atomically(runtime.root / "current_template_name", path + "\n", 0o600)
         server_user = "X" + _random(18) + "X"

@@ -24,6 +24,9 @@ def agent():
     While it runs, `adt config …` calls (and so every configwrapper script) are handed to it over a
     Unix socket that only its own user may use, and take a few tens of milliseconds instead of half a
     second. Without it, the same commands run in-process. Set ADT_AGENT=off to bypass it.
+
+    A call is never sent to a socket owned by another user, and a call the agent does not take within
+    2 seconds runs in-process instead (never both).
     """
 
 
@@ -50,8 +53,9 @@ def start(path, log_path, wait):
         return
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log_path = log_path or path + ".log"
-    with open(log_path, "ab") as log:
-        os.chmod(log_path, 0o600)
+    from adt.files import open_private
+
+    with open_private(log_path, "ab") as log:
         process = subprocess.Popen([sys.executable, "-m", "adt", "agent", "run", "--socket", path],
                                    stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     deadline = time.monotonic() + wait

@@ -37,8 +37,9 @@ def _report(call):
 @baseline.command()
 @click.argument("identifier", required=False)
 @click.option("--webroot", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
-@click.option("--remote-base", metavar="URL", help="Push to <URL>/<repository>.git (file://, ssh://, a path) "
-              "instead of the APPLICATIONREPOSITORYPROVIDER.")
+@click.option("--remote-base", metavar="URL", help="Push to <URL>/<repository>.git (file://, ssh://, https://, a "
+              "path) instead of the APPLICATIONREPOSITORYPROVIDER; a user:token@ in it reaches git through askpass, "
+              "never in a git process's arguments.")
 @click.option("--waive", multiple=True, metavar="ID", help="Accept one finding of the gate (repeatable).")
 @click.option("--replace", is_flag=True, help="Overwrite a repository that is not empty.")
 @click.option("--include-config", is_flag=True, help="Keep the CMS's live configuration file (left out by default).")
@@ -89,6 +90,12 @@ def perform(identifier, ip, role, remote_base, waive, redact, replace, cloudhost
     from adt import remote
     from adt.cli.fleet import pick_machine
 
+    from adt.baseline.publish import split_credentials
+
+    if remote_base and split_credentials(remote_base)[2]:
+        raise AdtError("--remote-base holds a password: passed on over ssh it would be in the arguments of "
+                       "processes on both machines", "use the machine's APPLICATIONREPOSITORY* settings, or a "
+                       "remote that needs no password (ssh://, file://)")
     target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     identifier = _identifier(identifier)
     argv = ["adt", "baseline", "website" if role == "webserver" else "database", identifier]

@@ -13,7 +13,7 @@ import click
 from adt.errors import AdtError
 from adt.settings import schema, validate as checks
 from adt.settings.providers import CLOUDHOSTS
-from adt.settings.template import Template
+from adt.settings.template import Template, write_atomically
 
 MASK = "********"
 
@@ -197,8 +197,7 @@ def edit(cloudhost, file):
     path = root / cloudhost / file
     original = Template.load(path)
     scratch = path.with_name(f".{path.name}.editing")
-    scratch.write_text(original.render())
-    os.chmod(scratch, 0o600)
+    write_atomically(scratch, original.render(), 0o600)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
         if subprocess.call(shlex.split(editor) + [str(scratch)]) != 0:
@@ -263,8 +262,6 @@ def override(stack, cloudhost, number, assignments, walk_all, no_input, output_d
         for name, value in result.values().items():
             default = f' default="{value}"' if value else ""
             udf.append(f'# <UDF name="{name}" label="{name.replace("_", " ")}"{default} />\n')
-        from adt.settings.template import write_atomically
-
         write_atomically(target.with_name(target.name + ".stack"), "".join(udf), 0o600)
     problems = _problems(Template(str(target), result.lines))
     for problem in problems:

@@ -26,6 +26,7 @@ from typing import List, Optional
 
 from adt.cloud.base import CloudDriver, Server, UserData, role_of
 from adt.errors import AdtError
+from adt.files import write_atomically
 from adt.run import alive, run, spawn
 
 PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine", "/etc/adt",
@@ -250,8 +251,7 @@ class LocalDriver(CloudDriver):
         ssh.mkdir(mode=0o700, exist_ok=True)
         if not (ssh / "host_ed25519").exists():
             run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(ssh / "host_ed25519")], what="host key")
-        (ssh / "authorized_keys").write_text(authorized_key.strip() + "\n")
-        os.chmod(ssh / "authorized_keys", 0o600)
+        write_atomically(ssh / "authorized_keys", authorized_key.strip() + "\n", 0o600)
         (ssh / "sshd_config").write_text(
             f"Port {port}\nListenAddress {ip}\nHostKey {ssh / 'host_ed25519'}\nPidFile {ssh / 'sshd.pid'}\n"
             f"AuthorizedKeysFile {ssh / 'authorized_keys'}\nPermitRootLogin prohibit-password\n"
@@ -266,9 +266,7 @@ class LocalDriver(CloudDriver):
     def _first_boot(self, name: str, user_data: UserData) -> None:
         for path, (text, mode) in user_data.files.items():
             target = self.host_path(name, path)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_text(text)
-            os.chmod(target, mode)
+            write_atomically(target, text, mode)  # settings with keys and passwords: private from the start
         if user_data.command:
             log = self.host_path(name, "/var/log/adt/bootstrap.log")
             log.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,8 @@ import sys
 import time
 from pathlib import Path
 
+from adt.files import write_atomically
+
 PORT_NAMES = ("s3", "s3.port.grpc", "master", "master.port.grpc", "volume", "volume.port.grpc",
               "filer", "filer.port.grpc", "admin", "admin.port.grpc")
 
@@ -88,20 +90,17 @@ class SeaweedS3:
         """A machine settings file under home/runtime pointing at this server (for benchmarks and demos)."""
         key, secret = self.state["rw"]
         path = Path(home) / "runtime" / f"{role}_configuration_settings.dat"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\nS3SECRETKEY:{secret}\n"
-                        f"S3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n")
-        os.chmod(path, 0o600)
+        write_atomically(path, f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\n"
+                         f"S3SECRETKEY:{secret}\nS3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n")
         return path
 
     def write_s3cmd_config(self, path: Path) -> Path:
         """An s3cmd config as an original machine's /root/.s3cfg, pointed at this server (path-style, http)."""
         key, secret = self.state["rw"]
         host = self.endpoint.split("://", 1)[1]
-        Path(path).write_text(f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
-                              f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
-                              "bucket_location = us-east-1\n")
-        os.chmod(path, 0o600)
+        write_atomically(path, f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
+                               f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
+                               "bucket_location = us-east-1\n")
         return Path(path)
 
     # -- life -------------------------------------------------------------------------------------
@@ -130,8 +129,7 @@ class SeaweedS3:
             {"name": "readonly", "credentials": [{"accessKey": ro[0], "secretKey": ro[1]}],
              "actions": ["Read", "List"]}]}
         s3config = self.workdir / "s3config.json"
-        s3config.write_text(json.dumps(config))
-        os.chmod(s3config, 0o600)
+        write_atomically(s3config, json.dumps(config))
         command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
                    f"-ip={self.ip}", f"-ip.bind={self.ip}", "-master.telemetry=false",
                    f"-s3.config={s3config}", "-admin.ui=false", "-webdav=false",
@@ -144,8 +142,7 @@ class SeaweedS3:
         process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
                                    start_new_session=True, env={**os.environ, "TMPDIR": str(self.workdir)})
         self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro, "ip": self.ip}
-        self.state_file.write_text(json.dumps(self.state))
-        os.chmod(self.state_file, 0o600)
+        write_atomically(self.state_file, json.dumps(self.state))
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
@@ -212,8 +209,7 @@ def main(argv):
             print(f"no server started in {directory}", file=sys.stderr)
             return 1
         lines = "".join(f"export {k}={v}\n" for k, v in server.env().items())
-        (server.workdir / "env").write_text(lines)
-        os.chmod(server.workdir / "env", 0o600)
+        write_atomically(server.workdir / "env", lines)
         print(server.workdir / "env" if action == "start" else lines, end="\n" if action == "start" else "")
     if action == "stop":
         server.stop()

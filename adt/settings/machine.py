@@ -10,12 +10,11 @@ Writing (store) anchors on the key, unlike the original: see docs/COMPATIBILITY.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import List, Optional
 
 from adt.errors import AdtError
+from adt.files import write_atomically
 
 
 def _read(path: Path) -> str:
@@ -86,12 +85,4 @@ def store_value(path: Path, key: str, value: Optional[str] = None) -> None:
         lines, mode = [], 0o600
     kept = [line for line in lines if ":" in line and not line.startswith(key + ":") and line != key]
     kept.append(key if value is None else f"{key}:{value}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape", newline="") as out:
-            out.write("\n".join(kept) + "\n")
-        os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    write_atomically(path, "\n".join(kept) + "\n", mode)

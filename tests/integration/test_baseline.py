@@ -162,3 +162,27 @@ def test_database_baseline_restores_to_identical_rows(plain_machine, mariadb, tm
     assert result.returncode == 0, result.stderr
     assert "restored baseline plain into appcopy" in result.stdout
     assert database_checksums(Connection.from_settings(settings, database="appcopy")) == source
+
+
+def test_database_baseline_round_trip_over_https_with_the_providers_token(plain_machine, mariadb, tmp_path,
+                                                                          monkeypatch):
+    """As with github: the token from the settings, a TLS remote with basic auth (git http-backend); the
+    strace proof that it stays out of every argv is in test_secrets_argv."""
+    from tests.services.git_https import GitHttps
+
+    make_database(mariadb, "appdb")
+    make_database(mariadb, "appcopy", schema=False)
+    with GitHttps() as remote:
+        monkeypatch.setitem(publish.REPOSITORY_HOSTS, "github", f"127.0.0.1:{remote.port}/git")
+        monkeypatch.setenv("GIT_SSL_CAINFO", remote.cafile)
+        settings = settings_for(plain_machine, mariadb, APPLICATION="wordpress", APPLICATIONREPOSITORYPROVIDER="github",
+                                APPLICATIONREPOSITORYOWNER="nutsco", APPLICATIONREPOSITORYUSERNAME=remote.user,
+                                APPLICATIONREPOSITORYTOKEN=remote.token)
+        source = database_checksums(Connection.from_settings(settings))
+        repository = remote.create("nutsco/tls-db-baseline")
+        result = publish.database(settings, "tls", plain_machine.home)
+        assert result.url == f"https://127.0.0.1:{remote.port}/git/nutsco/tls-db-baseline.git"
+        assert remote.git("--git-dir", str(repository), "rev-parse", "main").stdout.strip() == result.commit
+        publish.restore_database(settings, "tls", plain_machine.home, database="appcopy")
+        assert database_checksums(Connection.from_settings(settings, database="appcopy")) == source
+        assert remote.token not in (plain_machine.home / "runtime" / "tls-db-baseline.gate.json").read_text()

@@ -1,0 +1,154 @@
+"""adt.files: a file that may hold a secret is private from its first byte, whatever the umask, and a
+symbolic link planted at its path is never followed."""
+
+import errno
+import fcntl
+import os
+import stat
+
+import pytest
+
+from adt import files
+from adt.errors import AdtError
+
+
+@pytest.fixture
+def no_umask():
+    old = os.umask(0)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture
+def no_chmod(monkeypatch):
+    """Any chmod fails the test: the mode must come from the call that creates the file."""
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"chmod after creation: {args}")
+
+    monkeypatch.setattr(os, "chmod", refuse)
+    monkeypatch.setattr(os, "fchmod", refuse)
+
+
+@pytest.fixture
+def opened(monkeypatch):
+    """The modes os.open was given, by file name."""
+    seen = {}
+    real = os.open
+
+    def record(path, flags, mode=0o777, *args, **kwargs):
+        seen[os.path.basename(path)] = (flags, mode)
+        return real(path, flags, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", record)
+    return seen
+
+
+def mode(path):
+    return stat.S_IMODE(os.lstat(path).st_mode)
+
+
+def test_write_atomically_creates_0600_under_umask_0(tmp_path, no_umask, no_chmod, opened):
+    target = tmp_path / "sub" / "credentials"
+    files.write_atomically(target, "PASSWORD:pw\n")
+    assert target.read_text() == "PASSWORD:pw\n" and mode(target) == 0o600
+    [(flags, given)] = opened.values()  # one temporary file, renamed over the target
+    assert given == 0o600 and flags & os.O_CREAT and flags & os.O_EXCL and flags & os.O_NOFOLLOW
+    assert [p.name for p in target.parent.iterdir()] == ["credentials"]
+
+
+def test_write_atomically_gives_other_modes_at_creation_too(tmp_path, no_umask, no_chmod):
+    files.write_atomically(tmp_path / "wp-config.php", "<?php\n", 0o640)
+    files.write_atomically(tmp_path / "public", b"\x00bytes", 0o644)
+    assert mode(tmp_path / "wp-config.php") == 0o640 and mode(tmp_path / "public") == 0o644
+    assert (tmp_path / "public").read_bytes() == b"\x00bytes"
+
+
+def test_a_umask_that_takes_bits_away_is_undone_before_the_first_byte(tmp_path):
+    old = os.umask(0o077)
+    try:
+        files.write_atomically(tmp_path / "wp-config.php", "<?php\n", 0o640)
+        with files.open_private(tmp_path / "log", "a", perm=0o640) as log:
+            assert mode(tmp_path / "log") == 0o640  # already, with nothing written
+            log.write("x")
+    finally:
+        os.umask(old)
+    assert mode(tmp_path / "wp-config.php") == 0o640
+
+
+def test_write_atomically_replaces_a_planted_symlink_without_following_it(tmp_path, no_umask):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.write_text("untouched\n")
+    (tmp_path / "settings").symlink_to(elsewhere)
+    files.write_atomically(tmp_path / "settings", "S3SECRETKEY:k\n")
+    assert elsewhere.read_text() == "untouched\n"
+    assert not (tmp_path / "settings").is_symlink() and mode(tmp_path / "settings") == 0o600
+
+
+def test_a_failed_write_leaves_no_temporary_file(tmp_path, monkeypatch):
+    target = tmp_path / "state.json"
+    target.write_text("old\n")
+
+    def broken(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", broken)
+    with pytest.raises(OSError, match="No space left"):
+        files.write_atomically(target, "new\n")
+    assert [p.name for p in tmp_path.iterdir()] == ["state.json"] and target.read_text() == "old\n"
+
+
+@pytest.mark.parametrize("how", ["a", "ab", "w", "wb"])
+def test_open_private_creates_0600_under_umask_0(tmp_path, no_umask, no_chmod, opened, how):
+    path = tmp_path / "build_output_stream"
+    with files.open_private(path, how) as log:
+        log.write(b"line\n" if "b" in how else "line\n")
+    assert mode(path) == 0o600 and path.read_text() == "line\n"
+    assert opened["build_output_stream"][1] == 0o600
+    assert opened["build_output_stream"][0] & os.O_NOFOLLOW
+
+
+def test_open_private_appends_and_keeps_its_name(tmp_path, no_umask):
+    path = tmp_path / "bootstrap.log"
+    for line in ("one\n", "two\n"):
+        with files.open_private(path) as log:
+            log.write(line)
+            assert log.name == str(path)
+            assert not fcntl.fcntl(log.fileno(), fcntl.F_GETFL) & os.O_NONBLOCK  # handed to children as a log
+    assert path.read_text() == "one\ntwo\n"
+
+
+def test_open_private_tightens_an_older_loose_file_before_writing(tmp_path, no_umask):
+    path = tmp_path / "weed.out"
+    path.write_text("old\n")
+    os.chmod(path, 0o644)
+    with files.open_private(path, "a") as log:
+        assert mode(path) == 0o600
+        log.write("new\n")
+    assert path.read_text() == "old\nnew\n"
+
+
+def test_open_private_refuses_a_symlink_and_what_is_not_a_file(tmp_path):
+    (tmp_path / "target").write_text("")
+    (tmp_path / "link").symlink_to(tmp_path / "target")
+    with pytest.raises(OSError) as refused:
+        files.open_private(tmp_path / "link")
+    assert refused.value.errno == errno.ELOOP  # O_NOFOLLOW
+    os.mkfifo(tmp_path / "fifo")
+    with pytest.raises(OSError) as refused:
+        files.open_private(tmp_path / "fifo", "w")  # no reader: refused at once, never blocks
+    assert refused.value.errno == errno.ENXIO
+    reader = os.open(tmp_path / "fifo", os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        with pytest.raises(AdtError, match="fifo is not a regular file"):
+            files.open_private(tmp_path / "fifo", "w")  # with a reader: opened, then refused
+    finally:
+        os.close(reader)
+    os.mkdir(tmp_path / "directory")
+    with pytest.raises(OSError) as refused:
+        files.open_private(tmp_path / "directory", "a")
+    assert refused.value.errno == errno.EISDIR
+    with files.open_private("/dev/null", "ab") as sink:  # a log sent nowhere stays possible
+        sink.write(b"nothing")
+    assert mode("/dev/null") == 0o666
+    with pytest.raises(ValueError, match="writes only"):
+        files.open_private(tmp_path / "x", "r")
