@@ -5,10 +5,12 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert bats-file \
 	iproute2 util-linux procps curl openssh-server openssh-client rsync \
-	mariadb-server mariadb-client nginx php-fpm php-cli php-mysql postgresql git iptables nftables ufw netcat-openbsd cron pigz isal
+	mariadb-server mariadb-client nginx php-fpm php-cli php-mysql postgresql git iptables nftables ufw netcat-openbsd cron pigz isal \
+	php-xml php-mbstring php-curl php-zip php-intl strace fcgiwrap
 # WordPress (the local cloud host's virgin application) comes after nginx and php-fpm: installed with
-# them in one go, apt would satisfy its "apache2 | httpd" with Apache.
-APT_LATE := wordpress
+# them in one go, apt would satisfy its "apache2 | httpd" with Apache. Its theme (a Recommends) and the PHP
+# modules its XML-RPC and Site Health need (Suggests) are named here, since --no-install-recommends skips them.
+APT_LATE := wordpress wordpress-theme-twentytwentythree
 export PATH := $(BIN):$(PATH)
 
 .PHONY: deps system python install test unit bats bench demo clean

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from dataclasses import dataclass
 from typing import List, Sequence
 
@@ -21,8 +22,19 @@ class Target:
 
 
 def ssh(target: Target, command: Sequence[str] = (), interactive: bool = False) -> List[str]:
+    """ssh running `command` (words) on the target. ssh hands the remote shell one string, so the words are
+    quoted into it: each reaches the remote program as one argument, whatever it holds."""
+    return _ssh(target, [shlex.join(command)] if command else [], interactive)
+
+
+def ssh_shell(target: Target, script: str) -> List[str]:
+    """ssh running `script`, one shell command line (pipes, `;`, variables), by the remote user's shell."""
+    return _ssh(target, [script], False)
+
+
+def _ssh(target: Target, remote_command: List[str], interactive: bool) -> List[str]:
     batch = [] if interactive else ["-o", "BatchMode=yes"]
-    return ["ssh", *target.options(), *batch, f"{target.user}@{target.host}", *command]
+    return ["ssh", *target.options(), *batch, f"{target.user}@{target.host}", *remote_command]
 
 
 def scp_to(target: Target, local: str, remote: str) -> List[str]:

@@ -42,6 +42,7 @@ from adt.datastore.endpoints import endpoints_from_settings
 from adt.datastore.keys import application_part
 from adt.datastore.naming import backup_bucket, check_bucket_name
 from adt.errors import AdtError
+from adt.files import open_private
 
 DUMP_NAMES = {"mysql": "applicationDB.sql", "postgres": "applicationDB.psql"}
 MARKER_TABLE = "zzzz"
@@ -87,6 +88,35 @@ def ip_mask(settings, host: str) -> str:
     return settings.value("IPMASK") or ".".join(host.split(".")[:2] + ["%", "%"])
 
 
+def refuse_line_breaks(value: str, what: str) -> str:
+    """Settings files, option files and cron lines are line-based: a value with a line break (or a NUL) cannot
+    be passed on, so it is refused clearly rather than cut."""
+    if any(c in value for c in "\n\r\0"):
+        raise AdtError(f"the {what} holds a line break or a NUL byte, which cannot be passed to the database tools",
+                       f"choose a {what} without one")
+    return value
+
+
+def option_value(value: str, what: str = "value") -> str:
+    """A value of a MariaDB/MySQL option file, double-quoted with `\\` and `"` escaped: the server's option
+    parser unquotes it and undoes the escapes, so `#` (a comment outside quotes), quotes, backslashes, spaces
+    at either end and any UTF-8 read back exactly."""
+    refuse_line_breaks(value, "database " + what)
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def sql_string(value: str, what: str = "value") -> str:
+    """A MariaDB/MySQL string literal holding `value` exactly (backslash and quote escaped)."""
+    refuse_line_breaks(value, "database " + what)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def sql_identifier(value: str, what: str = "name") -> str:
+    """A MariaDB/MySQL identifier in backquotes (a backquote doubled)."""
+    refuse_line_breaks(value, "database " + what)
+    return "`" + value.replace("`", "``") + "`"
+
+
 @dataclass
 class Connection:
     dialect: str
@@ -116,15 +146,21 @@ class Connection:
         pipe (/dev/fd/N): never in argv, never on disk. PostgreSQL gets PGPASSWORD."""
         if self.dialect == "postgres":
             return subprocess.Popen([*self.command(tool, None), *extra], env=self.env(), **kwargs)
+        options = self.option_file()
         read, write = os.pipe()
-        os.write(write, (f"[client]\nhost={self.host}\nport={self.port}\nuser={self.user}\n"
-                         f"password={self.password}\n").encode())
+        os.write(write, options)
         os.close(write)
         try:
             return subprocess.Popen([*self.command(tool, f"/dev/fd/{read}"), *extra], pass_fds=(read,),
                                     env=self.env(), **kwargs)
         finally:
             os.close(read)
+
+    def option_file(self) -> bytes:
+        """The [client] group of a MariaDB/MySQL option file for this connection, every value quoted so that
+        it reads back exactly, whatever characters it holds."""
+        values = {"host": self.host, "port": str(self.port), "user": self.user, "password": self.password}
+        return ("[client]\n" + "".join(f"{key}={option_value(value, key)}\n" for key, value in values.items())).encode()
 
     def env(self) -> Dict[str, str]:
         return dict(os.environ, PGPASSWORD=self.password) if self.dialect == "postgres" else dict(os.environ)
@@ -154,8 +190,9 @@ class Connection:
         process = self.popen("client", extra, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         out, err = process.communicate(timeout=600)
         if process.returncode != 0:
-            raise AdtError(f"the database {self.name} at {self.host}:{self.port} refused a query: "
-                           f"{(err.strip().splitlines() or ['no message'])[-1]}")
+            lines = [line.strip() for line in err.splitlines() if line.strip()] or ["no message"]
+            message = next((line for line in lines if line.startswith(("ERROR", "FATAL"))), lines[-1])
+            raise AdtError(f"the database {self.name} at {self.host}:{self.port} refused a query: {message}")
         return [line.split("\t") for line in out.splitlines()]
 
     def tables(self) -> List[str]:
@@ -177,9 +214,13 @@ def checksums(connection: Connection, skip=(MARKER_TABLE,)) -> Dict[str, Tuple[i
     if connection.dialect == "mysql":
         quoted = ", ".join(f"`{t}`" for t in tables)
         sums = {row[0].split(".", 1)[1]: row[1] for row in connection.query(f"CHECKSUM TABLE {quoted} EXTENDED")}
+        missing = [t for t in tables if sums.get(t, "NULL") in ("", "NULL")]
+        if missing:  # a comparison of two empty checksums would prove nothing
+            raise AdtError(f"the database {connection.name} gave no checksum for table(s) {', '.join(missing)}",
+                           "is a table being dropped or damaged? CHECK TABLE tells")
         counts = connection.query(" UNION ALL ".join(f"SELECT '{t}', COUNT(*) FROM `{t}`" for t in tables))
         for name, count in counts:
-            result[name] = (int(count), sums.get(name, ""))
+            result[name] = (int(count), sums[name])
     else:
         sql = " UNION ALL ".join(
             f"SELECT '{t}', count(*), coalesce(md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))), '') "
@@ -646,7 +687,7 @@ def checksum_lines(tables: Dict[str, Tuple[int, str]]) -> List[str]:
 def dump_to(path: Path, connection: Connection, pairs) -> Tuple[int, str]:
     """A plain sanitised dump into a file (for baselines, which go to git): returns (bytes, sha256)."""
     digest, size = hashlib.sha256(), 0
-    with open(path, "wb") as out:
+    with open_private(path, "wb") as out:  # the site's data: 0600 from its first byte
         for data in _sanitised_dump(connection, pairs):
             digest.update(data)
             size += len(data)

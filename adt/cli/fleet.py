@@ -80,7 +80,7 @@ def exec_(ctx, command, role, cloudhost, build_identifier, ip, home_dir):
     from adt import remote
 
     target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
-    ctx.exit(subprocess.call(remote.ssh(target, [command])))
+    ctx.exit(subprocess.call(remote.ssh_shell(target, command)))
 
 
 @fleet.command("copy-to")

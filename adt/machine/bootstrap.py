@@ -11,7 +11,6 @@ published; `runtime/WEBSERVER_READY` written.
 from __future__ import annotations
 
 import ipaddress
-import os
 import secrets
 import shutil
 import sys
@@ -19,6 +18,7 @@ import time
 from pathlib import Path
 
 from adt.errors import AdtError
+from adt.files import write_atomically
 from adt.run import run, spawn
 
 RUN = Path("/run/adt-machine")
@@ -71,8 +71,7 @@ def install_cron(home: Path) -> None:
     """Write the crontab and start cron when this machine has it (a missing cron is not an error)."""
     spool = Path("/var/spool/cron/crontabs")
     spool.mkdir(parents=True, exist_ok=True)
-    (spool / "root").write_text(crontab(home))
-    os.chmod(spool / "root", 0o600)
+    write_atomically(spool / "root", crontab(home), 0o600)
     if shutil.which("cron"):
         run(["cron"], check=False, what="starting cron")
 
@@ -80,6 +79,17 @@ def install_cron(home: Path) -> None:
 def _mysql_host_pattern(vpc: str) -> str:
     network = ipaddress.ip_network(vpc, strict=False)
     return f"{network.network_address}/{network.netmask}"
+
+
+def application_database_sql(name: str, user: str, password: str, host: str) -> str:
+    """The statements that make the application's database and user (reachable from `host`, a MariaDB host
+    pattern); every value quoted, so a password of any characters works."""
+    from adt.backup.database import sql_identifier, sql_string
+
+    account = f"{sql_string(user, 'user')}@{sql_string(host, 'host')}"
+    return (f"CREATE DATABASE IF NOT EXISTS {sql_identifier(name)};\n"
+            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_string(password, 'password')};\n"
+            f"GRANT ALL PRIVILEGES ON {sql_identifier(name)}.* TO {account};\nFLUSH PRIVILEGES;\n")
 
 
 def database(settings, home: Path) -> None:
@@ -102,9 +112,7 @@ def database(settings, home: Path) -> None:
             raise AdtError("MariaDB did not start within 60 s", f"read {LOG / 'mariadb.log'}")
         time.sleep(0.2)
     host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
-    sql = (f"CREATE DATABASE IF NOT EXISTS `{name}`;\n"
-           f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{password}';\n"
-           f"GRANT ALL PRIVILEGES ON `{name}`.* TO '{user}'@'{host}';\nFLUSH PRIVILEGES;\n")
+    sql = application_database_sql(name, user, password, host)
     run(root, input=sql, what="creating the application database", secrets=[password])
     store = _store(settings)
     store.delete("databaseip", recursive=True)
@@ -124,19 +132,49 @@ def _wait_for_database(settings, timeout: float = 300) -> str:
                    "is the database machine up?")
 
 
+def php_string(value: str) -> str:
+    """A PHP single-quoted string literal holding `value` exactly."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
 def wordpress_config(settings, db_host: str) -> str:
     salts = "\n".join(f"define('{k}', '{secrets.token_urlsafe(48)}');" for k in (
         "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
         "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"))
     return (f"<?php\n/* written by adt at first boot */\n"
-            f"define('DB_NAME', '{settings.require('DBNAME')}');\n"
-            f"define('DB_USER', '{settings.require('DBUSERNAME')}');\n"
-            f"define('DB_PASSWORD', '{settings.require('DBPASSWORD')}');\n"
-            f"define('DB_HOST', '{db_host}:{settings.require('DBPORT')}');\n"
+            f"define('DB_NAME', {php_string(settings.require('DBNAME'))});\n"
+            f"define('DB_USER', {php_string(settings.require('DBUSERNAME'))});\n"
+            f"define('DB_PASSWORD', {php_string(settings.require('DBPASSWORD'))});\n"
+            f"define('DB_HOST', {php_string(db_host + ':' + settings.require('DBPORT'))});\n"
             "define('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n"
             f"{salts}\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\n"
             "if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }\n"
             "require_once ABSPATH . 'wp-settings.php';\n")
+
+
+UPLOADS = "wp-content/uploads"  # the one part of the webroot the web server user writes
+
+
+def copy_application_command(source: Path, webroot: Path) -> list:
+    """cp's words that copy the application into the webroot as plain files, root's, symlinks followed.
+
+    Debian's package links out of its tree (/etc/wordpress, /etc/ssl, /usr/share/php, /usr/share/javascript):
+    copied as links, they would dangle or lead out of the webroot, which then could not be restored from its
+    own backup. A link that dangles in the package fails the copy, as a broken package should.
+    """
+    return ["cp", "-R", "--dereference", "--preserve=mode,timestamps", f"{source}/.", str(webroot)]
+
+
+def install_application(source: Path, webroot: Path) -> None:
+    """The application in the webroot, self-contained and with a theme; www-data may write its uploads only."""
+    if not (webroot / "wp-settings.php").exists():
+        run(copy_application_command(source, webroot), what="copying WordPress into the webroot")
+    if not list((webroot / "wp-content" / "themes").glob("*/style.css")):
+        raise AdtError(f"{webroot}/wp-content/themes has no theme: the site's pages would be empty",
+                       "install Debian's wordpress-theme-twentytwentythree (make deps), then build again")
+    uploads = webroot / UPLOADS
+    uploads.mkdir(parents=True, exist_ok=True)  # root owns wp-content: www-data cannot swap this for a link
+    shutil.chown(uploads, "www-data", "www-data")
 
 
 def webserver(settings, home: Path) -> None:
@@ -148,13 +186,11 @@ def webserver(settings, home: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     if not WORDPRESS.is_dir():
         raise AdtError(f"{WORDPRESS} is missing", "install Debian's wordpress package (make deps)")
-    if not (WEBROOT / "wp-settings.php").exists():
-        run(["cp", "-a", f"{WORDPRESS}/.", str(WEBROOT)], what="copying WordPress into the webroot")
+    install_application(WORDPRESS, WEBROOT)
     db_host = _wait_for_database(settings)
     config = WEBROOT / "wp-config.php"
     config.unlink(missing_ok=True)  # Debian's is a per-host loader; the webroot gets a plain one
-    config.write_text(wordpress_config(settings, db_host))
-    os.chmod(config, 0o640)
+    write_atomically(config, wordpress_config(settings, db_host), 0o640)  # the DB password: others never read it
     shutil.chown(config, "root", "www-data")
     fpm = php_fpm() or "php-fpm"
     (CONF / "php-fpm.conf").write_text(

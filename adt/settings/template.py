@@ -7,14 +7,13 @@ comments, order and spacing intact. Anything else is a ParseError naming the fil
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Optional, Union
 
 from adt.errors import AdtError
+from adt.files import write_atomically  # noqa: F401  (imported from here by runtime, build, firewall)
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _EXPORT = re.compile(rf"^(?P<lead>\s*export\s+)(?P<name>{NAME})=(?P<rest>.*)$")
@@ -39,13 +38,44 @@ class Line:
     tail: str = ""
 
     def render(self) -> str:
-        if self.name is None:
+        """The line as read (comments, spacing and quoting kept), or as written by `set` (raw is then empty)."""
+        if self.name is None or self.raw:
             return self.raw
-        return f"{self.lead}{self.name}={self.quote}{self.value}{self.quote}{self.tail}"
+        value = quote_value(self.value) if self.quote == '"' else self.value
+        return f"{self.lead}{self.name}={self.quote}{value}{self.quote}{self.tail}"
 
     @property
     def comment(self) -> str:
         return self.tail.strip().lstrip("#").strip()
+
+
+_ESCAPED = '$`"\\'  # what a backslash escapes inside double quotes, for sh
+
+
+def quote_value(value: str) -> str:
+    """`value` as the inside of a double-quoted sh word: `$`, backquote, `"` and backslash escaped, so the shell
+    that sources the template and this parser both read `value` back exactly."""
+    return "".join("\\" + c if c in _ESCAPED else c for c in value)
+
+
+def _double_quoted(path: str, number: int, name: str, rest: str):
+    """The value of a double-quoted word at the start of `rest` and where it ends, as sh reads it; an unescaped
+    `$` or backquote is refused (the shell would expand it: a template holds plain values)."""
+    value, i = [], 1
+    while i < len(rest):
+        c = rest[i]
+        if c == '"':
+            return "".join(value), i + 1
+        if c == "\\" and i + 1 < len(rest) and rest[i + 1] in _ESCAPED:
+            value.append(rest[i + 1])
+            i += 2
+            continue
+        if c in "$`":
+            raise ParseError(path, number, f"the value of {name} holds an unescaped {c}, which the shell would "
+                                           f"expand (write \\{c})")
+        value.append(c)
+        i += 1
+    raise ParseError(path, number, f'the value of {name} has no closing "')
 
 
 def _parse_line(path: str, number: int, raw: str) -> Line:
@@ -57,14 +87,16 @@ def _parse_line(path: str, number: int, raw: str) -> Line:
         shown = stripped if len(stripped) <= 40 else stripped[:37] + "..."
         raise ParseError(path, number, f"expected export NAME=\"value\", a comment or a blank line, found {shown!r}")
     name, rest = match["name"], match["rest"]
-    if rest[:1] in ('"', "'"):
-        quote = rest[0]
+    if rest[:1] == '"':
+        quote = '"'
+        value, end = _double_quoted(path, number, name, rest)
+        after = rest[end:]
+    elif rest[:1] == "'":
+        quote = "'"
         end = rest.find(quote, 1)
         if end < 0:
             raise ParseError(path, number, f"the value of {name} has no closing {quote}")
         value, after = rest[1:end], rest[end + 1:]
-        if quote == '"' and re.search(r"[$`\\]", value):
-            raise ParseError(path, number, f"the value of {name} holds $, ` or \\, which the shell would expand")
     else:
         quote = ""
         value = _UNQUOTED.match(rest).group(0)
@@ -130,14 +162,14 @@ class Template:
         """The template with every assignment of `name` given `value` (appended when absent)."""
         if not re.fullmatch(NAME, name):
             raise AdtError(f"{name!r} is not a variable name", "use letters, digits and _, not starting with a digit")
-        if re.search(r"[\"\n\r\x00$`\\]", value):
-            raise AdtError(f"the value for {name} holds a \", a newline, a NUL byte, $, ` or \\",
-                           "template values are plain text inside double quotes")
+        if re.search(r"[\n\r\x00]", value):
+            raise AdtError(f"the value for {name} holds a line break or a NUL byte",
+                           "a template value is one line of text (any other character is kept as it is)")
         lines = list(self.lines)
         changed = False
         for index, line in enumerate(lines):
             if line.name == name:
-                lines[index] = replace(line, value=value, quote=line.quote or '"')
+                lines[index] = replace(line, raw="", value=value, quote='"')
                 changed = True
         if not changed:
             lines.append(Line("", name, value, "export ", '"', ""))
@@ -153,16 +185,3 @@ class Template:
         if secret:
             mode = 0o600
         write_atomically(target, self.render(), mode)
-
-
-def write_atomically(target: Path, text: str, mode: int) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        os.unlink(tmp)
-        raise

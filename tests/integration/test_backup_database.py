@@ -261,7 +261,7 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
                     s3.kill()
 
             monkeypatch.setattr(database._Upload, "part", part_then_kill)
-            with pytest.raises(AdtError):
+            with pytest.raises(AdtError, match="S3 endpoint .* to store the database backup"):
                 database.backup(settings, "manual")
             monkeypatch.undo()
             s3.stop()
@@ -274,3 +274,14 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
             assert "verified" in database.verify(settings, "manual")[0]
         finally:
             s3.stop()
+
+
+def test_a_missing_table_checksum_fails_rather_than_compares_equal(server, plain_machine, monkeypatch):
+    make_database(server, "appdb")
+    connection = database.Connection.from_settings(settings_for(plain_machine, server))
+    sums = database.checksums(connection)
+    assert len(sums) == 5 and all(digest for rows, digest in sums.values() if rows)
+    real = connection.tables()
+    monkeypatch.setattr(database.Connection, "tables", lambda self: real + ["wp_gone"])  # dropped meanwhile
+    with pytest.raises(AdtError, match="no checksum for table\\(s\\) wp_gone|wp_gone.* does not exist"):
+        database.checksums(connection)

@@ -65,6 +65,17 @@ def test_get_show_and_set_mask_secrets(home, capsys):
     assert "dop_v1_secret" in run(capsys, "template", "show", path, "--reveal")[1]
 
 
+def test_set_writes_any_value_the_file_still_parses_and_get_gives_it_back(home, capsys):
+    path = str(home / "templates/digitalocean/digitalocean1.tmpl")
+    value = 'My "Shop" $5 `deals` \\o/ it\'s #1 é✓'
+    assert run(capsys, "template", "set", f"WEBSITE_DISPLAY_NAME={value}", path)[0] == 0
+    assert run(capsys, "template", "get", "WEBSITE_DISPLAY_NAME", path)[1] == value + "\n"
+    code, out, err = run(capsys, "template", "show", path)  # the whole file still parses
+    assert code == 0 and "WEBSITE_DISPLAY_NAME" in out, err
+    code, _, err = run(capsys, "template", "set", "WEBSITE_DISPLAY_NAME=two\nlines", path)
+    assert code == 1 and "holds a line break or a NUL byte" in err
+
+
 def test_set_checks_the_value_and_keeps_the_rest(home, capsys):
     path = home / "templates/digitalocean/digitalocean1.tmpl"
     before = path.read_text()

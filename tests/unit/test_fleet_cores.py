@@ -16,8 +16,11 @@ def test_ssh_command_line():
     assert remote.ssh(TARGET, ["test", "-f", "/x"]) == [
         "ssh", "-p", "1035", "-i", "/k/id_ed25519", "-o", "UserKnownHostsFile=/k/webserver_10.0.0.5keys",
         "-o", "StrictHostKeyChecking=accept-new", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
-        "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@10.0.0.5", "test", "-f", "/x"]
+        "-o", "LogLevel=ERROR", "-o", "BatchMode=yes", "root@10.0.0.5", "test -f /x"]
     assert "BatchMode=yes" not in remote.ssh(TARGET, interactive=True)
+    assert remote.ssh(TARGET, ["adt", "baseline", "website", "my site; rm -rf /", "$HOME", "it's"])[-1] == \
+        "adt baseline website 'my site; rm -rf /' '$HOME' 'it'\"'\"'s'"
+    assert remote.ssh_shell(TARGET, "ls /var/www | wc -l")[-2:] == ["root@10.0.0.5", "ls /var/www | wc -l"]
 
 
 def test_scp_uses_capital_p_for_the_port():

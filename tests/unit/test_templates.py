@@ -33,10 +33,38 @@ def test_set_changes_only_the_value_and_appends_new_names():
     assert changed.render() == '# top\nexport A="9"  #MANDATORY\nexport B="2 b"\nexport NEW="n"\n'
 
 
-@pytest.mark.parametrize("value", ['with "quote"', "two\nlines", "$HOME", "`cmd`", "back\\slash", "nul\x00"])
-def test_set_refuses_values_the_format_cannot_hold(value):
-    with pytest.raises(AdtError, match="template values are plain text"):
+@pytest.mark.parametrize("value", ["two\nlines", "carriage\rreturn", "nul\x00"])
+def test_set_refuses_only_line_breaks_and_nul(value):
+    with pytest.raises(AdtError, match="the value for A holds a line break or a NUL byte"):
         Template.parse('export A="1"\n').set("A", value)
+
+
+any_line = st.text(alphabet=st.characters(blacklist_characters="\n\r\x00", blacklist_categories=("Cs",)), max_size=40)
+
+
+@settings(max_examples=60, deadline=None)
+@given(any_line)
+def test_set_writes_any_value_that_parses_and_sources_back_exactly(value):
+    import subprocess
+
+    text = Template.parse('# t\nexport A="1"  #MANDATORY\nexport B="2"\n').set("A", value).render()
+    assert Template.parse(text).get("A") == value
+    sourced = subprocess.run(["sh", "-c", '. /dev/stdin; printf %s "$A"'], input=text.encode(), capture_output=True)
+    assert sourced.stdout.decode() == value and sourced.returncode == 0
+    assert text.split("\n")[2] == 'export B="2"'
+
+
+@pytest.mark.parametrize("value", ['with "quote"', "$HOME", "`cmd`", "back\\slash", "ends\\", "# not a comment",
+                                   "it's", '\\"', "$(id)", "  spaces  "])
+def test_hard_values_round_trip(value):
+    assert Template.parse(Template.parse('export A="1"\n').set("A", value).render()).get("A") == value
+
+
+def test_an_unescaped_dollar_or_backquote_is_refused_with_its_line():
+    for raw, sign in (('export A="$HOME"', "$"), ('export A="x`id`"', "`")):
+        with pytest.raises(ParseError, match=f":2: the value of A holds an unescaped \\{sign}"):
+            Template.parse("# t\n" + raw + "\n", "t.tmpl")
+    assert Template.parse('export A="\\$HOME \\` \\\\ \\" \\x"\n').get("A") == '$HOME ` \\ " \\x'
 
 
 def test_parse_error_names_file_and_line():
