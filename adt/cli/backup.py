@@ -117,7 +117,6 @@ def checksums(ctx, host, database):
 def run(ctx, period, build_identifier, force, from_cron):
     """What Backup.sh and cron run: this machine's backup for its role, then its verification.
     BUILD_IDENTIFIER is accepted for the original's argument order and not needed."""
-    import datetime
     import random
     import time
 
@@ -138,13 +137,15 @@ def run(ctx, period, build_identifier, force, from_cron):
         if not store.check("INSTALLED_SUCCESSFULLY") or not (ctx.obj.home / "runtime" / "WEBSERVER_READY").exists():
             click.echo("not backing up: the fleet is not installed yet (INSTALLED_SUCCESSFULLY, WEBSERVER_READY)")
             return
+    held = None
     if lock:
-        running = [e for e in store.list(lock) if e.key == lock]
-        now = datetime.datetime.now(datetime.timezone.utc)
-        if running and running[0].modified and (now - running[0].modified).total_seconds() < 300:
+        from adt.datastore.lock import acquire
+
+        held = acquire(store, lock)  # exactly one machine wins; a lock older than 300 s is broken by one
+        if held is None:
             click.echo(f"another machine is taking this backup ({lock})")
             return
-        store.put(lock)
+    taken, done = time.monotonic(), False
     try:
         if role == "webserver":
             from adt.backup.website import backup as run_backup, verify as run_verify
@@ -156,9 +157,17 @@ def run(ctx, period, build_identifier, force, from_cron):
             click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
         for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
             click.echo(line)
+        done = True
     finally:
-        if lock:
-            store.delete(lock)
+        if held:
+            from adt.datastore.lock import HOLD, release
+
+            if done:  # one backup a cycle: peers still waking from their pause must find the lock (a failed
+                time.sleep(max(0.0, HOLD - (time.monotonic() - taken)))  # backup leaves it to them at once)
+
+            if not release(store, held):  # only our own: a lock broken as stale is another machine's now
+                click.echo(f"the lock {lock} no longer holds this machine's token (broken as stale by another "
+                           "machine, or overwritten by one that gave up): left as it is")
 
 
 @click.group()
@@ -177,19 +186,27 @@ def _source(period, baseline) -> None:
 @click.option("--remote-base", metavar="URL", help="With --baseline: where its repository is (as `adt baseline`).")
 @click.option("--target", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
 @click.option("--key", default="applicationsourcecode.tar.gz", show_default=True, help="Which generation.")
+@click.option("--skip-unsafe", is_flag=True, help="Restore without the members that would reach outside the "
+              "target (absolute paths, '..', symlinks leading out, foreign hard links, devices), listing them; "
+              "by default such an archive is refused.")
 @click.pass_context
-def restore_website(ctx, period, baseline, remote_base, target, key):
+def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe):
     """Replace the webroot with a backup or a baseline, whole (prepared beside it, then swapped in); a
-    baseline's placeholders become this site's names again."""
+    baseline's placeholders become this site's names again.
+
+    The archive is treated as untrusted: nothing outside the target can change, its recorded sha256 is
+    checked, and any failure leaves the target as it was."""
     _source(period, baseline)
     if baseline:
         from adt.baseline.publish import restore_website as run_restore
 
-        click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base))
+        click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base, skip_unsafe=skip_unsafe,
+                               progress=lambda line: click.echo(line, err=True)))
         return
     from adt.backup.website import restore as run_restore
 
-    click.echo(run_restore(ctx.obj.settings, period, Path(target), key))
+    click.echo(run_restore(ctx.obj.settings, period, Path(target), key, skip_unsafe=skip_unsafe,
+                           progress=lambda line: click.echo(line, err=True)))
 
 
 @restore.command("database")

@@ -80,10 +80,12 @@ def get(ctx, key, destination):
 @click.option("--full-path", is_flag=True, help="Print s3cmd-style lines with the full s3:// URI (as 'fullpath').")
 @click.pass_context
 def list_(ctx, key, modes, as_json, full_path):
-    """List the keys that start with KEY (one trailing `*` is ignored) and print each one's base
-    name, one a line: `list webserverips/` prints the webservers' addresses. Listing is recursive."""
+    """List the keys that start with KEY, cut at its first `*` (`webserverips/*` lists `webserverips/`,
+    `backuplock.*.file` lists `backuplock.`), and print each one's base name, one a line. Listing is
+    recursive. The words after KEY may be `recursive`, `fullpath` or empty (the 2025 form
+    `list KEY '' fullpath`)."""
     for mode in modes:
-        if mode not in ("recursive", "fullpath"):
+        if mode not in ("", "recursive", "fullpath"):
             raise click.UsageError(f"unknown list mode {mode!r}: use 'recursive' or 'fullpath'")
     full_path = full_path or "fullpath" in modes
     store = _store(ctx)
@@ -102,15 +104,34 @@ def list_(ctx, key, modes, as_json, full_path):
 
 @config.command()
 @click.argument("key")
-@click.argument("recursive_word", metavar="[yes]", required=False, default="")
+@click.argument("words", nargs=-1, metavar="[[LOCAL] RECURSIVE]")
 @click.option("--recursive", "-r", is_flag=True, help="Delete every key that starts with KEY (as 'yes').")
+@click.option("--all-keys", is_flag=True, help="Allow a delete that selects every key of the bucket ('' or '*' "
+              "with yes) or of its root ('*'); refused without it.")
 @click.pass_context
-def delete(ctx, key, recursive_word, recursive):
-    """Delete KEY. With `yes` (or --recursive) delete every key that starts with KEY. A KEY holding
-    `*` deletes the keys it matches, as s3cmd's wildcards do (`webserverips/*`, `backuplock.*.file`)."""
-    if recursive_word not in ("", "yes", "no"):
-        raise click.UsageError(f"second argument must be 'yes' or 'no', not {recursive_word!r}")
-    _store(ctx).delete(key, recursive=recursive or recursive_word == "yes")
+def delete(ctx, key, words, recursive, all_keys):
+    """Delete KEY, printing `delete: 's3://<bucket>/<key>'` for each key as s3cmd does.
+
+    \b
+    delete KEY              one key; a KEY holding `*` deletes what it matches, as s3cmd's
+                            wildcards do (`webserverips/*`, `backuplock.*.file`)
+    delete KEY yes|no       yes: every key that starts with KEY (one trailing `*` ignored)
+    delete KEY LOCAL yes|no the January 2026 form: the third word is the recursive one and
+                            LOCAL (yes or no) is not used, as in the original
+    """
+    try:
+        recursive = keys.delete_is_recursive(words) or recursive
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
+    if key == "" and not recursive:
+        raise click.UsageError("give the key to delete (or yes, to delete every key that starts with it)")
+    if keys.deletes_every_key(key, recursive) and not all_keys:
+        raise click.UsageError(f"refusing to delete every key {'of' if recursive else 'at the root of'} the "
+                               f"configuration datastore (key {key!r}{' with yes' if recursive else ''}); "
+                               "add --all-keys to do that")
+    store = _store(ctx)
+    for deleted in store.delete(key, recursive=recursive):
+        click.echo(keys.s3cmd_delete_line(store.bucket, deleted))
 
 
 @config.command()

@@ -57,8 +57,19 @@ def s3_client(endpoint: Endpoint):
     return client
 
 
+def unwrap(exc: Exception) -> Exception:
+    """The S3 error behind boto3's S3UploadFailedError (upload_file wraps the ClientError it met)."""
+    from boto3.exceptions import S3UploadFailedError
+
+    if isinstance(exc, S3UploadFailedError):
+        inner = exc.__cause__ or exc.__context__
+        if inner is not None:
+            return inner
+    return exc
+
+
 def error_code(exc: Exception) -> str:
-    response = getattr(exc, "response", None) or {}
+    response = getattr(unwrap(exc), "response", None) or {}
     return str(response.get("Error", {}).get("Code", ""))
 
 
@@ -74,6 +85,7 @@ def describe(exc: Exception, endpoint: Endpoint, bucket: str, action: str) -> Ad
     """Turn a botocore failure into one line naming the endpoint and bucket, never a credential."""
     from botocore.exceptions import BotoCoreError, ClientError
 
+    exc = unwrap(exc)
     where = f"S3 endpoint {endpoint.url} (endpoint {endpoint.index}), bucket {bucket}"
     if isinstance(exc, ClientError):
         code = error_code(exc) or "error"
@@ -91,6 +103,7 @@ def describe(exc: Exception, endpoint: Endpoint, bucket: str, action: str) -> Ad
 
 def s3_errors():
     """The exception types `describe` understands, for `except` clauses."""
+    from boto3.exceptions import S3UploadFailedError
     from botocore.exceptions import BotoCoreError, ClientError
 
-    return (BotoCoreError, ClientError)
+    return (BotoCoreError, ClientError, S3UploadFailedError)

@@ -50,17 +50,23 @@ class ConfigDatastore:
         except s3.s3_errors() as exc:
             raise s3.describe(exc, endpoint, self.bucket, action) from None
 
-    def _each_endpoint(self, action: str, fn: Callable) -> None:
-        failures = []
+    def on_first(self, action: str, fn: Callable):
+        """fn(client) against the first (authoritative) endpoint; an S3 failure becomes one AdtError line."""
+        return self._do(self.endpoints[0], action, fn)
+
+    def _each_endpoint(self, action: str, fn: Callable) -> list:
+        """fn(client) on every endpoint, all tried even when one fails; their results, in endpoint order."""
+        failures, results = [], []
         for endpoint in self.endpoints:
             try:
-                self._do(endpoint, action, fn)
+                results.append(self._do(endpoint, action, fn))
             except AdtError as exc:
                 failures.append(exc)
         if failures:
             if len(failures) == 1:
                 raise failures[0]
             raise AdtError("; ".join(f.message for f in failures), failures[0].hint)
+        return results
 
     def _pages(self, client, prefix: str, delimiter: str = "") -> Iterator[dict]:
         """ListObjectsV2 pages (a plain loop: botocore's paginator loads another model per process)."""
@@ -91,7 +97,8 @@ class ConfigDatastore:
 
     # -- reads (first endpoint) ----------------------------------------------------------------
     def list(self, key: str = "", recursive: bool = True) -> List[Entry]:
-        prefix = keys.strip_wildcard(key)
+        """Entries whose key starts with `key` cut at its first `*` (as the January 2026 List)."""
+        prefix = keys.list_prefix(key)
         return self._do(self.endpoints[0], "list", lambda c: self._entries(c, prefix, recursive))
 
     def check(self, key: str) -> bool:
@@ -132,7 +139,9 @@ class ConfigDatastore:
         return self._do(self.endpoints[0], "get", fetch)
 
     # -- writes (every endpoint) ---------------------------------------------------------------
-    def _ensure_bucket_then(self, client, fn: Callable):
+    def with_bucket(self, client, fn: Callable):
+        """fn(); when the bucket is missing (S3 servers such as AWS create none on write), create it and
+        call fn() again."""
         try:
             return fn()
         except s3.s3_errors() as exc:
@@ -154,13 +163,18 @@ class ConfigDatastore:
                     return client.put_object(Bucket=self.bucket, Key=key, Body=b"")
                 return client.upload_file(str(source), self.bucket, key)
 
-            return self._ensure_bucket_then(client, once)
+            return self.with_bucket(client, once)
 
         self._each_endpoint("put", upload)
 
-    def delete(self, key: str, recursive: bool = False) -> None:
+    def delete(self, key: str, recursive: bool = False) -> List[str]:
         """Delete one key; with `recursive`, every key that starts with it (one trailing `*` dropped);
-        a key holding `*` (not recursive) deletes what it matches, as s3cmd's wildcards do."""
+        a key holding `*` (not recursive) deletes what it matches, as s3cmd's wildcards do.
+
+        Returns the keys deleted, as s3cmd names them (a single key counts even when it was absent);
+        with several endpoints, those of every endpoint, first endpoint's first. A missing bucket
+        deletes nothing.
+        """
 
         def remove(client):
             if recursive:
@@ -176,12 +190,17 @@ class ConfigDatastore:
                     result = client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
                 except s3.s3_errors() as exc:
                     if s3.is_missing_bucket(exc):
-                        return
+                        return []
                     raise
                 errors = result.get("Errors") or []
                 if errors:
                     first = errors[0]
                     raise AdtError(f"S3 endpoint refused to delete {first.get('Key')} from bucket "
                                    f"{self.bucket}: {first.get('Code')} ({len(errors)} key(s) not deleted)")
+            return doomed
 
-        self._each_endpoint("delete", remove)
+        deleted: List[str] = []
+        for each in self._each_endpoint("delete", remove):
+            seen = set(deleted)
+            deleted.extend(k for k in each if k not in seen)
+        return deleted

@@ -8,7 +8,7 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from datetime import datetime
-from typing import Iterable, List, Optional
+from typing import Iterable, List, Optional, Sequence
 
 
 def put_key(name: str, place: Optional[str]) -> str:
@@ -35,6 +35,39 @@ def put_key(name: str, place: Optional[str]) -> str:
 def strip_wildcard(key: str) -> str:
     """s3cmd drops one trailing `*` from a listing prefix; any other `*` is literal."""
     return key[:-1] if key.endswith("*") else key
+
+
+def list_prefix(key: str) -> str:
+    """The prefix `ListFromConfigDatastore.sh <key>` lists: the key cut at its first `*`, as the January 2026
+    List did (`backuplock.*.file` lists `backuplock.`, `additions*.tar.gz` lists `additions`); a trailing
+    `*` (the only form earlier generations' callers used) gives the same prefix as s3cmd's."""
+    return key.split("*", 1)[0]
+
+
+def delete_is_recursive(words: Sequence[str]) -> bool:
+    """Whether `DeleteFromConfigDatastore.sh <key> ...` (the words after the key) deletes by prefix.
+
+    The forms differ by their number of words: `<key>` (July 2025) deletes one key or a wildcard;
+    `<key> <recursive>` (December 2025) deletes by prefix when the word is yes; `<key> <local> <recursive>`
+    (January 2026) reads only its third word, as the original did. Each word is yes, no or empty.
+    """
+    if len(words) > 2:
+        raise ValueError(f"too many arguments: {' '.join(words)!r} (give at most <local> <recursive>)")
+    for word in words:
+        if word not in ("", "yes", "no"):
+            raise ValueError(f"expected 'yes' or 'no', not {word!r}")
+    return bool(words) and words[-1] == "yes"
+
+
+def deletes_every_key(key: str, recursive: bool) -> bool:
+    """True when a delete would select every key of the bucket (`""` or `*` with yes) or every key at
+    its root (`*`): a call the CLI carries out only when told so explicitly."""
+    return strip_wildcard(key) == "" if recursive else key.replace("*", "") == ""
+
+
+def s3cmd_delete_line(bucket: str, key: str) -> str:
+    """What `s3cmd del` prints for each key it deletes."""
+    return f"delete: 's3://{bucket}/{key}'"
 
 
 def basename_lines(keys: Iterable[str]) -> List[str]:

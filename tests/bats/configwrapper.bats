@@ -113,6 +113,58 @@ setup() { new_machine; }
   assert_failure 2
 }
 
+@test "DeleteFromConfigDatastore.sh: the January 2026 form <key> <local> <recursive> prints s3cmd's lines" {
+  "${WRAPPERS}/PutToConfigDatastore.sh" INSTALLED_SUCCESSFULLY
+  "${WRAPPERS}/PutToConfigDatastore.sh" backuplock.web-1.file
+  "${WRAPPERS}/PutToConfigDatastore.sh" 10.0.0.7 webserverips
+  "${WRAPPERS}/PutToConfigDatastore.sh" 10.0.0.8 webserverips/sub
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" INSTALLED_SUCCESSFULLY yes no
+  assert_success
+  assert_output "delete: 's3://${BUCKET}/INSTALLED_SUCCESSFULLY'"
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "backuplock.*.file" yes no
+  assert_success
+  assert_output "delete: 's3://${BUCKET}/backuplock.web-1.file'"
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" webserverips/ no yes
+  assert_success
+  assert_output "$(printf "delete: 's3://%s/webserverips/10.0.0.7'\ndelete: 's3://%s/webserverips/sub/10.0.0.8'" "${BUCKET}" "${BUCKET}")"
+  assert_equal "$("${WRAPPERS}/ListFromConfigDatastore.sh" "")" ""
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" x no perhaps
+  assert_failure 2
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" x no no no
+  assert_failure 2
+}
+
+@test "DeleteFromConfigDatastore.sh: every key of the bucket only with --all-keys" {
+  "${WRAPPERS}/PutToConfigDatastore.sh" INSTALLED_SUCCESSFULLY
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "" yes
+  assert_failure 2
+  assert_output --partial "refusing to delete every key of the configuration datastore"
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "*" yes
+  assert_failure 2
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "" no yes
+  assert_failure 2
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "*"
+  assert_failure 2
+  assert_output --partial "refusing to delete every key at the root"
+  assert_equal "$("${WRAPPERS}/ListFromConfigDatastore.sh" "")" "INSTALLED_SUCCESSFULLY"
+  run "${WRAPPERS}/DeleteFromConfigDatastore.sh" "" yes --all-keys
+  assert_success
+  assert_output "delete: 's3://${BUCKET}/INSTALLED_SUCCESSFULLY'"
+}
+
+@test "ListFromConfigDatastore.sh: a pattern is cut at its first '*'; the July form <key> '' fullpath" {
+  "${WRAPPERS}/PutToConfigDatastore.sh" backuplock.web-1.file
+  "${WRAPPERS}/PutToConfigDatastore.sh" additions1.tar.gz webrootsync/additions
+  run "${WRAPPERS}/ListFromConfigDatastore.sh" "backuplock.*.file"
+  assert_success
+  assert_output "backuplock.web-1.file"
+  run "${WRAPPERS}/ListFromConfigDatastore.sh" "webrootsync/additions/additions*.tar.gz"
+  assert_output "additions1.tar.gz"
+  run "${WRAPPERS}/ListFromConfigDatastore.sh" backuplock "" fullpath
+  assert_success
+  assert_output --regexp "^[0-9-]+ [0-9:]+ +0  s3://${BUCKET}/backuplock.web-1.file$"
+}
+
 @test "GetDBCredential.sh: the settings file first, then line N of the datastore key" {
   run "${WRAPPERS}/GetDBCredential.sh" credentials/shit 1
   assert_success

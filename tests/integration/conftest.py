@@ -1,4 +1,4 @@
-"""Fixtures that start real servers: SeaweedFS (S3), and the adt agent."""
+"""Fixtures that start real servers: SeaweedFS and moto (S3), and the adt agent."""
 
 from __future__ import annotations
 
@@ -30,6 +30,29 @@ def s3_second(tmp_path_factory):
     server = SeaweedS3(tmp_path_factory.mktemp("s3b")).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def s3_moto(tmp_path_factory):
+    """moto's S3 server: like AWS, it creates no bucket on write."""
+    from tests.services.moto import MotoS3
+
+    server = MotoS3(tmp_path_factory.mktemp("moto")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def s3_server(request, s3):
+    """The S3 server of the machine fixtures: SeaweedFS, or each of S3_SERVERS in a module that names them."""
+    return s3 if getattr(request, "param", "seaweedfs") == "seaweedfs" else request.getfixturevalue("s3_moto")
+
+
+def pytest_generate_tests(metafunc):
+    """A module with `S3_SERVERS = ("seaweedfs", "moto")` runs each of its datastore tests on both servers."""
+    servers = getattr(metafunc.module, "S3_SERVERS", None)
+    if servers and "s3_server" in metafunc.fixturenames:
+        metafunc.parametrize("s3_server", servers, indirect=True)
 
 
 class Machine:
@@ -117,22 +140,22 @@ def _machine(tmp_path, servers, agent):
 
 
 @pytest.fixture(params=["in-process", "agent"])
-def machine(request, tmp_path, s3):
-    m = _machine(tmp_path, [s3], request.param == "agent")
+def machine(request, tmp_path, s3_server):
+    m = _machine(tmp_path, [s3_server], request.param == "agent")
     yield m
     m.stop_agent()
 
 
 @pytest.fixture
-def plain_machine(tmp_path, s3):
-    m = _machine(tmp_path, [s3], False)
+def plain_machine(tmp_path, s3_server):
+    m = _machine(tmp_path, [s3_server], False)
     yield m
     m.stop_agent()
 
 
 @pytest.fixture
-def agent_machine(tmp_path, s3):
-    m = _machine(tmp_path, [s3], True)
+def agent_machine(tmp_path, s3_server):
+    m = _machine(tmp_path, [s3_server], True)
     yield m
     m.stop_agent()
 

@@ -1,5 +1,8 @@
-"""Semantics of the configuration datastore, through the Python API, against a real SeaweedFS."""
+"""Semantics of the configuration datastore, through the Python API, against SeaweedFS and moto."""
 
+import pytest
+
+S3_SERVERS = ("seaweedfs", "moto")
 
 
 def test_missing_bucket_reads_empty_and_first_put_creates_it(store, plain_machine):
@@ -56,10 +59,13 @@ def test_delete_exact_wildcard_and_recursive(store, plain_machine):
 
 
 def test_listing_more_than_one_page(store, plain_machine):
+    from concurrent.futures import ThreadPoolExecutor
+
     client = plain_machine.servers[0].client()
     store.put("seed")
-    for i in range(1005):
-        client.put_object(Bucket=plain_machine.bucket, Key=f"many/{i:05d}", Body=b"")
+    with ThreadPoolExecutor(8) as pool:  # seeding, not under test: in parallel
+        list(pool.map(lambda i: client.put_object(Bucket=plain_machine.bucket, Key=f"many/{i:05d}", Body=b""),
+                      range(1005)))
     assert len(store.list("many/")) == 1005
     store.delete("many/", recursive=True)
     assert plain_machine.keys() == ["seed"]
@@ -92,3 +98,39 @@ def test_seaweedfs_starts_again_on_fresh_ports_when_one_was_taken(tmp_path, monk
     finally:
         server.stop()
         busy.close()
+
+
+def test_first_put_of_a_file_creates_the_bucket(store, plain_machine, tmp_path):
+    """moto, like AWS, refuses a write to a missing bucket; upload_file wraps that refusal (S3UploadFailedError)."""
+    source = tmp_path / "joomla_configuration.php"
+    source.write_text("<?php class JConfig {}\n")
+    store.put("joomla_configuration.php", source)
+    assert plain_machine.keys() == ["joomla_configuration.php"]
+
+
+def test_list_cuts_the_key_at_its_first_star_as_the_january_list(store):
+    for key in ("backuplock.web-1.file", "backuplock.web-2.file", "backuplockx",
+                "webrootsync/additions/additions1.tar.gz", "webrootsync/additions/other.tar.gz"):
+        store.put(key)
+    assert [e.key for e in store.list("backuplock.*.file")] == ["backuplock.web-1.file", "backuplock.web-2.file"]
+    assert [e.key for e in store.list("webrootsync/additions/additions*.tar.gz")] == [
+        "webrootsync/additions/additions1.tar.gz"]
+
+
+def test_delete_returns_the_keys_as_s3cmd_names_them(store):
+    for key in ("webserverips/1", "webserverips/sub/2", "backuplock.a.file"):
+        store.put(key)
+    assert store.delete("nothing-here") == ["nothing-here"]  # s3cmd names a single key, present or not
+    assert store.delete("backuplock.*.file") == ["backuplock.a.file"]
+    assert store.delete("absent.*") == []
+    assert store.delete("webserverips/", recursive=True) == ["webserverips/1", "webserverips/sub/2"]
+
+
+def test_the_two_servers_differ_on_writes_to_a_missing_bucket(s3, s3_moto):
+    """Why the datastore tests run on both: moto, like AWS, refuses a write to a missing bucket; SeaweedFS creates it."""
+    from botocore.exceptions import ClientError
+
+    with pytest.raises(ClientError, match="NoSuchBucket"):
+        s3_moto.client().put_object(Bucket="no-such-bucket-moto", Key="k", Body=b"")
+    s3.client().put_object(Bucket="no-such-bucket-weed", Key="k", Body=b"")
+    assert s3.client().get_object(Bucket="no-such-bucket-weed", Key="k")["Body"].read() == b""

@@ -71,3 +71,34 @@ def test_wrappers_read_what_s3cmd_writes(plain_machine, s3cmd, tmp_path):
     assert (dest / "drupal_settings.php").read_text() == data.read_text()
     assert m.wrapper("DeleteFromConfigDatastore.sh", "databaseip/*").returncode == 0
     assert s3cmd("ls", "--recursive", bucket + "/databaseip/").stdout == ""
+
+
+def test_delete_prints_what_s3cmd_del_prints(plain_machine, s3cmd, tmp_path):
+    """Each Delete form against the s3cmd command its original generation ran: same lines, same exit code."""
+    m = plain_machine
+    bucket = f"s3://{m.bucket}"
+    marker = tmp_path / "empty"
+    marker.touch()
+
+    def seed():
+        for key in ("INSTALLED_SUCCESSFULLY", "backuplock.web-1.file", "backuplock.web-2.file", "backuplock.x",
+                    "webserverips/10.0.0.1", "webserverips/sub/10.0.0.3"):
+            s3cmd("put", "-q", str(marker), f"{bucket}/{key}")
+
+    cases = [  # (what the original ran, the wrapper call)
+        (["--force", "del", f"{bucket}/INSTALLED_SUCCESSFULLY"], ["INSTALLED_SUCCESSFULLY", "yes", "no"]),
+        (["--force", "del", f"{bucket}/INSTALLED_SUCCESSFULLY"], ["INSTALLED_SUCCESSFULLY"]),  # absent by now
+        (["--force", "del", f"{bucket}/backuplock.*.file"], ["backuplock.*.file", "yes", "no"]),
+        (["--force", "del", f"{bucket}/nomatch.*.file"], ["nomatch.*.file", "no"]),
+        (["--recursive", "--force", "del", f"{bucket}/webserverips/"], ["webserverips/", "no", "yes"]),
+        (["--recursive", "--force", "del", f"{bucket}/webserverips/"], ["webserverips/", "yes"]),  # none left
+    ]
+    s3cmd("mb", bucket)
+    seed()
+    originals = [s3cmd(*args, check=False) for args, _ in cases]
+    seed()
+    for (args, words), original in zip(cases, originals):
+        ours = m.wrapper("DeleteFromConfigDatastore.sh", *words)
+        assert (ours.returncode, ours.stdout) == (original.returncode, original.stdout), (args, words, ours.stderr)
+    assert originals[0].stdout == f"delete: '{bucket}/INSTALLED_SUCCESSFULLY'\n"  # the oracle said something
+    assert basenames(s3cmd("ls", "--recursive", bucket).stdout) == ["backuplock.x"]

@@ -27,7 +27,7 @@ def test_put_key(name, place, key):
 
 
 def test_put_key_refuses_a_name_without_basename():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="names no file"):
         keys.put_key("/", "x")
 
 
@@ -89,3 +89,45 @@ def test_application_part_of_dbaas_pair():
     assert keys.application_part("admin:::app") == "app"
     assert keys.application_part("plain") == "plain"
     assert keys.application_part("pa:ss") == "pa:ss"
+
+
+@pytest.mark.parametrize("key, prefix", [
+    ("backuplock.*.file", "backuplock."),  # the January 2026 List cut at the first star
+    ("webrootsync/additions/additions*.tar.gz", "webrootsync/additions/additions"),
+    ("webserverips/*", "webserverips/"),
+    ("STATIC_SCALE:*", "STATIC_SCALE:"),
+    ("beenonline/10.0.0.1", "beenonline/10.0.0.1"),
+    ("", ""),
+])
+def test_list_prefix(key, prefix):
+    assert keys.list_prefix(key) == prefix
+
+
+@pytest.mark.parametrize("words, recursive", [
+    ((), False),  # July 2025: <key>
+    (("yes",), True), (("no",), False), (("",), False),  # December 2025: <key> <recursive>
+    (("yes", "no"), False), (("no", "yes"), True), (("no", "no"), False), (("yes", "yes"), True),  # January 2026
+    (("", "yes"), True),
+])
+def test_delete_forms_told_apart_by_their_number_of_words(words, recursive):
+    assert keys.delete_is_recursive(words) is recursive
+
+
+@pytest.mark.parametrize("words, message", [
+    (("maybe",), "'maybe'"), (("no", "perhaps"), "'perhaps'"), (("yes", "no", "yes"), "too many"),
+])
+def test_delete_words_other_than_yes_or_no_are_refused(words, message):
+    with pytest.raises(ValueError, match=message):
+        keys.delete_is_recursive(words)
+
+
+@pytest.mark.parametrize("key, recursive, every", [
+    ("", True, True), ("*", True, True), ("", False, True), ("*", False, True), ("**", False, True),
+    ("webserverips/", True, False), ("*.file", False, False), ("a*", True, False), ("**", True, False),
+])
+def test_deletes_every_key(key, recursive, every):
+    assert keys.deletes_every_key(key, recursive) is every
+
+
+def test_s3cmd_delete_line():
+    assert keys.s3cmd_delete_line("b-config-x", "webserverips/10.0.0.7") == "delete: 's3://b-config-x/webserverips/10.0.0.7'"
