@@ -1,10 +1,26 @@
 """The per-machine agent: a long-lived process holding warm S3 clients, served on a root-only socket.
 
-Protocol (one request per connection): the client sends, with its fds 0, 1 and 2 attached
-(SCM_RIGHTS), a 4-byte big-endian length and a JSON object {argv, cwd, env}. The agent forks; the child
-takes the fds as its own stdio, the cwd and the environment, runs the same Click CLI in-process and
-sends back a 4-byte exit code. The parent never makes an S3 request, so children share no connection.
-Only a peer with the agent's own uid is served.
+Protocol (one request per connection), a handshake so that a call runs exactly once:
+1. The client connects and reads the socket owner's uid (SO_PEERCRED). Unless it is the client's own
+   effective uid, it sends nothing and runs the call in-process: a request carries the whole environment
+   (secrets) and the caller's stdio. Root is no exception either way: a root client uses only a root
+   agent (a socket planted by a user gets nothing), and a user's client never hands its call to root's
+   agent (which would refuse it, and must not run a user's command as root).
+2. The client sends a 4-byte big-endian length and a JSON object {argv, cwd, env}.
+3. The agent reads it and answers ACK (b"A").
+4. The client, still waiting, answers GO (b"G") with its fds 0, 1 and 2 attached (SCM_RIGHTS). Only now
+   does the agent run the same Click CLI in-process, with those fds as stdio, the cwd and the
+   environment; it sends back a 4-byte exit code.
+A client that has no ACK within TIMEOUT seconds closes and runs the call in-process. The agent runs
+nothing without a GO, and a client that sent GO never falls back, so no call runs twice. The stdio
+travel only with GO, so a stuck agent never holds a caller's pipe open.
+
+The parent only accepts, checks the peer's uid (only its own uid is served) and forks one child per
+connection; the child reads the request (within DEADLINE of the accept, in total) and runs it. The
+parent never reads from a client, so a slow or silent one costs only its own child, at most
+MAX_CHILDREN at once (beyond that a connection is closed at once and its client runs in-process).
+Forking at accept, not threads: a process that forks should have no other threads. The parent never
+makes an S3 request, so children share no connection.
 
 This module is imported by every forwarded call: keep its top to the standard library.
 """
@@ -14,10 +30,17 @@ import os
 import socket
 import struct
 import sys
+import time
 
 DEFAULT_SOCKET = "/run/adt/agent.sock"
+TIMEOUT = 2.0  # seconds a client waits for the agent to take a call (ACK) before running it itself
+DEADLINE = 5.0  # seconds a child allows, from the accept, for the whole request and the GO
+MAX_CHILDREN = 32  # connections served at once
+MAX_REQUEST = 1 << 20  # bytes of JSON (an environment is a few kB)
 _HEADER = struct.Struct("!I")
 _CODE = struct.Struct("!i")
+_CRED = struct.Struct("3i")
+_ACK, _GO = b"A", b"G"
 
 
 def socket_path() -> str:
@@ -26,36 +49,61 @@ def socket_path() -> str:
 
 # -- client ----------------------------------------------------------------------------------------
 
-def forward(argv, path=None):
-    """Run argv in the agent; its exit code, or None when no agent is there to ask."""
+def forward(argv, path=None, timeout=TIMEOUT):
+    """Run argv in the agent; its exit code, or None when the call is to run in-process.
+
+    None means the agent never started the call: no agent answers, the socket belongs to another
+    user, or the agent did not take the call within timeout seconds.
+    """
     path = path or socket_path()
-    try:
-        conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        conn.connect(path)
-    except OSError:
-        return None
-    payload = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
-    fds, opened = [], []
-    for fd in (0, 1, 2):
+    deadline = time.monotonic() + timeout
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         try:
-            os.fstat(fd)
-            fds.append(fd)
-        except OSError:  # a closed stdio (possible under cron): give the agent /dev/null instead
-            spare = os.open(os.devnull, os.O_RDWR)
-            opened.append(spare)
-            fds.append(spare)
-    try:
-        message = _HEADER.pack(len(payload)) + payload
-        sent = socket.send_fds(conn, [message], fds)
-        if sent < len(message):
-            conn.sendall(message[sent:])
-        reply = _recv_exact(conn, _CODE.size)
-    except OSError:
-        reply = b""
-    finally:
-        for fd in opened:
-            os.close(fd)
-        conn.close()
+            conn.settimeout(timeout)
+            conn.connect(path)
+        except TimeoutError:
+            return _fallback(path, f"no answer within {timeout:g} s")
+        except OSError:
+            return None
+        owner, ours = peer_uid(conn), os.geteuid()
+        if owner != ours:
+            sys.stderr.write(f"adt: the agent socket {path} belongs to uid {owner}, not {ours}: nothing was sent "
+                             f"to it, the call runs in-process; remove the socket or set ADT_AGENT_SOCKET\n")
+            return None
+        payload = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
+        try:
+            conn.settimeout(_left(deadline))
+            conn.sendall(_HEADER.pack(len(payload)) + payload)
+            ack = _recv_exact(conn, len(_ACK), deadline)
+        except TimeoutError:
+            return _fallback(path, f"no answer within {timeout:g} s")
+        except (BrokenPipeError, ConnectionResetError):
+            return _fallback(path, "it closed the connection")
+        except OSError as exc:
+            return _fallback(path, exc.strerror or type(exc).__name__)
+        if ack != _ACK:
+            return _fallback(path, "it closed the connection")
+        fds, opened = [], []
+        for fd in (0, 1, 2):
+            try:
+                os.fstat(fd)
+                fds.append(fd)
+            except OSError:  # a closed stdio (possible under cron): give the agent /dev/null instead
+                spare = os.open(os.devnull, os.O_RDWR)
+                opened.append(spare)
+                fds.append(spare)
+        try:
+            conn.settimeout(None)
+            socket.send_fds(conn, [_GO], fds)
+        except OSError:  # the GO never left, so the agent cannot run the call
+            return _fallback(path, "it closed the connection")
+        finally:
+            for fd in opened:
+                os.close(fd)
+        try:  # from here on the call is the agent's: wait as long as the command takes
+            reply = _recv_exact(conn, _CODE.size)
+        except OSError:
+            reply = b""
     if len(reply) != _CODE.size:
         sys.stderr.write(f"adt: the agent at {path} ended the request without a result; "
                          f"see its log, or run with ADT_AGENT=off\n")
@@ -63,9 +111,27 @@ def forward(argv, path=None):
     return _CODE.unpack(reply)[0]
 
 
-def _recv_exact(conn, size):
+def _fallback(path, reason):
+    sys.stderr.write(f"adt: the agent at {path} did not take the call ({reason}); it runs in-process\n")
+    return None
+
+
+def peer_uid(conn):
+    """The uid of the process at the other end of a connected Unix socket."""
+    _pid, uid, _gid = _CRED.unpack(conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _CRED.size))
+    return uid
+
+
+def _left(deadline):
+    return max(deadline - time.monotonic(), 0.001)
+
+
+def _recv_exact(conn, size, deadline=None):
+    """size bytes, or fewer if the peer closed; with a deadline, TimeoutError once it has passed."""
     data = b""
     while len(data) < size:
+        if deadline is not None:
+            conn.settimeout(_left(deadline))
         chunk = conn.recv(size - len(data))
         if not chunk:
             break
@@ -142,8 +208,8 @@ def serve(path=None, log=None):
     finally:
         os.umask(old_umask)
     listener.listen(128)
+    listener.settimeout(1.0)  # wakes the loop each second to reap children even when idle
     _write_pid(path)
-    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
 
     def stop(signum, frame):
         raise SystemExit(0)
@@ -152,14 +218,16 @@ def serve(path=None, log=None):
     signal.signal(signal.SIGINT, stop)
     print(f"adt agent {os.getpid()} serving {path} (settings {'loaded' if warmed else 'not found yet'})",
           file=log, flush=True)
+    children = set()
     try:
         while True:
             try:
                 conn, _ = listener.accept()
-            except InterruptedError:
+            except (TimeoutError, InterruptedError):
+                _reap(children)
                 continue
             try:
-                _dispatch(listener, conn, log)
+                _dispatch(listener, conn, children, log)
             except Exception as exc:  # one bad request never stops the agent
                 print(f"adt agent: request failed: {type(exc).__name__}: {exc}", file=log, flush=True)
             finally:
@@ -180,52 +248,112 @@ def _write_pid(path):
     os.replace(tmp, path + ".pid")
 
 
-def _dispatch(listener, conn, log):
-    creds = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
-    _pid, uid, _gid = struct.unpack("3i", creds)
+def _reap(children):
+    while children:
+        try:
+            pid, _status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            children.clear()
+            return
+        if pid == 0:
+            return
+        children.discard(pid)
+
+
+def _dispatch(listener, conn, children, log):
+    """Check the peer and fork its child; never reads from the connection."""
+    _reap(children)
+    uid = peer_uid(conn)
     if uid != os.geteuid():
         print(f"adt agent: refused a request from uid {uid}", file=log, flush=True)
         return
-    conn.settimeout(10)
-    data, fds, _flags, _addr = socket.recv_fds(conn, 1 << 16, 3)
-    try:
-        if not data and not fds:  # a liveness probe (running_pid) connects and closes
-            return
-        if len(fds) != 3 or len(data) < _HEADER.size:
-            raise ValueError("malformed request")
-        (length,) = _HEADER.unpack(data[:_HEADER.size])
-        body = data[_HEADER.size:]
-        while len(body) < length:
-            chunk = conn.recv(min(1 << 16, length - len(body)))
-            if not chunk:
-                raise ValueError("truncated request")
-            body += chunk
-        request = json.loads(body)
-        conn.settimeout(None)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        if os.fork() == 0:
-            _child(listener, conn, fds, request)
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
-def _child(listener, conn, fds, request):
-    """Run one request as the client would have run it, then exit. Never returns."""
+    if len(children) >= MAX_CHILDREN:
+        print(f"adt agent: {MAX_CHILDREN} requests in progress; closed a new one (its client runs it in-process)",
+              file=log, flush=True)
+        return
     import signal
 
-    import gc
+    for stream in (sys.stdout, sys.stderr, log):
+        stream.flush()
+    # a stop signal during fork would run its handler inside fork's callbacks, where its SystemExit is lost
+    stops = (signal.SIGTERM, signal.SIGINT)
+    signal.pthread_sigmask(signal.SIG_BLOCK, stops)
+    try:
+        pid = os.fork()
+        if pid == 0:
+            _child(listener, conn, log)
+        children.add(pid)
+    finally:
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
 
-    code = 1
+
+class _Dropped(Exception):
+    """A connection that brings nothing to run; the message says why (empty for a liveness probe)."""
+
+
+def _take(conn, deadline):
+    """Read the request, acknowledge it and wait for the GO: (request, fds). Raises _Dropped."""
+    header = _recv_exact(conn, _HEADER.size, deadline)
+    if not header:
+        raise _Dropped("")  # a liveness probe (running_pid) connects and closes
+    if len(header) < _HEADER.size:
+        raise _Dropped("truncated request")
+    (length,) = _HEADER.unpack(header)
+    if length > MAX_REQUEST:
+        raise _Dropped(f"a request of {length} bytes (the limit is {MAX_REQUEST})")
+    body = _recv_exact(conn, length, deadline)
+    if len(body) < length:
+        raise _Dropped("truncated request")
+    request = json.loads(body)
+    left = _Dropped("the client left before the go; the request was not run")
+    try:
+        conn.sendall(_ACK)
+        conn.settimeout(_left(deadline))
+        go, fds, _flags, _addr = socket.recv_fds(conn, len(_GO), 3)
+    except (BrokenPipeError, ConnectionResetError):
+        raise left from None
+    if go != _GO or len(fds) != 3:
+        for fd in fds:
+            os.close(fd)
+        raise left
+    return request, fds
+
+
+def _child(listener, conn, log):
+    """Take one request and run it as the client would have, then exit. Never returns."""
+    import gc
+    import signal
+
     try:
         gc.disable()  # a short-lived child: collection would only copy pages
-        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM, signal.SIGINT))  # blocked over the fork
         listener.close()
+        request, fds = _take(conn, time.monotonic() + DEADLINE)
+    except BaseException as exc:  # never return into the accept loop
+        if isinstance(exc, TimeoutError):
+            reason = f"no whole request and go within {DEADLINE:g} s of connecting; dropped"
+        elif isinstance(exc, _Dropped):
+            reason = str(exc)
+        else:
+            reason = f"request failed: {type(exc).__name__}: {exc}"
+        try:
+            if reason:
+                print(f"adt agent: {reason}", file=log, flush=True)
+        finally:
+            os._exit(0)
+    _run(conn, request, fds)
+
+
+def _run(conn, request, fds):
+    """Run the request with the client's stdio, cwd and environment; send the exit code and exit."""
+    code = 1
+    try:
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
+            if fd > 2:
+                os.close(fd)
         sys.stdin = open(0, "r", closefd=False)
         sys.stdout = open(1, "w", closefd=False)
         sys.stderr = open(2, "w", closefd=False)

@@ -1,8 +1,16 @@
 """The agent: socket permissions, peer check, fallback, lifecycle, and that it runs what the CLI runs."""
 
+import contextlib
+import json
 import os
+import select
+import signal
+import socket
 import stat
+import struct
 import subprocess
+import threading
+import time
 
 from adt import agent as core
 from tests.integration.conftest import BIN
@@ -46,16 +54,209 @@ def test_refuses_another_user(plain_machine):
         plain_machine.start_agent()
         os.chmod(shared, 0o755)
         os.chmod(plain_machine.socket, 0o666)
-        probe = ("import sys; from adt.agent import forward; "
+        # the agent refuses a request from another uid; the client of another uid does not even send one
+        probe = ("import json, socket, struct, sys; from adt.agent import forward\n"
+                 f"raw = socket.socket(socket.AF_UNIX); raw.connect({plain_machine.socket!r})\n"
+                 "body = json.dumps({'argv': ['config', 'check', 'x'], 'cwd': '/', 'env': {}}).encode()\n"
+                 "try:\n raw.sendall(struct.pack('!I', len(body)) + body); raw.settimeout(10); print(raw.recv(1))\n"
+                 "except (BrokenPipeError, ConnectionResetError):\n print(b'')\n"
                  f"code = forward(['config','check','x'], {plain_machine.socket!r}); sys.exit(99 if code is None else code)")
         result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                  str(BIN / "python"), "-c", probe], env={"PATH": "/usr/bin:/bin"},
-                                capture_output=True, text=True, cwd="/")
-        assert result.returncode == 1 and "without a result" in result.stderr, result
-        assert "refused a request from uid 65534" in (plain_machine.root / "agent.log").read_text()
+                                capture_output=True, text=True, cwd="/", timeout=60)
+        assert (result.returncode, result.stdout) == (99, "b''\n"), result
+        assert f"the agent socket {plain_machine.socket} belongs to uid 0, not 65534: nothing was sent" in result.stderr
+        assert _log_shows(plain_machine, "refused a request from uid 65534")
     finally:
         plain_machine.stop_agent()
         shutil.rmtree(shared, ignore_errors=True)
+
+
+def _log_shows(machine, text, wait=15):
+    deadline = time.monotonic() + wait
+    while text not in (machine.root / "agent.log").read_text():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _closed_by_peer(conn):
+    try:
+        return conn.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_stalled_clients_do_not_delay_another_call(agent_machine):
+    silent = socket.socket(socket.AF_UNIX)
+    silent.connect(agent_machine.socket)
+    half = socket.socket(socket.AF_UNIX)
+    half.connect(agent_machine.socket)
+    half.sendall(struct.pack("!I", 1000) + b'{"argv": [')  # then stalls
+    try:
+        started = time.monotonic()
+        result = agent_machine.run("config", "check", "x")
+        elapsed = time.monotonic() - started
+        assert (result.returncode, result.stdout, result.stderr) == (0, "0\n", "")  # no fallback: the agent ran it
+        assert elapsed < core.DEADLINE - 1, f"{elapsed:.1f} s: the call waited for the stalled clients"
+    finally:
+        silent.close()
+        half.close()
+
+
+def test_request_read_has_a_total_deadline(agent_machine):
+    # a client trickling one byte every half second never reaches a per-recv timeout; the total deadline drops it
+    with socket.socket(socket.AF_UNIX) as conn:
+        conn.connect(agent_machine.socket)
+        started = time.monotonic()
+        conn.sendall(struct.pack("!I", 1000))
+        closed_after = None
+        while time.monotonic() - started < core.DEADLINE + 5:
+            readable, _, _ = select.select([conn], [], [], 0.5)
+            if readable:
+                assert _closed_by_peer(conn)
+                closed_after = time.monotonic() - started
+                break
+            try:
+                conn.send(b" ")
+            except (BrokenPipeError, ConnectionResetError):
+                closed_after = time.monotonic() - started
+                break
+    assert closed_after is not None, "the agent kept a trickling client beyond its deadline"
+    assert core.DEADLINE - 0.5 < closed_after < core.DEADLINE + 3, closed_after
+    assert _log_shows(agent_machine, f"no whole request and go within {core.DEADLINE:g} s of connecting; dropped")
+
+
+def test_connections_beyond_the_bound_are_closed_and_run_in_process(agent_machine):
+    stalled = []
+    try:
+        for _ in range(core.MAX_CHILDREN):
+            conn = socket.socket(socket.AF_UNIX)
+            conn.connect(agent_machine.socket)
+            stalled.append(conn)
+        result = agent_machine.run("config", "check", "x")
+        assert (result.returncode, result.stdout) == (0, "0\n"), result.stderr
+        assert "did not take the call (it closed the connection); it runs in-process" in result.stderr
+        assert _log_shows(agent_machine, f"{core.MAX_CHILDREN} requests in progress; closed a new one")
+    finally:
+        for conn in stalled:
+            conn.close()
+    pid = agent_machine.agent.pid
+    deadline = time.monotonic() + 15
+    while open(f"/proc/{pid}/task/{pid}/children").read().strip():  # its children see EOF and exit
+        assert time.monotonic() < deadline, "the agent's children outlived their clients"
+        time.sleep(0.05)
+    assert agent_machine.run("config", "check", "x").stderr == ""  # served again once they are gone
+
+
+FOREIGN_LISTENER = """
+import json, socket, sys
+listener = socket.socket(socket.AF_UNIX)
+listener.bind(sys.argv[1])
+listener.listen(1)
+print("ready", flush=True)
+listener.settimeout(60)
+conn, _ = listener.accept()
+conn.settimeout(3)
+got, fds = b"", []
+try:
+    while True:
+        data, more, _flags, _addr = socket.recv_fds(conn, 1 << 16, 8)
+        fds += more
+        if not data:
+            break
+        got += data
+except (TimeoutError, ConnectionResetError):
+    pass
+print(json.dumps({"bytes": len(got), "fds": len(fds)}), flush=True)
+"""
+
+
+def test_client_sends_nothing_to_a_socket_of_another_user(plain_machine):
+    import shutil
+    import tempfile
+
+    planted = tempfile.mkdtemp(prefix="adt-agent-test-")
+    os.chown(planted, 65534, 65534)
+    path = os.path.join(planted, "agent.sock")
+    listener = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                                 str(BIN / "python"), "-c", FOREIGN_LISTENER, path],
+                                stdout=subprocess.PIPE, text=True, cwd="/", env={"PATH": "/usr/bin:/bin"})
+    try:
+        assert listener.stdout.readline() == "ready\n"
+        result = plain_machine.run("config", "check", "x", env={"ADT_AGENT": "on", "ADT_AGENT_SOCKET": path})
+        assert (result.returncode, result.stdout) == (0, "0\n"), result.stderr  # run in-process
+        assert f"the agent socket {path} belongs to uid 65534, not 0: nothing was sent" in result.stderr
+        received, _ = listener.communicate(timeout=30)
+        assert json.loads(received) == {"bytes": 0, "fds": 0}
+    finally:
+        if listener.poll() is None:
+            listener.kill()
+            listener.wait()
+        shutil.rmtree(planted, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _stuck_agent(path):
+    """A listener of our own uid that accepts connections and never answers."""
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    listener = socket.socket(socket.AF_UNIX)
+    listener.bind(path)
+    listener.listen(8)
+    listener.settimeout(0.2)
+    held, done = [], threading.Event()
+
+    def accept():
+        while not done.is_set():
+            try:
+                held.append(listener.accept()[0])
+            except TimeoutError:
+                pass
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield held
+    finally:
+        done.set()
+        thread.join()
+        for conn in held:
+            conn.close()
+        listener.close()
+
+
+def test_a_stuck_agent_makes_the_client_run_in_process(plain_machine):
+    # capture_output also shows the client's stdio never reached the stuck agent: else the pipes stay open
+    with _stuck_agent(plain_machine.socket) as held:
+        started = time.monotonic()
+        result = plain_machine.run("config", "put", "A", env={"ADT_AGENT": "on"}, timeout=60)
+        elapsed = time.monotonic() - started
+        assert (result.returncode, result.stdout) == (0, ""), result.stderr
+        assert f"did not take the call (no answer within {core.TIMEOUT:g} s); it runs in-process" in result.stderr
+        assert core.TIMEOUT <= elapsed < core.TIMEOUT + 30, elapsed
+        assert plain_machine.keys() == ["A"]
+        usage = plain_machine.run("config", "put", "a", "b", "maybe", env={"ADT_AGENT": "on"}, timeout=60)
+        assert usage.returncode == 2 and "third argument must be 'yes' or 'no'" in usage.stderr
+        assert len(held) == 2
+
+
+def test_a_call_the_agent_takes_too_late_runs_only_in_process(agent_machine):
+    # the agent is frozen past the client's timeout: the client runs the call itself; the thawed agent
+    # reads the request but gets no go, so it never runs it (it would upload the file's later content)
+    (agent_machine.root / "f").write_text("first")
+    agent_machine.agent.send_signal(signal.SIGSTOP)
+    try:
+        result = agent_machine.run("config", "put", "f", timeout=60)
+        (agent_machine.root / "f").write_text("second")
+    finally:
+        agent_machine.agent.send_signal(signal.SIGCONT)
+    assert result.returncode == 0, result.stderr
+    assert "did not take the call (no answer within" in result.stderr
+    assert _log_shows(agent_machine, "the client left before the go; the request was not run")
+    assert agent_machine.run("config", "check", "f").stdout == "1\n"  # the agent serves again
+    body = agent_machine.servers[0].client().get_object(Bucket=agent_machine.bucket, Key="f")["Body"].read()
+    assert (body, agent_machine.keys()) == (b"first", ["f"])
 
 
 def test_lifecycle_commands(plain_machine):
