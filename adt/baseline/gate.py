@@ -167,20 +167,37 @@ _PLACEHOLDER_WORDS = frozenset({
     "not cached", "*", "env", "required", "optional", "string", "value", "secretvalue", "mysecret",
     "fbvtggik5lazeu9h",  # the $secret shipped in Joomla 3's installation/configuration.php-dist
 })
-_PLACEHOLDER_RE = re.compile(
+_PLACEHOLDER_RE = re.compile(  # whole values only: a real secret that merely contains "example" is no placeholder
     r"""(?ix)
-    ^(?:your|my|some|enter|insert|put|replace|add|paste|set)[\s_\-.]       # your_password, enter-key …
-    | (?:[\s_\-.]here|_?goes_?here|_?here_?)$                              # password_here
-    | ^(.)\1*$                                                              # xxxxxxxx, ********
-    | ^<[^>]*>$ | ^\{\{.*\}\}$ | ^\{[\w.\-]+\}$ | ^\[[\w.\-\s]+\]$            # <secret>, {{x}}, {x}, [x]
-    | ^%[\w.\-]+%$ | ^@[\w.\-]+@$ | ^__[\w\-]+__$ | ^%\(                       # %X%, @X@, __X__, %(x)s
-    | ^(?:env|getenv|secret|vault|ssm)[:(]                                  # env:X, getenv(…)
-    | example | placeholder | changeme | change[_\-\s]?me | dummy | redacted | unique[_\s\-]phrase
-    | random[_\s\-]string | xxxx | \*\*\*
+    ^(.)\1*$                                                                # xxxxxxxx, ********
+    | ^<[^<>]*>$ | ^\{\{[^{}]*\}\}$ | ^\{[\w.\-]+\}$ | ^\[[\w.\-\s]+\]$         # <secret>, {{x}}, {x}, [x]
+    | ^%[\w.\-]+%$ | ^@[\w.\-]+@$ | ^__[\w\-]+__$ | ^%\([\w.\-]+\)[sd]$         # %X%, @X@, __X__, %(x)s
+    | ^(?:env|getenv|secret|vault|ssm)(?::[\w./\-]+|\(['"]?[\w./\-]+['"]?\))$    # env:X, getenv('X')
     """)
+# words a placeholder is made of ("your-secret-key-here", "put your unique phrase here", "EXAMPLE_TOKEN"): a value
+# is a placeholder when every one of its words is such a word and one of them says so
+_FILLER_WORDS = frozenset({
+    "your", "my", "some", "the", "a", "an", "here", "goes", "go", "put", "enter", "insert", "replace", "add", "paste",
+    "set", "with", "this", "to", "be", "me", "it", "in", "of", "for", "change", "secret", "password", "passwd",
+    "pass", "pwd", "key", "api", "token", "access", "auth", "private", "client", "app", "db", "database", "user",
+    "username", "login", "value", "string", "phrase", "unique", "random", "long", "strong", "salt", "nonce",
+    "logged", "secure", "id", "account", "mail", "smtp", "aws", "s3", "test", "new",
+})
+_PLACEHOLDER_MARKS = frozenset({
+    "example", "examples", "sample", "placeholder", "changeme", "dummy", "redacted", "here", "your", "xxx", "xxxx",
+    "todo", "tbd", "fixme", "fake", "unique", "replace", "insert", "enter", "paste", "put", "change",
+})
+_WORD_SPLIT = re.compile(r"[\s_\-.]+")
 
 
-_VARIABLE_RE = re.compile(r"^\$\{?[A-Za-z_]")  # $VAR, ${VAR}
+def _made_of_placeholder_words(text: str) -> bool:
+    words = [w for w in _WORD_SPLIT.split(text.lower()) if w]
+    marks = _PLACEHOLDER_MARKS | {"x" * n for n in range(3, 9)}
+    return bool(words) and any(w in marks for w in words) and \
+        all(w in _FILLER_WORDS or w in marks or w in _PLACEHOLDER_WORDS for w in words)
+
+
+_VARIABLE_RE = re.compile(r"^\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})$")  # $VAR, ${VAR}: the whole value
 
 
 def is_placeholder(value: str, variables: bool = True) -> bool:
@@ -191,7 +208,7 @@ def is_placeholder(value: str, variables: bool = True) -> bool:
         return True
     if variables and _VARIABLE_RE.match(text):
         return True
-    return bool(_PLACEHOLDER_RE.search(text))
+    return bool(_PLACEHOLDER_RE.search(text)) or _made_of_placeholder_words(text)
 
 
 _IDENTIFIER_RE = re.compile(

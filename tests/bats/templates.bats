@@ -25,7 +25,7 @@ setup() {
   run "${ROOT}/templatedconfigurations/ValidateTemplate.sh" "$t"
   assert_failure 1
   assert_output --partial 'REGION="lon9": not allowed on digitalocean; allowed: nyc1'
-  assert_output --partial 'NO_AUTOSCALERS="0": PRODUCTION needs at least one autoscaler'
+  assert_output --partial 'NO_AUTOSCALERS="0", PRODUCTION="1": PRODUCTION needs at least one autoscaler'
   assert_output --partial 'TOKEN="": MANDATORY value missing'
 }
 

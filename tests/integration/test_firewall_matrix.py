@@ -3,7 +3,6 @@ stand-in and a stranger (a machine on the same network that is not in the fleet)
 
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,8 +15,11 @@ from adt.settings.template import Template
 from tests.integration.conftest import BIN, ROOT
 
 VPC = "10.177.0.0/24"
+# a probe says open, refused or timeout; anything else (no route, a failed start) is the probe breaking, not a firewall
 PROBE = ("import socket, sys\ns = socket.socket(); s.settimeout(1.5)\n"
-         "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\nexcept OSError: print('closed')\n")
+         "try:\n    s.connect((sys.argv[1], int(sys.argv[2]))); print('open')\n"
+         "except ConnectionRefusedError: print('refused')\nexcept socket.timeout: print('timeout')\n"
+         "except OSError as e: print('broke', e.errno, e.strerror)\n")
 LISTEN = ("import socket, sys, time\ns = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
           "s.bind((sys.argv[1], int(sys.argv[2]))); s.listen(64)\nwhile True:\n    c, _ = s.accept(); c.close()\n")
 
@@ -93,19 +95,16 @@ def reconcile_all(fleet):
 
 
 def can_connect(fleet, source, ip, port) -> bool:
+    """True when the connection opens, False when it is refused or times out (a firewall drops it); any other
+    outcome means the probe itself broke, and fails the test rather than counting as a refusal."""
     if source == "build":
-        s = socket.socket()
-        s.settimeout(1.5)
-        try:
-            s.connect((ip, port))
-            return True
-        except OSError:
-            return False
-        finally:
-            s.close()
-    name = fleet["names"][fleet[source]]
-    out = subprocess.run([*fleet["driver"].enter(name), sys.executable, "-c", PROBE, ip, str(port)],
-                         capture_output=True, text=True, timeout=30).stdout.strip()
+        argv = [sys.executable, "-c", PROBE, ip, str(port)]
+    else:
+        argv = [*fleet["driver"].enter(fleet["names"][fleet[source]]), sys.executable, "-c", PROBE, ip, str(port)]
+    probe = subprocess.run(argv, capture_output=True, text=True, timeout=30)
+    out = probe.stdout.strip()
+    assert probe.returncode == 0 and out in ("open", "refused", "timeout"), \
+        f"the probe from {source} to {ip}:{port} broke: exit {probe.returncode}, {out!r} {probe.stderr.strip()!r}"
     return out == "open"
 
 

@@ -1,6 +1,7 @@
 """Firewall policy for each role and mode, the backends' rendering, the reconcile lock."""
 
 import os
+import re
 import time
 
 import pytest
@@ -117,8 +118,10 @@ def test_lock_is_exclusive_and_stale_after_20_minutes(tmp_path):
 
 def test_cloudflare_ranges_are_checked():
     assert parse_ranges("# comment\n173.245.48.0/20\n", "f") == ["173.245.48.0/20"]
-    for bad in ("", "not-a-range\n", "2400:cb00::/32\n", "10.0.0.1/8\n"):
-        with pytest.raises(AdtError):
+    for bad, why in (("", "f: expected 1-200 ranges, found 0"), ("not-a-range\n", "f:1: 'not-a-range' is not an IPv4"),
+                     ("2400:cb00::/32\n", "f:1: '2400:cb00::/32' is not IPv4"),
+                     ("10.0.0.1/8\n", "f:1: '10.0.0.1/8' is not an IPv4 network range")):
+        with pytest.raises(AdtError, match=re.escape(why)):
             parse_ranges(bad, "f")
 
 

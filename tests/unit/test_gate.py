@@ -196,6 +196,17 @@ def build_webroot(root: Path, fake: Fake):
           "secret-assignment")
     secrets += generic
 
+    # real secrets that contain the words placeholders are made of: each is found
+    worded = ["Kx9!example77Qz" + fake.s(4), "dummy" + fake.password(12), "changeme" + fake.s(10) + "!7",
+              "your-" + fake.s(14) + "#9", "Pq7$placeholder" + fake.s(8)]
+    plant("wp-content/plugins/acme/worded.env", "".join(f"SMTP_PASSWORD_{i}={w}\n" for i, w in enumerate(worded[:2])),
+          "env-secret", "env-secret")
+    plant("wp-content/plugins/acme/worded.php",
+          "<?php\n" + "".join(f"$client_secret_{i} = '{w}';\n" for i, w in enumerate(worded[2:])),
+          *["secret-assignment"] * 3)
+    plant(".env.production", f"DB_PASSWORD={worded[0]}\nMAIL_PASSWORD={worded[1]}\n", "env-secret", "env-secret")
+    secrets += worded
+
     # decoys: placeholders, variables, examples, comments — none may be reported
     plant(".env.example", "DB_PASSWORD=changeme\nAPI_TOKEN=\nSECRET_KEY=your-secret-key-here\n"
                           "MAIL_PASSWORD=${MAIL_PASSWORD}\n")
@@ -340,6 +351,12 @@ def test_secret_name(name, secret):
     ("changeme", True), ("${DB_PASSWORD}", True), ("<your-token>", True), ("xxxxxxxx", True),
     ("********", True), ("your_api_key", True), ("%DB_PASS%", True), ("example-secret", True),
     ("py4bDi7S4p", False), ("Tr0ub4dor&3", False), ("hunter22", False),
+    ("EXAMPLE_TOKEN", True), ("your-secret-key-here", True), ("{{ db_password }}", True), ("getenv('DB_PASS')", True),
+    ("$DB_PASSWORD", True), ("dummy", True), ("xxxx-xxxx-xxxx", True),
+    # real secrets that merely contain a common word: only a whole value is a placeholder
+    ("Kx9!example77Qz", False), ("dummyX7#kQ2pL9", False), ("your-Kx9!rT72mZq", False), ("Pq7$placeholder9Zk", False),
+    ("redacted4Rf!9Lm2", False), ("changemeQ8#v2Lp", False), ("%(Kx9!Qz", False), ("$Kx9!example7", False),
+    ("env:Kx9 !q7Z", False), ("xxxx9Qf#2LmPz", False), ("secret-Kx9!q7Zp", False),
 ])
 def test_is_placeholder(value, placeholder):
     assert gate.is_placeholder(value) is placeholder
@@ -580,7 +597,7 @@ def test_waivers_file_round_trip(tmp_path):
     waivers.save(path)
     again = Waivers.load(path)
     assert again.entries == waivers.entries
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="waivers line 1: 'not-an-id' is not a finding id"):
         Waivers.parse("not-an-id  # oops\n")
 
 

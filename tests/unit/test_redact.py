@@ -231,5 +231,5 @@ def test_cms_detection_and_errors():
     assert redact.cms_of(redact.tables_in(dump_lines(pg_text), "postgres") + ["mdl_config_plugins",
                                                                                "mdl_course"]) == ("moodle", "mdl_")
     assert redact.cms_of(["posts", "comments"]) is None
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown application 'typo3'"):
         redact.redact([], "mysql", "typo3")

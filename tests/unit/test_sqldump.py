@@ -75,9 +75,9 @@ def lines(text: bytes):
 def test_dialect_for():
     assert sqldump.dialect_for("applicationDB.sql") == "mysql"
     assert sqldump.dialect_for("/x/applicationDB.psql") == "postgres"
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="not a database dump name"):
         sqldump.dialect_for("applicationDB.tar.gz")
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="unknown dump dialect 'oracle'"):
         list(iter_rows([], "oracle"))
 
 
@@ -141,7 +141,7 @@ def test_rewritten_bare_values():
 
 
 def test_wrong_length_raises():
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"row function returned 1 values for a 4-column row \(table wp_options"):
         list(transform(lines(MYSQL), "mysql", row_fn=lambda r: ["1"]))
 
 
