@@ -14,6 +14,7 @@ import hashlib
 import io
 import os
 import shutil
+import stat
 import subprocess
 import tarfile
 import tempfile
@@ -195,7 +196,8 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
-    try:
+    try:  # the webroot keeps its mode unless the archive names one for `./` (mkdtemp's 0700 would lock nginx out)
+        os.chmod(staging, stat.S_IMODE(target.stat().st_mode) if target.is_dir() else 0o755)
         try:
             extracted, _, _, _ = read_archive(client, bucket, key,
                                               lambda archive: extract(archive, staging, target, skip_unsafe))

@@ -201,6 +201,18 @@ def test_skip_unsafe_restores_the_rest_and_lists_what_it_left_out(site, outside)
         {k: v for k, v in before.items() if not k.startswith("target")}
 
 
+def test_an_archive_without_a_root_entry_keeps_the_webroots_mode(site, outside):
+    machine, bucket, upload = site
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as out:
+        for info, data in [_member("./index.php", data=b"<?php\n"), _member("./XXXXXX-DO_NOT_REMOVE")]:
+            out.addfile(info, data)
+    upload(buffer.getvalue())
+    os.chmod(outside / "target", 0o751)
+    assert restore(machine, outside / "target").returncode == 0
+    assert stat.S_IMODE((outside / "target").stat().st_mode) == 0o751
+
+
 def test_hard_links_between_members_are_kept(site, outside):
     machine, bucket, upload = site
     upload(crafted(_member("./a.php", data=b"<?php // a\n"), _member("./sub/", tarfile.DIRTYPE),
