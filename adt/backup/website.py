@@ -193,8 +193,7 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     endpoint = endpoints_from_settings(settings)[0]
     client = s3.s3_client(endpoint)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = restore_target(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
     try:  # the webroot keeps its mode unless the archive names one for `./` (mkdtemp's 0700 would lock nginx out)
         os.chmod(staging, stat.S_IMODE(target.stat().st_mode) if target.is_dir() else 0o755)
@@ -224,10 +223,28 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     return f"restored {bucket}/{key} into {target} ({extracted.members} members{skipped})"
 
 
+def restore_target(target: Path) -> Path:
+    """The directory a restore replaces, checked: a symlink is refused (the swap would replace the link and
+    leave the tree it points to, and an absolute link in the archive could reach that tree)."""
+    target = Path(target)
+    if target.is_symlink():
+        raise AdtError(f"{target} is a symlink (to {os.readlink(target)}): not restoring through it",
+                       f"restore into the directory itself: --target {os.path.realpath(target)}")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
 def swap_in(staging: Path, target: Path) -> None:
-    """Put a fully prepared tree (beside the target, same filesystem) in the target's place by renames."""
+    """Put a fully prepared tree (beside the target, same filesystem) in the target's place by renames; if
+    the second rename fails, the old tree is put back."""
     old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-    if target.exists():
+    moved = target.exists()
+    if moved:
         os.rename(target, old)
-    os.rename(staging, target)
+    try:
+        os.rename(staging, target)
+    except BaseException:
+        if moved:
+            os.rename(old, target)
+        raise
     shutil.rmtree(old, ignore_errors=True)

@@ -94,11 +94,13 @@ class Remote:
 
 
 def split_credentials(url: str) -> Tuple[str, str, str]:
-    """(url without `user:password@`, user, password); a URL without a password is returned as it is
-    (`ssh://git@host` keeps its user: ssh does not take passwords from git)."""
+    """(url without its `user[:password]@`, user, password). Over http(s) any user part is taken out: a token
+    may stand there alone (`https://TOKEN@github.com`, `x-access-token@…`), and git gets it through askpass;
+    other schemes keep a user without a password (`ssh://git@host`: ssh takes no password from git)."""
     parts = urlsplit(url)
     userinfo, at, hostport = parts.netloc.rpartition("@")
-    if "://" not in url or not at or ":" not in userinfo:
+    web = parts.scheme.lower() in ("http", "https")
+    if "://" not in url or not at or (":" not in userinfo and not web):
         return url, "", ""
     user, _, password = userinfo.partition(":")
     return urlunsplit(parts._replace(netloc=hostport)), unquote(user), unquote(password)
@@ -361,12 +363,11 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
     repository is untrusted like an archive: a symlink that leads out of the target refuses it (or, with
     `skip_unsafe`, is left out)."""
     from adt.backup.archive import escaping_symlinks
-    from adt.backup.website import swap_in
+    from adt.backup.website import restore_target, swap_in
     from adt.baseline import branding
 
     url = remote_url(settings, repository_name(identifier, "website"), remote_base)
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    target = restore_target(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.baseline-", dir=target.parent))
     try:
         _clone(url, staging / "tree")

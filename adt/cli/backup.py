@@ -146,17 +146,14 @@ def run(ctx, period, build_identifier, force, from_cron):
             click.echo(f"another machine is taking this backup ({lock})")
             return
     taken, done = time.monotonic(), False
+    keeping = contextlib.nullcontext()
+    if held:
+        from adt.datastore.lock import kept
+
+        keeping = kept(store, held)  # renewed while the backup runs: a long one is not taken for stale
     try:
-        if role == "webserver":
-            from adt.backup.website import backup as run_backup, verify as run_verify
-        else:
-            from adt.backup.database import backup as run_backup, verify as run_verify
-        with _meter("backed up") as meter:
-            results = run_backup(ctx.obj.settings, period, progress=click.echo, meter=meter)
-        for result in results:
-            click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
-        for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
-            click.echo(line)
+        with keeping:
+            _backup_and_verify(ctx, role, period)
         done = True
     finally:
         if held:
@@ -164,10 +161,22 @@ def run(ctx, period, build_identifier, force, from_cron):
 
             if done:  # one backup a cycle: peers still waking from their pause must find the lock (a failed
                 time.sleep(max(0.0, HOLD - (time.monotonic() - taken)))  # backup leaves it to them at once)
-
             if not release(store, held):  # only our own: a lock broken as stale is another machine's now
                 click.echo(f"the lock {lock} no longer holds this machine's token (broken as stale by another "
                            "machine, or overwritten by one that gave up): left as it is")
+
+
+def _backup_and_verify(ctx, role: str, period: str) -> None:
+    if role == "webserver":
+        from adt.backup.website import backup as run_backup, verify as run_verify
+    else:
+        from adt.backup.database import backup as run_backup, verify as run_verify
+    with _meter("backed up") as meter:
+        results = run_backup(ctx.obj.settings, period, progress=click.echo, meter=meter)
+    for result in results:
+        click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
+    for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
+        click.echo(line)
 
 
 @click.group()

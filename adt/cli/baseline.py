@@ -92,8 +92,8 @@ def perform(identifier, ip, role, remote_base, waive, redact, replace, cloudhost
 
     from adt.baseline.publish import split_credentials
 
-    if remote_base and split_credentials(remote_base)[2]:
-        raise AdtError("--remote-base holds a password: passed on over ssh it would be in the arguments of "
+    if remote_base and any(split_credentials(remote_base)[1:]):
+        raise AdtError("--remote-base holds credentials: passed on over ssh they would be in the arguments of "
                        "processes on both machines", "use the machine's APPLICATIONREPOSITORY* settings, or a "
                        "remote that needs no password (ssh://, file://)")
     target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import os
 import shlex
 import subprocess
@@ -260,7 +261,7 @@ def override(stack, cloudhost, number, assignments, walk_all, no_input, output_d
     if stack:
         udf = []
         for name, value in result.values().items():
-            default = f' default="{value}"' if value else ""
+            default = f' default="{html.escape(value)}"' if value else ""  # the UDF line is XML-like
             udf.append(f'# <UDF name="{name}" label="{name.replace("_", " ")}"{default} />\n')
         write_atomically(target.with_name(target.name + ".stack"), "".join(udf), 0o600)
     problems = _problems(Template(str(target), result.lines))

@@ -60,9 +60,12 @@ def delete_is_recursive(words: Sequence[str]) -> bool:
 
 
 def deletes_every_key(key: str, recursive: bool) -> bool:
-    """True when a delete would select every key of the bucket (`""` or `*` with yes) or every key at
-    its root (`*`): a call the CLI carries out only when told so explicitly."""
-    return strip_wildcard(key) == "" if recursive else key.replace("*", "") == ""
+    """True when a delete may select every key of the bucket (`""` or `*` with yes) or a pattern from its
+    very root (`*`, `*/*`, `*.file`: a wildcard with nothing before it): a call the CLI carries out only when
+    told so explicitly."""
+    if recursive:
+        return strip_wildcard(key) == ""
+    return key == "" or ("*" in key and wildcard_prefix(key) == "")
 
 
 def s3cmd_delete_line(bucket: str, key: str) -> str:

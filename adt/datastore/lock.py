@@ -31,11 +31,13 @@ from __future__ import annotations
 import os
 import secrets
 import socket
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
-from typing import Dict, Optional
+from typing import Dict, Iterator, Optional
 
 from adt.datastore import client as s3
 
@@ -43,6 +45,7 @@ STALE_AFTER = 300.0  # seconds, as the original's BackupFromCron.sh
 # after a backup, its lock is kept until this long after it was taken: every machine of the fleet has woken
 # from cron's 1-60 s pause by then and found it, so a cycle takes one backup (the original sleeps 300 s)
 HOLD = 75.0
+RENEW = 60.0  # seconds between refreshes of a held lock: a backup longer than STALE_AFTER keeps it
 SETTLE = 2.0  # seconds between writing the lock and reading it back
 PROBE_PREFIX = "adt-lock-probe/"  # never a prefix of a lock name: original machines list locks by prefix
 _LOST = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409", "NoSuchKey", "404"}
@@ -191,3 +194,50 @@ def release(store, held: Held) -> bool:
         return True
 
     return store.on_first(f"release the lock {held.name}", drop)
+
+
+def renew(store, held: Held) -> bool:
+    """Write the lock again, so its age starts anew, if it still holds our token; False when it is not ours
+    any more (nothing is written then)."""
+
+    def refresh(client) -> bool:
+        back = _read(store, client, held.name)
+        if back is None or back[0] != held.token.encode():
+            return False
+        try:
+            client.put_object(Bucket=store.bucket, Key=held.name, Body=held.token.encode(),
+                              **({"IfMatch": back[1]} if held.conditional else {}))
+        except s3.s3_errors() as exc:
+            if s3.error_code(exc) in _LOST:
+                return False
+            raise
+        return True
+
+    return store.on_first(f"renew the lock {held.name}", refresh)
+
+
+@contextmanager
+def kept(store, held: Held, every: Optional[float] = None) -> Iterator[None]:
+    """Renew `held` every RENEW seconds while the block runs, so a backup that takes longer than STALE_AFTER
+    is not taken for a dead machine's; a lock found no longer ours is left alone from then on, and a failed
+    renewal is tried again at the next turn."""
+    from adt.errors import AdtError
+
+    every = RENEW if every is None else every
+    stop = threading.Event()
+
+    def loop() -> None:
+        while not stop.wait(every):
+            try:
+                if not renew(store, held):
+                    return
+            except AdtError:
+                continue
+
+    worker = threading.Thread(target=loop, name=f"renew {held.name}", daemon=True)
+    worker.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        worker.join(30)

@@ -11,6 +11,8 @@ published; `runtime/WEBSERVER_READY` written.
 from __future__ import annotations
 
 import ipaddress
+import os
+import pwd
 import secrets
 import shutil
 import sys
@@ -113,7 +115,10 @@ def database(settings, home: Path) -> None:
         time.sleep(0.2)
     host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
     sql = application_database_sql(name, user, password, host)
-    run(root, input=sql, what="creating the application database", secrets=[password])
+    from adt.backup.database import sql_string
+
+    run(root, input=sql, what="creating the application database",
+        secrets=[password, sql_string(password)[1:-1]])  # as given, and as the SQL quotes it
     store = _store(settings)
     store.delete("databaseip", recursive=True)
     store.put(f"databaseip/{ip}")
@@ -173,8 +178,12 @@ def install_application(source: Path, webroot: Path) -> None:
         raise AdtError(f"{webroot}/wp-content/themes has no theme: the site's pages would be empty",
                        "install Debian's wordpress-theme-twentytwentythree (make deps), then build again")
     uploads = webroot / UPLOADS
+    if uploads.is_symlink():  # a webroot from a backup or baseline may hold one: handing it over would give
+        raise AdtError(f"{uploads} is a symlink (to {os.readlink(uploads)}): not handing it to www-data",  # away
+                       "make it a directory of its own")  # whatever it points to
     uploads.mkdir(parents=True, exist_ok=True)  # root owns wp-content: www-data cannot swap this for a link
-    shutil.chown(uploads, "www-data", "www-data")
+    www = pwd.getpwnam("www-data")
+    os.chown(uploads, www.pw_uid, www.pw_gid, follow_symlinks=False)
 
 
 def webserver(settings, home: Path) -> None:

@@ -242,3 +242,24 @@ def test_a_cycle_takes_one_backup_the_lock_is_kept_until_every_peer_has_woken(pl
     started = time.monotonic()
     assert main(argv) == 1
     assert time.monotonic() - started < 2.0 and plain_machine.keys() == []
+
+
+@pytest.mark.parametrize("mode", sorted(MODES))
+def test_a_lock_held_longer_than_its_staleness_is_kept_by_renewal(plain_machine, mode):
+    """A backup longer than STALE_AFTER keeps its lock (renewed while it runs): no peer breaks it; once it is
+    no longer renewed, it goes stale and one peer takes it."""
+    import time
+
+    store = _store(plain_machine.settings_path)
+    held = lock.acquire(store, LOCK, settle=SETTLE, conditional=MODES[mode])
+    assert held is not None
+    stale_after = 2.0
+    with lock.kept(store, held, every=0.5):
+        time.sleep(stale_after + 1.0)  # the "backup" outlives the staleness
+        assert lock.acquire(store, LOCK, stale_after=stale_after, settle=SETTLE, conditional=MODES[mode]) is None
+        assert _content(plain_machine) == held.token
+    time.sleep(stale_after + 0.5)
+    taken = lock.acquire(store, LOCK, stale_after=stale_after, settle=SETTLE, conditional=MODES[mode])
+    assert taken is not None and _content(plain_machine) == taken.token
+    assert not lock.renew(store, held)  # no longer ours: renewal writes nothing
+    assert _content(plain_machine) == taken.token

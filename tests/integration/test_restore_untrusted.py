@@ -292,3 +292,49 @@ def test_member_names_inside_are_kept():
     assert untrusted.member_parts("./") == ()
     assert untrusted.member_parts("./a//b/./c") == ("a", "b", "c")
     assert untrusted.member_parts("..hidden") == ("..hidden",)
+
+
+def _baseline_repository(machine, tmp_path, links):
+    """A webroot baseline repository (file://) holding index.php and the given symlinks."""
+    base = tmp_path / "git"
+    work = tmp_path / "work"
+    work.mkdir(parents=True)
+    (work / "index.php").write_text("<?php // www.applicationdomain.tld\n")
+    for name, points_to in links.items():
+        (work / name).symlink_to(points_to)
+    run = lambda *argv: subprocess.run(["git", *argv], cwd=work, check=True, capture_output=True)  # noqa: E731
+    run("init", "-q", "-b", "main")
+    run("add", "-A")
+    run("-c", "user.name=t", "-c", "user.email=t@t.invalid", "commit", "-q", "-m", "baseline")
+    base.mkdir()
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(base / "shop-webroot-sourcecode-baseline.git")],
+                   check=True)
+    run("push", "-q", str(base / "shop-webroot-sourcecode-baseline.git"), "main:main")
+    return f"file://{base}"
+
+
+def test_a_baseline_with_symlinks_leading_out_is_refused_or_restored_without_them(site, outside):
+    machine = site[0]
+    base = _baseline_repository(machine, outside / "repo", {"passwd": "/etc/passwd", "up": "../victim",
+                                                             "inside": "index.php"})
+    before = snapshot(outside)
+    argv = ["restore", "website", "--baseline", "shop", "--remote-base", base, "--target", str(outside / "target")]
+    result = machine.run(*argv, timeout=120)
+    assert result.returncode == 1
+    assert "leads out of" in result.stderr and "--skip-unsafe" in result.stderr and "internal error" not in result.stderr
+    assert {k: v for k, v in snapshot(outside).items() if not k.startswith("repo")} == \
+        {k: v for k, v in before.items() if not k.startswith("repo")}
+    result = machine.run(*argv, "--skip-unsafe", timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert sorted(os.listdir(outside / "target")) == ["index.php", "inside"]
+    assert sorted(line.split(" -> ")[0] for line in result.stderr.splitlines()) == ["left out passwd", "left out up"]
+
+
+def test_a_target_that_is_a_symlink_is_refused(site, outside):
+    machine, bucket, upload = site
+    upload(crafted(_member("./new.php", data=b"<?php\n")))
+    (outside / "link").symlink_to(outside / "target")
+    before = snapshot(outside)
+    result = restore(machine, outside / "link")
+    assert result.returncode == 1 and "is a symlink" in result.stderr and f"--target {outside / 'target'}" in result.stderr
+    assert snapshot(outside) == before

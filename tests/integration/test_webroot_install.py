@@ -66,6 +66,17 @@ def test_a_second_boot_keeps_the_webroot_and_its_uploads(tmp_path):
     assert (webroot / "wp-settings.php").read_text() == "<?php // settings\n"
 
 
+def test_an_uploads_symlink_in_a_restored_webroot_is_not_handed_to_www_data(tmp_path):
+    source, webroot = _package_like(tmp_path), tmp_path / "html"
+    webroot.mkdir()
+    install_application(source, webroot)
+    (webroot / UPLOADS).rmdir()
+    (webroot / UPLOADS).symlink_to("..")  # inside the webroot, so a restore lets it through
+    with pytest.raises(AdtError, match="wp-content/uploads is a symlink"):
+        install_application(source, webroot)
+    assert {p.stat().st_uid for p in (webroot, webroot / "wp-content")} == {0}
+
+
 def test_a_package_without_a_theme_is_a_clear_error(tmp_path):
     source, webroot = _package_like(tmp_path), tmp_path / "html"
     (source / "wp-content" / "themes" / "plain" / "style.css").unlink()

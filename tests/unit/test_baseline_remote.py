@@ -25,6 +25,8 @@ def settings(tmp_path, **values):
     ("https://adt:tok@git.example.com/team", ("https://git.example.com/team", "adt", "tok")),
     ("https://adt:to%40k%3A1@127.0.0.1:8443/git", ("https://127.0.0.1:8443/git", "adt", "to@k:1")),
     ("https://adt:a:b@host/x", ("https://host/x", "adt", "a:b")),
+    ("https://ghp_SECRET@github.com/team", ("https://github.com/team", "ghp_SECRET", "")),  # a token alone
+    ("HTTP://x-access-token@host/t", ("http://host/t", "x-access-token", "")),
     ("ssh://git@github.com/team", ("ssh://git@github.com/team", "", "")),  # a user alone is no secret
     ("https://host/team", ("https://host/team", "", "")),
     ("file:///srv/git", ("file:///srv/git", "", "")),
@@ -67,8 +69,9 @@ def test_perform_refuses_to_send_a_password_over_ssh(tmp_path):
     adt = Path(sys.executable).parent / "adt"
     env = {"PATH": "/usr/bin:/bin", "ADT_HOME": str(tmp_path), "ADT_HOMEDIR_FILE": str(tmp_path / "none"),
            "BUILD_HOME": str(tmp_path)}
-    result = subprocess.run([str(adt), "baseline", "perform", "--identifier", "shop", "--remote-base",
-                             f"https://adt:{TOKEN}@git.example.com/team"], env=env, capture_output=True, text=True)
-    assert result.returncode == 1
-    assert "--remote-base holds a password: passed on over ssh it would be in the arguments" in result.stderr
-    assert TOKEN not in result.stderr + result.stdout
+    for base in (f"https://adt:{TOKEN}@git.example.com/team", f"https://{TOKEN}@github.com/team"):
+        result = subprocess.run([str(adt), "baseline", "perform", "--identifier", "shop", "--remote-base", base],
+                                env=env, capture_output=True, text=True)
+        assert result.returncode == 1
+        assert "--remote-base holds credentials: passed on over ssh they would be in the arguments" in result.stderr
+        assert TOKEN not in result.stderr + result.stdout

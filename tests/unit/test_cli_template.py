@@ -116,7 +116,8 @@ def test_edit_saves_a_good_edit_and_rejects_a_broken_one(home, capsys, monkeypat
 
 def test_override_without_input(home, capsys):
     code, out, err = run(capsys, "template", "override", "stack", "-c", "vultr", "-t", "1", "--no-input",
-                         "--set", "TOKEN=vultr-token", "--set", "REGION=ewr")
+                         "--set", "TOKEN=vultr-token", "--set", "REGION=ewr",
+                         "--set", 'WEBSITE_DISPLAY_NAME=Nuts "&" <Bolts>')
     target = home / "overridescripts" / "vultr1override.tmpl"
     assert code == 0 and target.exists() and "written" in out
     text = target.read_text()
@@ -124,6 +125,7 @@ def test_override_without_input(home, capsys):
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
     stack = (home / "overridescripts" / "vultr1override.tmpl.stack").read_text()
     assert '# <UDF name="REGION" label="REGION" default="ewr" />' in stack
+    assert 'default="Nuts &quot;&amp;&quot; &lt;Bolts&gt;" />' in stack  # a quote cannot end the attribute
     assert 'MANDATORY value missing' in err  # S3 keys etc. were not given
     run(capsys, "template", "override", "-c", "vultr", "-t", "1", "--no-input")
     assert len(list((home / "overridescripts").glob("vultr1override.tmpl.*"))) == 2  # .stack and the kept .<pid>

@@ -123,7 +123,8 @@ def test_delete_words_other_than_yes_or_no_are_refused(words, message):
 
 @pytest.mark.parametrize("key, recursive, every", [
     ("", True, True), ("*", True, True), ("", False, True), ("*", False, True), ("**", False, True),
-    ("webserverips/", True, False), ("*.file", False, False), ("a*", True, False), ("**", True, False),
+    ("webserverips/", True, False), ("*.file", False, True), ("a*", True, False), ("**", True, False),
+    ("*/*", False, True), ("backuplock.*.file", False, False), ("webserverips/*", False, False),
 ])
 def test_deletes_every_key(key, recursive, every):
     assert keys.deletes_every_key(key, recursive) is every
