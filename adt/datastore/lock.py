@@ -175,45 +175,36 @@ def acquire(store, name: str, stale_after: Optional[float] = None, settle: Optio
     return store.on_first(f"take the lock {name}", lambda c: store.with_bucket(c, lambda: attempt(c)))
 
 
-def release(store, held: Held) -> bool:
-    """Delete the lock if it still holds our token; False when it was not ours any more."""
+def _while_ours(store, held: Held, action: str, write) -> bool:
+    """write(client, conditions) on the lock if it still holds our token, the conditions making the write
+    fail should it change meanwhile (where the server honours them); False when it is not ours any more."""
 
-    def drop(client) -> bool:
+    def attempt(client) -> bool:
         back = _read(store, client, held.name)
         if back is None or back[0] != held.token.encode():
             return False
         try:
-            if held.conditional:
-                client.delete_object(Bucket=store.bucket, Key=held.name, IfMatch=back[1])
-            else:
-                client.delete_object(Bucket=store.bucket, Key=held.name)
+            write(client, {"IfMatch": back[1]} if held.conditional else {})
         except s3.s3_errors() as exc:
             if s3.error_code(exc) in _LOST:
                 return False
             raise
         return True
 
-    return store.on_first(f"release the lock {held.name}", drop)
+    return store.on_first(f"{action} the lock {held.name}", attempt)
+
+
+def release(store, held: Held) -> bool:
+    """Delete the lock if it still holds our token; False when it was not ours any more."""
+    return _while_ours(store, held, "release", lambda client, conditions: client.delete_object(
+        Bucket=store.bucket, Key=held.name, **conditions))
 
 
 def renew(store, held: Held) -> bool:
     """Write the lock again, so its age starts anew, if it still holds our token; False when it is not ours
     any more (nothing is written then)."""
-
-    def refresh(client) -> bool:
-        back = _read(store, client, held.name)
-        if back is None or back[0] != held.token.encode():
-            return False
-        try:
-            client.put_object(Bucket=store.bucket, Key=held.name, Body=held.token.encode(),
-                              **({"IfMatch": back[1]} if held.conditional else {}))
-        except s3.s3_errors() as exc:
-            if s3.error_code(exc) in _LOST:
-                return False
-            raise
-        return True
-
-    return store.on_first(f"renew the lock {held.name}", refresh)
+    return _while_ours(store, held, "renew", lambda client, conditions: client.put_object(
+        Bucket=store.bucket, Key=held.name, Body=held.token.encode(), **conditions))
 
 
 @contextmanager
