@@ -248,8 +248,9 @@ def parse(trace: Path, umask: Optional[int] = None) -> List[Call]:
             except (IndexError, TypeError):
                 raise ValueError(f"cannot read this strace line: {raw[:300]}") from None
             entry = Call(len(calls), pid, call[1], args, text[end:].strip().lstrip("=").strip())
-            if entry.name in ("clone", "clone3", "fork", "vfork") and entry.ok:
-                parent.setdefault(int(re.match(r"-?\d+", entry.result)[0]), pid)
+            child = re.match(r"\d+", entry.result)  # not `? ERESTARTNOINTR`: a fork the kernel restarts
+            if entry.name in ("clone", "clone3", "fork", "vfork") and entry.ok and child:
+                parent.setdefault(int(child[0]), pid)
             calls.append(entry)
     # a child's first line may come before its parent's clone returns: who is whose child is known first
     cwd: Dict[int, str] = {}
