@@ -45,7 +45,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-from adt.baseline import gate, serialized, sqldump
+from adt.baseline.gate import dumps, heuristics
+from adt.text import serialized, sqldump
 
 APPLICATIONS = ("wordpress", "joomla", "drupal", "moodle")
 LOCKED = "*"
@@ -82,7 +83,7 @@ def cms_of(tables: Iterable[str]) -> Optional[Tuple[str, str]]:
     def prefixes(suffix: str) -> List[str]:
         return sorted((t[:-len(suffix)] for t in names if t.endswith(suffix)), key=len)
 
-    wordpress = gate.detect_prefix(names)
+    wordpress = dumps.detect_prefix(names)
     if wordpress is not None:
         return "wordpress", wordpress
     for p in prefixes("extensions"):
@@ -132,7 +133,7 @@ class Summary:
 
 
 def reserved(email: Optional[str]) -> bool:
-    return bool(email) and "@" in email and gate.reserved_domain(email.rsplit("@", 1)[1])
+    return email is not None and "@" in email and heuristics.reserved_domain(email.rsplit("@", 1)[1])
 
 
 def email_placeholder(email: str) -> str:
@@ -142,36 +143,27 @@ def email_placeholder(email: str) -> str:
 def _blank_php(value: str) -> Tuple[str, int]:
     """Empty every secret setting inside PHP-serialized data (recursing into serialized strings), fixing
     each string's byte length. (new value, number blanked)."""
-    strings = gate.php_strings(value)
-    if not strings:
-        return value, 0
-    data = value.encode("utf-8", "surrogateescape")
-    out, pos, count = [], 0, 0
-    for key, header, start, end in strings:
-        inner = data[start:end].decode("utf-8", "surrogateescape")
-        new = inner
-        if key is not None and gate.secret_setting(key, inner) and not re.fullmatch(r"-?\d+(\.\d+)?", inner):
-            new, n = "", 1
-        else:
-            new, n = blank_secrets(inner)
-        if n:
-            count += n
-            encoded = new.encode("utf-8", "surrogateescape")
-            out += [data[pos:header], b's:%d:"' % len(encoded), encoded]
-            pos = end
-    if not count:
-        return value, 0
-    out.append(data[pos:])
-    return b"".join(out).decode("utf-8", "surrogateescape"), count
+    count = 0
+
+    def blank(key: Optional[str], inner: str) -> str:
+        nonlocal count
+        if key is not None and dumps.structured_secret(key, inner):
+            count += 1
+            return ""
+        new, n = blank_secrets(inner)
+        count += n
+        return new
+
+    new = serialized.rewrite_strings(value, blank)
+    return (new, count) if count else (value, 0)
 
 
 def _blank_json(value: str) -> Tuple[str, int]:
     out, pos, count = [], 0, 0
-    for match in gate.JSON_PAIR_RE.finditer(value):
-        key, inner = match.group(1), match.group(2)
-        if gate.secret_setting(key, inner) and not re.fullmatch(r"-?\d+(\.\d+)?", inner):
-            out += [value[pos:match.start(2)]]
-            pos = match.end(2)
+    for key, inner, start, end in dumps.structured_pairs(value):
+        if dumps.structured_secret(key, inner):
+            out += [value[pos:start]]
+            pos = end
             count += 1
     if not count:
         return value, 0
@@ -198,10 +190,10 @@ def scrub_value(value: str, emails: bool = False) -> Tuple[str, int]:
     new, count = blank_secrets(value)
     pairs: List[Tuple[str, str]] = []
     if "$" in new:
-        pairs += [(m.group(0), LOCKED) for m in gate.HASH_RE.finditer(new)]
-    pairs += [(secret, "") for _, _, _, secret in gate.token_matches(new)]
+        pairs += [(m.group(0), LOCKED) for m in dumps.HASH_RE.finditer(new)]
+    pairs += [(secret, "") for _, _, _, secret in heuristics.token_matches(new)]
     if emails:
-        pairs += [(m.group(0), email_placeholder(m.group(0))) for m in gate.email_addresses(new)]
+        pairs += [(m.group(0), email_placeholder(m.group(0))) for m in dumps.email_addresses(new)]
     if pairs:
         replaced = serialized.replace(new, pairs)
         if replaced != new:
@@ -341,7 +333,7 @@ def _wp_setting(r: _Row, name_col: str, value_col: str):
     name, value = r.get(name_col) or "", r.get(value_col)
     if name.startswith(("_transient_", "_site_transient_")) or name == "recovery_keys":
         return sqldump.DROP
-    if gate.secret_setting(name, value):
+    if dumps.secret_setting(name, value):
         return sqldump.DROP
     if name in ("admin_email", "new_admin_email"):
         r.email(value_col, ADMIN_EMAIL)
@@ -380,7 +372,7 @@ def _drupal_users(r: _Row):
 def _drupal_config(r: _Row):
     data = r.get("data")
     if data and "@" in data:
-        pairs = [(m.group(0), ADMIN_EMAIL) for m in gate.email_addresses(data)]
+        pairs = [(m.group(0), ADMIN_EMAIL) for m in dumps.email_addresses(data)]
         if pairs:
             r.set("data", serialized.replace(data, pairs))
 
@@ -393,7 +385,7 @@ def _moodle_user(r: _Row):
 
 def _moodle_config(r: _Row):
     name, value = r.get("name") or "", r.get("value")
-    if gate.secret_setting(name, value):
+    if dumps.secret_setting(name, value):
         r.set("value", "")
     elif name in MOODLE_EMAIL_SETTINGS:
         r.email("value", NOREPLY_EMAIL)
@@ -446,7 +438,7 @@ class Redaction:
             plan = [] if bare is None else [
                 rule for rule in self.rules
                 if _table_matches(rule, row.table, bare, self.prefix) and set(rule.columns) <= columns]
-            if bare is not None and gate.SESSION_TABLE_RE.search(row.table):
+            if bare is not None and dumps.SESSION_TABLE_RE.search(row.table):
                 plan.insert(0, _Rule("any", "session", (), "drop"))
             self._plans[key] = plan
         return plan

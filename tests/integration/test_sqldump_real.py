@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from adt.baseline import branding, serialized, sqldump
-from adt.baseline.sqldump import DROP
+from adt.text import branding, serialized, sqldump
+from adt.text.sqldump import DROP
 from tests.services.databases import PG_BIN, MariaDB, Postgres
 
 URL, NAME, DBUSER, MASK = "www.example.com", "Example_Site", "dbuser1", "10.173.%.%"

@@ -1,11 +1,13 @@
-"""adt.baseline.serialized (PHP-serialization-aware replace) and adt.baseline.branding (placeholder sets)."""
+"""adt.text.serialized (PHP-serialization-aware replace, the serialized-value parser) and adt.text.branding
+(placeholder sets)."""
 
 import json
 import subprocess
 
 from hypothesis import given, settings, strategies as st
 
-from adt.baseline import branding, serialized, sqldump
+import adt.text
+from adt.text import branding, serialized, sqldump
 
 URL, NAME, DBUSER, MASK = "www.example.com", "Example_Site", "dbuser1", "10.173.%.%"
 
@@ -161,6 +163,70 @@ def test_php_unserialize_agrees(value, pairs):
     assert json.loads(res.stdout) == shape(replace_tree(as_php(value), pairs))
 
 
+def tree_strings(v, key=None):
+    """(key, payload) of every string value in a decoded tree, as serialized.strings reports them: the key
+    when it is a string (None for integer keys and for a top-level string); array keys are not values."""
+    if isinstance(v, (str, Nested)):
+        return [(key if isinstance(key, str) else None, php_serialize(v)[php_serialize(v).index('"') + 1:-2])]
+    if isinstance(v, list):
+        return [s for k, x in v for s in tree_strings(x, k)]
+    return []
+
+
+@settings(max_examples=50)
+@given(php_value)
+def test_strings_of_a_serialized_value(value):
+    text = php_serialize(value)
+    data = text.encode()
+    spans = serialized.strings(text)
+    if not isinstance(value, (str, Nested, list)):
+        assert spans is None                  # a lone scalar holds no string (and no setting)
+        return
+    assert [(key, data[start:end].decode()) for key, _, start, end in spans] == tree_strings(value)
+    assert all(data[header:start].startswith(b"s:") for _, header, start, _ in spans)
+
+
+def test_strings_examples():
+    value = 'a:2:{s:4:"smtp";a:1:{s:4:"pass";s:3:"abc";}i:0;s:5:"x\xe9yz";}'
+    assert [s[0] for s in serialized.strings(value)] == ["pass", None]
+    assert serialized.strings('O:8:"stdClass":1:{s:4:"pass";s:3:"abc";}') == [("pass", 29, 34, 37)]
+    assert serialized.strings('a:1:{s:4:"pass";s:9:"abc";}') is None         # wrong length: not serialized
+    assert serialized.strings('a:1:{s:4:"pass";s:3:"abc";} and more') is None  # not exactly serialized
+    assert serialized.strings("not serialized") is None
+    assert serialized.strings("a:0:{}") == []
+
+
+def grow(key, text):
+    return text if text.startswith("a:") else text + "€"
+
+
+def grow_tree(v):
+    if isinstance(v, str):
+        return v + "€"
+    if isinstance(v, Nested):
+        return v                              # its payload is one string: rewrite_strings does not go inside
+    if isinstance(v, list):
+        return [(k, grow_tree(x)) for k, x in v]
+    return v
+
+
+@settings(max_examples=50)
+@given(php_value)
+def test_rewrite_strings_fixes_every_length(value):
+    text = php_serialize(value)
+    out = serialized.rewrite_strings(text, grow)
+    assert out == php_serialize(grow_tree(value))
+    assert serialized.check(out) == []
+    assert serialized.rewrite_strings(text, lambda key, t: t) is text
+
+
+def test_rewrite_strings_by_key():
+    value = 'a:2:{s:4:"pass";s:7:"s\xe9cret";s:4:"user";s:3:"bob";}'
+    out = serialized.rewrite_strings(value, lambda key, t: "" if key == "pass" else t)
+    assert out == 'a:2:{s:4:"pass";s:0:"";s:4:"user";s:3:"bob";}'
+    assert serialized.rewrite_strings("no data", lambda key, t: "x") == "no data"
+
+
 # ---------------------------------------------------------------- placeholder sets
 def test_derived_values():
     assert branding.root_domain("www.example.co.uk") == "example.co.uk"
@@ -208,6 +274,13 @@ def test_brand_file_bytes():
     assert branding.brand_file_bytes(plain, branding.file_pairs(URL, NAME)) is plain
     latin1 = b"caf\xe9 www.example.com"                              # not UTF-8: bytes survive
     assert branding.brand_file_bytes(latin1, branding.file_pairs(URL)) == b"caf\xe9 applicationdomainwww.tld"
+    late_nul = b"www.example.com " + b"x" * adt.text.BINARY_SNIFF + b"\0"   # a NUL after the first 8 KB: text
+    assert branding.brand_file_bytes(late_nul, branding.file_pairs(URL)).startswith(b"applicationdomainwww.tld ")
+
+
+def test_binary_is_a_nul_in_the_first_8_kb():
+    assert adt.text.binary(b"x" * 8191 + b"\0") and adt.text.binary(b"\0")
+    assert not adt.text.binary(b"x" * 8192 + b"\0") and not adt.text.binary(b"")
 
 
 # ---------------------------------------------------------------- dumps

@@ -15,7 +15,9 @@ from pathlib import Path
 import pytest
 
 from adt.baseline import gate
-from adt.baseline.gate import Finding, Waivers, scan_dump, scan_tree
+from adt.baseline.gate import Finding, Waivers, dumps, heuristics, scan_dump, scan_tree
+from adt.baseline.gate.files import MAX_TEXT_BYTES
+from adt.baseline.gate.findings import SEVERITIES
 
 WORDPRESS = Path("/usr/share/wordpress")
 ALNUM = string.ascii_letters + string.digits
@@ -232,7 +234,7 @@ def build_webroot(root: Path, fake: Fake):
     big = root / "wp-content" / "debug.log"
     with open(big, "w") as f:
         line = "[01-Jan-2025 00:00:00 UTC] PHP Notice: nothing to see here\n"
-        f.write(line * (gate.MAX_TEXT_BYTES // len(line) + 10))
+        f.write(line * (MAX_TEXT_BYTES // len(line) + 10))
     expected.append(("unscanned-large-file", "wp-content/debug.log"))
     (root / "wp-content" / "uploads" / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n\0\0" + fake.stripe().encode())
 
@@ -271,7 +273,7 @@ def test_every_planted_secret_is_found_once(tmp_path, seed):
     assert len({f.id for f in findings}) == len(findings)
     for finding in findings:
         assert finding.id.startswith("F-") and len(finding.id) == 12
-        assert finding.severity in gate.SEVERITIES
+        assert finding.severity in SEVERITIES
         for secret in secrets:
             assert secret not in finding.excerpt, (finding, secret)
             assert secret not in finding.where
@@ -343,7 +345,7 @@ def test_excerpt_masks_every_secret_on_the_line(tmp_path):
     ("AWS_ACCESS_KEY_ID", False), ("user_login", False), ("password_reset_url", False),
 ])
 def test_secret_name(name, secret):
-    assert gate.secret_name(name) is secret
+    assert heuristics.secret_name(name) is secret
 
 
 @pytest.mark.parametrize("value, placeholder", [
@@ -359,24 +361,24 @@ def test_secret_name(name, secret):
     ("env:Kx9 !q7Z", False), ("xxxx9Qf#2LmPz", False), ("secret-Kx9!q7Zp", False),
 ])
 def test_is_placeholder(value, placeholder):
-    assert gate.is_placeholder(value) is placeholder
+    assert heuristics.is_placeholder(value) is placeholder
 
 
 def test_entropy_tuning():
     # ADT-style generated passwords ("p" + 8 random + "p") pass, words and identifiers do not
-    assert gate.looks_random("py4bDi7S4p")
-    assert gate.looks_random("Xk29dk3Ldq")
+    assert heuristics.looks_random("py4bDi7S4p")
+    assert heuristics.looks_random("Xk29dk3Ldq")
     for value in ("access_token", "wordpress", "user_pass", "aaaaaaaa1", "WP_DEBUG", "passwordStrength",
                   "1.2.3.4", "https://x.y/z", "/var/www/html", "Hello there world", "%s:%d"):
-        assert not gate.looks_random(value), value
-    assert gate.entropy("aaaa") == 0
-    assert gate.entropy_threshold(10) < gate.entropy_threshold(64) == 3.0
+        assert not heuristics.looks_random(value), value
+    assert heuristics.entropy("aaaa") == 0
+    assert heuristics.entropy_threshold(10) < heuristics.entropy_threshold(64) == 3.0
 
 
 # ---------------------------------------------------------------------------------------------- dumps
 
 def my(value):
-    from adt.baseline import sqldump
+    from adt.text import sqldump
     if value is None:
         return "NULL"
     if isinstance(value, int):
@@ -399,7 +401,7 @@ def mysql_table(name, columns, rows):
 
 
 def pg(value):
-    from adt.baseline import sqldump
+    from adt.text import sqldump
     if value is None:
         return "\\N"
     return sqldump.escape(str(value), "postgres").decode("utf-8", "surrogateescape")
@@ -556,8 +558,8 @@ def test_tokens_in_dump_values_and_prefix_detection():
     findings = scan_dump(dump_lines(text), "mysql")
     assert [(f.rule, f.where) for f in findings] == [("stripe-key", "wp_posts.post_content row 5")]
     assert token not in findings[0].excerpt
-    assert gate.detect_prefix(["wp_users", "wp_usermeta", "wp_2_options", "blog_users", "blog_usermeta"]) == "wp_"
-    assert gate.detect_prefix(["users", "posts"]) is None
+    assert dumps.detect_prefix(["wp_users", "wp_usermeta", "wp_2_options", "blog_users", "blog_usermeta"]) == "wp_"
+    assert dumps.detect_prefix(["users", "posts"]) is None
 
 
 def test_sql_file_in_webroot_is_scanned_as_a_dump(tmp_path):
@@ -568,14 +570,17 @@ def test_sql_file_in_webroot_is_scanned_as_a_dump(tmp_path):
         (rule, "old-backup.sql: " + where) for rule, where in expected)
 
 
-def test_php_serialized_parser():
-    value = 'a:2:{s:4:"smtp";a:1:{s:4:"pass";s:3:"abc";}i:0;s:5:"x\xe9yz";}'
-    strings = gate.php_strings(value)
-    assert [s[0] for s in strings] == ["pass", None]
-    assert gate.php_strings('a:1:{s:4:"pass";s:9:"abc";}') is None
-    assert gate.php_strings("not serialized") is None
-    pairs = list(gate.structured_pairs('{"smtp":{"password":"S3cr3tPa55"},"port":"25"}'))
+def test_structured_pairs_and_secrets():
+    pairs = list(dumps.structured_pairs('{"smtp":{"password":"S3cr3tPa55"},"port":"25"}'))
     assert ("password", "S3cr3tPa55") in [(k, v) for k, v, _, _ in pairs]
+    value = 'a:2:{s:4:"smtp";s:40:"{"password":"S3cr3tPa55","user":"\xe9t\xe9"}";s:4:"name";s:4:"shop";}'
+    pairs = list(dumps.structured_pairs(value))
+    assert [(k, v, value[s:e]) for k, v, s, e in pairs] == [      # character offsets, through both layers
+        ("smtp", '{"password":"S3cr3tPa55","user":"\xe9t\xe9"}', '{"password":"S3cr3tPa55","user":"\xe9t\xe9"}'),
+        ("password", "S3cr3tPa55", "S3cr3tPa55"), ("user", "\xe9t\xe9", "\xe9t\xe9"), ("name", "shop", "shop")]
+    assert dumps.structured_secret("api_token", "S3cr3tPa55")
+    assert not dumps.structured_secret("api_token", "1234567890")    # an id, not a secret, inside structured data
+    assert dumps.secret_setting("api_token", "1234567890")           # ... though a row of its own is one
 
 
 # ---------------------------------------------------------------------------------------------- waivers, gate, reports

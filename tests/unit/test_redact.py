@@ -8,7 +8,8 @@ import json
 
 import pytest
 
-from adt.baseline import gate, redact, serialized, sqldump
+from adt.baseline import gate, redact
+from adt.text import serialized, sqldump
 from test_gate import (HEX, Fake, bcrypt, dump_lines, moodle_pg_dump, mysql_table, phpass, wordpress_dump)
 
 

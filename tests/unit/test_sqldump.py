@@ -1,10 +1,10 @@
-"""adt.baseline.sqldump on hand-written dump snippets shaped like mariadb-dump 10.11 / pg_dump 15 output."""
+"""adt.text.sqldump on hand-written dump snippets shaped like mariadb-dump 10.11 / pg_dump 15 output."""
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from adt.baseline import sqldump
-from adt.baseline.sqldump import DROP, escape, iter_rows, transform, unescape
+from adt.text import sqldump
+from adt.text.sqldump import DROP, escape, iter_rows, transform, unescape
 
 MYSQL = rb"""/*M!999999\- enable the sandbox mode */ 
 -- MariaDB dump 10.19  Distrib 10.11.19-MariaDB

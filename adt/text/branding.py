@@ -21,7 +21,7 @@ Webroot files                              SQL dumps
 The apply sets map the placeholders back (applicationdomain.tld -> root domain also restores
 www.applicationdomain.tld to the website url when that is "www." + root; the SQL apply set also maps the
 files' "The GreatApplication" spellings, as the original does). Pairs whose value is empty are left out:
-an empty pattern is never replaced. Replacement is serialization-aware (adt.baseline.serialized) so PHP
+an empty pattern is never replaced. Replacement is serialization-aware (adt.text.serialized) so PHP
 serialized strings keep correct byte lengths: in files directly, in dumps after decoding SQL literals
 (sqldump.rewrite_values), since there a serialized string's quotes are escaped (s:5:\\"hello\\";).
 `remaining` counts what is left of the site's domain (0 = portable), `check_dump` proves every serialized
@@ -32,13 +32,12 @@ website url not of the form "www." + root comes back as "www." + root.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Tuple, Union
+from typing import Callable, Iterable, List, Tuple, Union, cast
 
-from adt.baseline import serialized, sqldump
+from adt.text import binary, serialized, sqldump
 
 Pairs = List[Tuple[str, str]]
 _ENC = ("utf-8", "surrogateescape")
-_BINARY_PROBE = 8192
 
 
 def root_domain(website_url: str) -> str:
@@ -110,17 +109,13 @@ def apply_sql_pairs(website_url: str, display_name: str = "", db_username: str =
                   ("application-online", lower + "-online" if lower else "")])
 
 
-def _byte_pairs(pairs) -> List[Tuple[bytes, bytes]]:
-    return [(o.encode(*_ENC), n.encode(*_ENC)) for o, n in pairs if o and o != n]
-
-
 def brand_file_bytes(data: bytes, pairs: Pairs) -> bytes:
     """One file's content with the pairs applied, serialization-aware (on the bytes, which is the same as
     on the UTF-8 surrogateescape decoding). Binary files -- a NUL in the first 8 KB -- are left alone; so
     is (same object) content holding none of the patterns."""
-    if b"\0" in data[:_BINARY_PROBE]:
+    if binary(data):
         return data
-    return serialized.replace_bytes(data, _byte_pairs(pairs))
+    return serialized.replace_bytes(data, serialized.byte_pairs(pairs))
 
 
 class SqlLineReplacer:
@@ -129,7 +124,7 @@ class SqlLineReplacer:
     def __init__(self, pairs: Pairs, dialect: str):
         sqldump._check_dialect(dialect)
         self.pairs = [(o, n) for o, n in pairs if o and o != n]
-        self.bpairs = _byte_pairs(self.pairs)
+        self.bpairs = serialized.byte_pairs(self.pairs)
         self.dialect = dialect
         needles = set()
         for old, raw in zip((o for o, _ in self.pairs), (o for o, _ in self.bpairs)):
@@ -144,11 +139,6 @@ class SqlLineReplacer:
         new = serialized.replace_bytes(data, self.bpairs)
         return value if new is data else new.decode(*_ENC)
 
-    def _plain(self, line: bytes) -> bytes:
-        for old, new in self.bpairs:
-            line = line.replace(old, new)
-        return line
-
     def __call__(self, line: bytes) -> bytes:
         if self.dialect == "postgres":
             if self.in_copy:
@@ -157,7 +147,8 @@ class SqlLineReplacer:
                     return line
                 if not any(n in line for n in self.needles):
                     return line
-                return sqldump.rewrite_values(line, "postgres", self._value, copy_row=True, needles=self.needles)
+                return cast(bytes, sqldump.rewrite_values(line, "postgres", self._value, copy_row=True,
+                                                          needles=self.needles))  # a COPY row is always data
             if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
                 self.in_copy = True
         if not any(n in line for n in self.needles):
@@ -166,7 +157,7 @@ class SqlLineReplacer:
             new = sqldump.rewrite_values(line, self.dialect, self._value, needles=self.needles)
             if new is not None:
                 return new
-        return self._plain(line)
+        return serialized.plain(line, self.bpairs)
 
 
 def sql_line_replacer(pairs: Pairs, dialect: str) -> Callable[[bytes], bytes]:

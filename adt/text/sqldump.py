@@ -21,7 +21,7 @@ as the very same objects; a rewritten row is re-escaped the way the dump tool it
 identity rewrite reproduces the original bytes. Memory is bounded by the longest statement (mariadb-dump
 caps an extended INSERT at its net buffer length, ~1 MB). Values are decoded as UTF-8 with surrogateescape,
 so binary bytes survive a decode/encode round trip. `rewrite_values` maps the quoted values of one
-statement, row line or COPY row in isolation, for line-by-line rewriters (see adt.baseline.branding).
+statement, row line or COPY row in isolation, for line-by-line rewriters (see adt.text.branding).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
-from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union
+from typing import Callable, Iterable, Iterator, List, Optional, Tuple, Union, cast
 
 DIALECTS = ("mysql", "postgres")
 DROP = object()
@@ -251,8 +251,8 @@ def _decode_tokens(toks: List[Token], dialect: str) -> Tuple[List[Optional[str]]
             inner = _unesc_my(inner) if dialect == "mysql" else inner.replace(b"''", b"'")
             values.append(inner.decode(*_ENC))
             quoted.append(True)
-        else:
-            bare = bare.strip()
+        else:                                 # a token is quoted or bare, never neither
+            bare = cast(bytes, bare).strip()
             values.append(None if bare.upper() == b"NULL" else bare.decode(*_ENC))
             quoted.append(False)
     return values, quoted
@@ -263,7 +263,8 @@ def _render_row(toks: List[Token], old: List[Optional[str]], new: List[Optional[
     """A `(...)` row for new values. Bare tokens stay bare (as written if unchanged); everything else is
     quoted and escaped; with keep_same, unchanged values are copied as written."""
     out = []
-    for (q, bare), o, v in zip(toks, old, new):
+    for (q, maybe_bare), o, v in zip(toks, old, new):
+        bare = cast(bytes, maybe_bare)        # set whenever q is None, the only time it is read
         if v is None:
             out.append(b"NULL")
         elif keep_same and v == o:
@@ -477,7 +478,7 @@ def rewrite_values(chunk: bytes, dialect: str, fn: Callable[[str], str], copy_ro
         if not any(q is not None and wanted(q) for q, _ in toks):
             continue
         values, quoted = _decode_tokens(toks, dialect)
-        new = [fn(v) if q is not None and wanted(q) else v for v, (q, _) in zip(values, toks)]
+        new = [fn(cast(str, v)) if q is not None and wanted(q) else v for v, (q, _) in zip(values, toks)]
         if new != values:
             out += [chunk[pos:start], _render_row(toks, values, new, dialect, keep_same=True)]
             pos = end
