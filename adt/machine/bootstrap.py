@@ -19,8 +19,11 @@ import sys
 import time
 from pathlib import Path
 
+from adt.database import Connection
+from adt.database.mariadb import sql_identifier, sql_string
 from adt.errors import AdtError
 from adt.files import write_atomically
+from adt.net import my_ip
 from adt.run import run, spawn
 
 RUN = Path("/run/adt-machine")
@@ -34,12 +37,6 @@ def php_fpm():
     """The php-fpm binary Debian or Ubuntu installed (php-fpm8.2, php-fpm8.3, ...), or None."""
     found = sorted(Path("/usr/sbin").glob("php-fpm*"))
     return str(found[-1]) if found else shutil.which("php-fpm")
-
-
-def my_ip() -> str:
-    for line in run(["ip", "-4", "-o", "addr", "show", "scope", "global"], what="finding this machine's address").stdout.splitlines():
-        return line.split()[3].split("/")[0]
-    raise AdtError("this machine has no global IPv4 address")
 
 
 def _store(settings):
@@ -86,8 +83,6 @@ def _mysql_host_pattern(vpc: str) -> str:
 def application_database_sql(name: str, user: str, password: str, host: str) -> str:
     """The statements that make the application's database and user (reachable from `host`, a MariaDB host
     pattern); every value quoted, so a password of any characters works."""
-    from adt.backup.database import sql_identifier, sql_string
-
     account = f"{sql_string(user, 'user')}@{sql_string(host, 'host')}"
     return (f"CREATE DATABASE IF NOT EXISTS {sql_identifier(name)};\n"
             f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_string(password, 'password')};\n"
@@ -115,8 +110,6 @@ def database(settings, home: Path) -> None:
         time.sleep(0.2)
     host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
     sql = application_database_sql(name, user, password, host)
-    from adt.backup.database import sql_string
-
     run(root, input=sql, what="creating the application database",
         secrets=[password, sql_string(password)[1:-1]])  # as given, and as the SQL quotes it
     store = _store(settings)
@@ -241,8 +234,6 @@ http {{
 
 def check_database(settings) -> str:
     """Connect from this machine to the application database as the application would."""
-    from adt.backup.database import Connection
-
     host = _wait_for_database(settings, timeout=30)
     answer = Connection.from_settings(settings, host).query("SELECT 1")  # the password on a pipe, not on disk
     if answer != [["1"]]:

@@ -6,7 +6,8 @@ import subprocess
 import pytest
 
 from adt.backup import database
-from adt.backup.database import Connection
+from adt.database import Connection, checksums
+from adt.database.mariadb import sql_string
 from adt.errors import AdtError
 from adt.machine.bootstrap import application_database_sql, php_string
 from adt.settings.machine import MachineSettings
@@ -19,7 +20,7 @@ USER = "u ser#'\"\\é"
 
 def create_user(server, user: str, password: str, name: str) -> None:
     if server.dialect == "mysql":
-        server.sql(f"DROP USER IF EXISTS {database.sql_string(user)}@'127.0.%.%';\n"
+        server.sql(f"DROP USER IF EXISTS {sql_string(user)}@'127.0.%.%';\n"
                    + application_database_sql(name, user, password, "127.0.%.%"))
     else:
         literal = lambda text: "'" + text.replace("'", "''") + "'"  # noqa: E731  standard_conforming_strings
@@ -46,7 +47,7 @@ def test_backup_and_restore_with_such_a_password(server, plain_machine):  # noqa
     user = "hard user"
     if server.dialect == "mysql":
         server.sql(f"DROP USER IF EXISTS 'hard user'@'127.0.%.%';\n"
-                   f"CREATE USER 'hard user'@'127.0.%.%' IDENTIFIED BY {database.sql_string(password)};\n"
+                   f"CREATE USER 'hard user'@'127.0.%.%' IDENTIFIED BY {sql_string(password)};\n"
                    "GRANT ALL PRIVILEGES ON `pwsite`.* TO 'hard user'@'127.0.%.%';\n"
                    "GRANT ALL PRIVILEGES ON `pwcopy`.* TO 'hard user'@'127.0.%.%';\n"
                    "GRANT SUPER ON *.* TO 'hard user'@'127.0.%.%';\n")  # the trigger's definer is another user
@@ -57,7 +58,7 @@ def test_backup_and_restore_with_such_a_password(server, plain_machine):  # noqa
                                  DATABASEINSTALLATIONTYPE="Maria" if server.dialect == "mysql" else "Postgres",
                                  IPMASK="127.0.%.%", MYIP="127.0.0.1")
     settings = MachineSettings.load(plain_machine.settings_path)
-    source = database.checksums(Connection.from_settings(settings))
+    source = checksums(Connection.from_settings(settings))
     database.backup(settings, "daily")
     restored = database.restore(settings, "daily", database="pwcopy")
     assert restored.tables == source and len(source) >= 4
