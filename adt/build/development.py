@@ -2,11 +2,14 @@
 
 Phases (each timed, each failure naming the machine, the step and the log to read):
 preflight -> runtime data and credentials -> keys -> network -> datastore -> database -> webserver ->
-checks -> finish. Machines run the same role bootstrap (adt.machine) a cloud machine runs at first boot.
+checks -> firewalls -> finish. Machines run the same role bootstrap (adt.machine) a cloud machine runs at
+first boot. A dry run prints the files it would write and the commands it would run up to the network, and
+stops there: every later phase needs the machines it does not start.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import secrets
@@ -15,17 +18,18 @@ import string
 import sys
 import time
 import urllib.request
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, List, Optional
+from typing import IO, Any, Callable, Dict, List, Optional
 
 from adt import remote
+from adt.build.config import BuildConfig
 from adt.cloud.base import UserData
 from adt.errors import AdtError
 from adt.files import open_private
 from adt.machine.bootstrap import php_fpm
-from adt.run import run
-from adt.settings.runtime import BuildEnvironment, RuntimeData, templates_dir
+from adt.net import ip_mask
+from adt.run import announce, dry_run, run
+from adt.settings.runtime import SUBDIRECTORIES, templates_dir
 from adt.settings.template import Template, write_atomically
 
 REQUIRED = {"mariadbd": "mariadb-server", "mariadb": "mariadb-client", "nginx": "nginx",
@@ -38,29 +42,13 @@ def _random(n: int) -> str:
     return "".join(secrets.choice(ALPHANUMERIC) for _ in range(n))
 
 
-@dataclass
-class Build:
-    cloudhost: str
-    build_identifier: str
-    build_home: Path
-    values: Dict[str, str] = field(default_factory=dict)
-    timings: List[tuple] = field(default_factory=list)
-
-    @property
-    def runtime(self) -> RuntimeData:
-        return RuntimeData(self.build_home)
-
-    @property
-    def dir(self) -> Path:
-        return self.runtime.build_dir(self.cloudhost, self.build_identifier)
-
-    @property
-    def key(self) -> Path:
-        algorithm = self.values.get("ALGORITHM", "ed25519")
-        return self.dir / "keys" / f"id_{algorithm}_AGILE_DEPLOYMENT_BUILD_KEY_{self.build_identifier}"
-
-    def target(self, ip: str, role: str) -> remote.Target:
-        return remote.Target(ip, int(self.values["SSH_PORT"]), str(self.key), str(self.dir / "keys" / f"{role}_{ip}keys"))
+def _remove(path: Path) -> None:
+    """Remove a file if it is there (in a dry run: say so)."""
+    if dry_run():
+        if path.exists():
+            announce(str(path), "remove")
+        return
+    path.unlink(missing_ok=True)
 
 
 def preflight(template_number: int) -> None:
@@ -79,7 +67,7 @@ def preflight(template_number: int) -> None:
                        "use template 1 (a development build of a virgin application)")
 
 
-def load_template(build: Build, template_number: int, template_file: Optional[str]) -> Dict[str, str]:
+def load_template(build: BuildConfig, template_number: int, template_file: Optional[str]) -> Dict[str, str]:
     from adt.settings.validate import validate_template
 
     path = Path(template_file) if template_file else \
@@ -87,35 +75,33 @@ def load_template(build: Build, template_number: int, template_file: Optional[st
     template = Template.load(path).set("BUILD_IDENTIFIER", build.build_identifier).set("CLOUDHOST", build.cloudhost)
     problems = validate_template(template)
     if problems:
-        shown = "; ".join(p.render() for p in problems[:5]) + (f"; and {len(problems) - 5} more" if len(problems) > 5 else "")
+        shown = "; ".join(p.render() for p in problems[:5])
+        shown += f"; and {len(problems) - 5} more" if len(problems) > 5 else ""
         raise AdtError(f"template {path} is not valid: {shown}", f"adt template validate {path}")
     return template.values()
 
 
 class Builder:
-    def __init__(self, build: Build, progress: Callable[[str], None] = print):
+    def __init__(self, build: BuildConfig, progress: Callable[[str], None] = print):
         self.build = build
         self.progress = progress
-        self.log = None
-        self.driver = None
+        self.log: IO[str] = io.StringIO()  # a sink until the build's log exists (and in a dry run)
+        self.driver: Any = None  # the cloud host's driver, from the network phase on
+        self.timings: List[tuple] = []
 
     def phase(self, name: str, work: Callable):
         started = time.monotonic()
         self.progress(f"[{name}] ...")
         result = work()
-        self.build.timings.append((name, time.monotonic() - started))
+        self.timings.append((name, time.monotonic() - started))
         return result
 
     # -- phases ----------------------------------------------------------------------------------
     def prepare_runtime(self, template_number: int, template_file: Optional[str]) -> None:
         b = self.build
         runtime = b.runtime
-        runtime.set_active(b.cloudhost, b.build_identifier)
-        base = runtime.ensure_build_dir(b.cloudhost, b.build_identifier)
-        (base / "logs").mkdir(exist_ok=True)
-        self.log = open_private(base / "logs" / f"build_output_stream-{time.strftime('%Y%m%d-%H%M%S')}", "a")
+        base = b.dir
         path = template_file or str(templates_dir(b.build_home) / b.cloudhost / f"{b.cloudhost}{template_number}.tmpl")
-        write_atomically(runtime.root / "current_template_name", path + "\n", 0o600)
         server_user = "X" + _random(18) + "X"
         values = dict(b.values)
         values.update({"SERVER_USER": server_user, "SERVER_USER_PASSWORD": _random(18),
@@ -124,23 +110,36 @@ class Builder:
                        "DB_IDENTIFIER": "self-managed"})
         b.values = values
         credentials = base / "credentials"
-        write_atomically(credentials / "SERVERUSER", server_user + "\n", 0o600)
-        write_atomically(credentials / "SERVERUSERPASSWORD", values["SERVER_USER_PASSWORD"] + "\n", 0o600)
-        write_atomically(credentials / "db_credentials.dat",
-                         f"DBNAME:{values['DB_NAME']}\nUSERNAME:{values['DB_USERNAME']}\nPASSWORD:{values['DB_PASSWORD']}\n", 0o600)
-        write_atomically(base / "build_environment", "".join(f"{k}={v}\n" for k, v in values.items()), 0o600)
+        files = {runtime.root / "current_template_name": path + "\n",
+                 credentials / "SERVERUSER": server_user + "\n",
+                 credentials / "SERVERUSERPASSWORD": values["SERVER_USER_PASSWORD"] + "\n",
+                 credentials / "db_credentials.dat": f"DBNAME:{values['DB_NAME']}\nUSERNAME:{values['DB_USERNAME']}\n"
+                                                     f"PASSWORD:{values['DB_PASSWORD']}\n",
+                 base / "build_environment": "".join(f"{k}={v}\n" for k, v in values.items())}
+        if dry_run():
+            announce(f"{runtime.root}/ACTIVE_CLOUDHOST={b.cloudhost}, ACTIVE_BUILD_IDENTIFIER={b.build_identifier}",
+                     "write")
+            announce(f"{base}/ with {', '.join(SUBDIRECTORIES)} (0700)", "create")
+            for file in files:
+                announce(f"{file} (0600)", "write")
+            return
+        runtime.set_active(b.cloudhost, b.build_identifier)
+        runtime.ensure_build_dir(b.cloudhost, b.build_identifier)
+        self.log = open_private(base / "logs" / f"build_output_stream-{time.strftime('%Y%m%d-%H%M%S')}", "a")
+        for file, text in files.items():
+            write_atomically(file, text, 0o600)
 
     def make_keys(self) -> None:
         key = self.build.key
         for stale in (key, key.with_name(key.name + ".pub")):
-            stale.unlink(missing_ok=True)
+            _remove(stale)
         run(["ssh-keygen", "-q", "-t", self.build.values.get("ALGORITHM", "ed25519"), "-N", "", "-C",
              f"adt-{self.build.build_identifier}", "-f", str(key)], what="making the build key", log=self.log)
 
     def start_network(self) -> None:
         from adt.cloud.local import LocalDriver
 
-        self.driver = LocalDriver(self.build.values["VPC_IP_RANGE"])
+        self.driver = LocalDriver(self.build.vpc)
         self.driver.ensure_network()
 
     def start_datastore(self) -> None:
@@ -161,9 +160,11 @@ class Builder:
                     server.start()
                 except RuntimeError as exc:
                     raise AdtError(f"the embedded datastore (SeaweedFS) did not start: {exc}") from None
+            assert server.state  # started, or found running
             key, secret = server.state["rw"]
             endpoint = Endpoint(1, server.endpoint, key, secret, "")
-            v.update({"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret, "S3_LOCATION": "US"})
+            v.update({"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret,
+                      "S3_LOCATION": "US"})
         bucket = config_bucket(v["WEBSITE_URL"], v["SERVER_USER"])
         client = s3_client(endpoint)
         prefix = bucket.rsplit("-", 1)[0] + "-"
@@ -173,7 +174,7 @@ class Builder:
                 client.delete_bucket(Bucket=old["Name"])
         client.create_bucket(Bucket=bucket)
         self.store = ConfigDatastore([endpoint], bucket)
-        env = BuildEnvironment(b.dir / "build_environment")
+        env = b.environment
         for name in ("S3_HOST_BASE", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_LOCATION"):
             env.set(name, v[name])
 
@@ -187,7 +188,7 @@ class Builder:
                 "APPLICATION": v.get("APPLICATION", ""), "BUILDIDENTIFIER": self.build.build_identifier,
                 "CLOUDHOST": self.build.cloudhost, "REGION": v.get("REGION", ""), "SSHPORT": v["SSH_PORT"],
                 "VPCIPRANGE": v["VPC_IP_RANGE"], "BUILDMACHINEIP": self.driver.gateway,
-                "IPMASK": ".".join(v["VPC_IP_RANGE"].split(".")[:2] + ["%", "%"]),
+                "IPMASK": ip_mask(v["VPC_IP_RANGE"]),
                 "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""), "PHPVERSION": v.get("PHP_VERSION", ""),
                 "DEVELOPMENT": v.get("DEVELOPMENT", "1"), "PRODUCTION": v.get("PRODUCTION", "0"),
                 "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"), "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
@@ -212,13 +213,13 @@ class Builder:
                                            self.build.key.with_name(self.build.key.name + ".pub").read_text())
         (self.build.dir / "ips").mkdir(exist_ok=True)
         (self.build.dir / "ips" / f"{role}:{server.private_ip}").touch()
-        Path(self.build.target(server.private_ip, role).known_hosts).unlink(missing_ok=True)  # a new host key
+        self.build.known_hosts(role, server.private_ip).unlink(missing_ok=True)  # a new host key
         marker = "DATABASE_READY" if role == "database" else "WEBSERVER_READY"
         self.wait_ready(name, server.private_ip, role, f"{home}/runtime/{marker}")
         return server.private_ip
 
     def wait_ready(self, name: str, ip: str, role: str, marker: str, timeout: float = 300) -> None:
-        target = self.build.target(ip, role)
+        target = self.build.target(role, ip)
         log = self.driver.host_path(name, "/var/log/adt/bootstrap.log")
         deadline = time.monotonic() + timeout
         probe = None
@@ -232,7 +233,7 @@ class Builder:
             time.sleep(0.25)
         lines = log.read_text().strip().splitlines() if log.exists() else []
         errors = [i for i, line in enumerate(lines) if line.startswith("adt: ")]
-        tail = " ".join(l.strip() for l in lines[errors[-1]:errors[-1] + 2]) if errors else "; ".join(lines[-1:])
+        tail = " ".join(line.strip() for line in lines[errors[-1]:errors[-1] + 2]) if errors else "; ".join(lines[-1:])
         if probe is not None and probe.returncode == 255:
             raise AdtError(f"machine {name} ({role}): cannot ssh to {ip}: {probe.stderr.strip()}",
                            f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}")
@@ -240,7 +241,7 @@ class Builder:
                        f"read {log}")
 
     def check(self, ws_ip: str) -> None:
-        target = self.build.target(ws_ip, "webserver")
+        target = self.build.target("webserver", ws_ip)
         adt = str(Path(sys.executable).parent / "adt")
         result = run(remote.ssh(target, [adt, "machine", "check-database"]), check=False, timeout=60)
         if result.returncode != 0:
@@ -268,16 +269,17 @@ class Builder:
         from adt.build.firewall import apply_native
 
         for role, ip in ips.items():
-            result = run(remote.ssh(self.build.target(ip, role), ["adt", "firewall", "reconcile"]), check=False, timeout=60)
+            result = run(remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile"]), check=False,
+                         timeout=60)
             if result.returncode != 0:
                 raise AdtError(f"the firewall of the {role} at {ip} failed: {(result.stderr or result.stdout).strip()}")
             self.log.write(f"{role} {ip}: {result.stdout}")
-        for line in apply_native(self.build.cloudhost, self.build.build_identifier, str(self.build.build_home)):
+        for line in apply_native(self.build, self.driver):
             self.log.write(line + "\n")
 
     def finish(self, ws_ip: str) -> None:
         self.store.put("INSTALLED_SUCCESSFULLY")
-        target = self.build.target(ws_ip, "webserver")
+        target = self.build.target("webserver", ws_ip)
         run(remote.ssh(target, ["touch", f"/home/{self.build.values['SERVER_USER']}/runtime/INSTALLED_SUCCESSFULLY"]),
             what="marking the webserver installed")
         write_atomically(self.build.dir / "INITIAL_BUILD_COMPLETED", "", 0o600)
@@ -289,20 +291,26 @@ def build_development(cloudhost: str, template_number: int, build_identifier: st
     if cloudhost != "local":
         raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
     preflight(template_number)
-    build = Build(cloudhost, build_identifier, Path(build_home))
+    build = BuildConfig(Path(build_home), cloudhost, build_identifier)
     build.values = load_template(build, template_number, template_file)
-    existing = build.dir / "INITIAL_BUILD_COMPLETED"
-    if build.dir.exists() and (existing.exists() or (build.dir / "datastore").exists() or _machines(build)):
+    existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
+    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or (build.dir / "datastore").exists()
+                               or _machines(existing, build.vpc)):
         if not rebuild:
             raise AdtError(f"build {cloudhost}/{build_identifier} exists already",
                            f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild")
         progress(f"destroying the existing build {cloudhost}/{build_identifier} first (--rebuild)")
-        destroy(cloudhost, build_identifier, build_home, progress=progress)
+        destroy(existing, progress=progress)
     builder = Builder(build, progress)
     try:
         builder.phase("runtime data", lambda: builder.prepare_runtime(template_number, template_file))
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
+        if dry_run():
+            announce(f"start the datastore, create the machines {builder.server_name('database')} and "
+                     f"{builder.server_name('webserver')}, wait for them, check the website, apply the firewalls; "
+                     "a dry run stops here: these steps need the machines it does not start", "then")
+            return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         builder.phase("datastore", builder.start_datastore)
         db_ip = builder.phase("database machine", lambda: builder.launch("database"))
         ws_ip = builder.phase("webserver machine", lambda: builder.launch("webserver"))
@@ -310,56 +318,56 @@ def build_development(cloudhost: str, template_number: int, build_identifier: st
         builder.phase("firewalls", lambda: builder.firewalls({"database": db_ip, "webserver": ws_ip}))
         builder.phase("finish", lambda: builder.finish(ws_ip))
     except AdtError as error:
-        log = builder.log.name if builder.log else build.dir / "logs"
+        log = getattr(builder.log, "name", build.dir / "logs")
         raise AdtError(f"build {cloudhost}/{build_identifier} failed: {error.message}",
-                       error.hint or f"read {log}; the fleet can be destroyed with: adt destroy -c {cloudhost} -b {build_identifier}") from None
+                       error.hint or f"read {log}; the fleet can be destroyed with: "
+                                     f"adt destroy -c {cloudhost} -b {build_identifier}") from None
     finally:
-        if builder.log:
-            builder.log.write(json.dumps({"timings": build.timings}) + "\n")
-            builder.log.close()
-    return {"url": f"http://{ws_ip}/", "webserver": ws_ip, "database": db_ip, "timings": build.timings,
+        builder.log.write(json.dumps({"timings": builder.timings}) + "\n")
+        builder.log.close()
+    return {"url": f"http://{ws_ip}/", "webserver": ws_ip, "database": db_ip, "timings": builder.timings,
             "credentials": str(build.dir / "credentials"), "build_dir": str(build.dir),
             "website_url": build.values["WEBSITE_URL"]}
 
 
-def _machines(build: Build):
+def _machines(build: BuildConfig, vpc: str):
+    """The machines of a build already there (on its own VPC, else on the one about to be built)."""
     from adt.cloud.local import LocalDriver
 
     try:
-        vpc = BuildEnvironment(build.dir / "build_environment").value(
-            "VPC_IP_RANGE", build.values.get("VPC_IP_RANGE", "10.171.0.0/24"))
-        return LocalDriver(vpc).list_servers(f"-{build.build_identifier}-")
+        return build.servers(LocalDriver(build.value("VPC_IP_RANGE", vpc)))
     except AdtError:
         return []
 
 
-def destroy(cloudhost: str, build_identifier: str, build_home: Path, progress: Callable[[str], None] = print) -> List[str]:
-    """Destroy a build's machines, its embedded datastore and network; its runtime data stays."""
+def destroy(build: BuildConfig, progress: Callable[[str], None] = print) -> List[str]:
+    """Destroy a build's machines, its embedded datastore and network; its runtime data stays. In a dry run
+    the commands and removals are printed instead."""
     from adt.cloud.local import LocalDriver
     from adt.datastore.seaweed import SeaweedS3
 
-    if cloudhost != "local":
-        raise AdtError(f"the {cloudhost} cloud host has no driver yet")
+    if build.cloudhost != "local":
+        raise AdtError(f"the {build.cloudhost} cloud host has no driver yet")
     if os.geteuid() != 0:
         raise AdtError("destroying local machines needs root")
-    runtime = RuntimeData(Path(build_home))
-    base = runtime.build_dir(cloudhost, build_identifier)
-    env = BuildEnvironment(base / "build_environment")
-    vpc = env.value("VPC_IP_RANGE", "10.171.0.0/24")
-    region = env.value("REGION", "local")
-    driver = LocalDriver(vpc)
+    driver = LocalDriver(build.vpc)
     gone = []
-    for server in driver.list_servers(f"-{region}-{build_identifier}-"):
+    for server in build.servers(driver):
         progress(f"destroying {server.name} ({server.private_ip})")
         driver.destroy_server(server.name)
         gone.append(server.name)
-    datastore = base / "datastore"
+    datastore = build.dir / "datastore"
     if datastore.exists():
         progress("stopping the embedded datastore")
-        SeaweedS3(datastore).stop()
-        shutil.rmtree(datastore, ignore_errors=True)
-    driver.remove_network()
-    (base / "INITIAL_BUILD_COMPLETED").unlink(missing_ok=True)
-    for marker in (base / "ips").glob("*") if (base / "ips").exists() else []:
-        marker.unlink()
+        if dry_run():
+            announce(f"the embedded datastore of {datastore}", "stop")
+            announce(str(datastore), "remove")
+        else:
+            SeaweedS3(datastore).stop()
+            shutil.rmtree(datastore, ignore_errors=True)
+    # in a dry run the build's machines are still there: the network goes when no other machine uses it
+    driver.remove_network(force=dry_run() and not [s for s in driver.list_servers() if s.name not in gone])
+    _remove(build.dir / "INITIAL_BUILD_COMPLETED")
+    for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
+        _remove(marker)
     return gone

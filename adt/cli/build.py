@@ -3,34 +3,22 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
-from typing import Optional
 
 import click
 
-from adt.cli.options import build_options
+from adt.cli.options import BUILD_HOME_HELP, DRY_RUN_HELP, build_options
 from adt.settings.providers import CLOUDHOSTS
-
-
-def build_home(option: Optional[str] = None) -> Path:
-    """BUILD_HOME (or /home/buildhome.dat), else the adt checkout this command belongs to."""
-    from adt.errors import AdtError
-    from adt.settings.paths import build_home as find
-
-    try:
-        return find(option=option)
-    except AdtError:
-        return Path(__file__).resolve().parents[2]
 
 
 @click.command()
 @click.argument("words", nargs=-1, metavar="[CLOUDHOST BUILDOS TEMPLATE BUILD_IDENTIFIER]")
 @click.option("--rebuild", is_flag=True, help="Destroy an existing build with this identifier first.")
 @click.option("--template-file", type=click.Path(exists=True, dir_okay=False), help="Use this template file.")
-@click.option("--build-home", "home_dir", metavar="DIR",
-              help="The toolkit's home (default: BUILD_HOME, /home/buildhome.dat, this checkout).")
+@click.option("--build-home", "home_dir", metavar="DIR", help=BUILD_HOME_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-def build(words, rebuild, template_file, home_dir, as_json):
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP + " It stops before the datastore: the later steps "
+              "need machines it does not start.")
+def build(words, rebuild, template_file, home_dir, as_json, dry_run):
     """Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh).
 
     With no arguments it asks for the cloud host, build OS, template number (1, 2, 3) and build
@@ -42,6 +30,8 @@ def build(words, rebuild, template_file, home_dir, as_json):
 
     from adt.build.development import build_development
     from adt.errors import AdtError
+    from adt.run import dry_running
+    from adt.settings.paths import build_home
 
     if words and len(words) != 4:
         raise click.UsageError("give all four of CLOUDHOST BUILDOS TEMPLATE BUILD_IDENTIFIER, or none")
@@ -64,12 +54,16 @@ def build(words, rebuild, template_file, home_dir, as_json):
     if not IDENTIFIER.match(identifier):
         raise AdtError(f"build identifier {identifier!r} is not valid",
                        "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'")
-    home = build_home(home_dir)
+    home = build_home(option=home_dir)
     progress = (lambda line: click.echo(line, err=True)) if as_json else click.echo
-    result = build_development(cloudhost, int(template), identifier, home, rebuild=rebuild,
-                               template_file=template_file, progress=progress)
+    with dry_running(dry_run, echo=progress):
+        result = build_development(cloudhost, int(template), identifier, home, rebuild=rebuild,
+                                   template_file=template_file, progress=progress)
     if as_json:
         click.echo(json.dumps(result))
+        return
+    if dry_run:
+        click.echo(f"dry run of {cloudhost}/{identifier}: nothing was changed")
         return
     total = sum(t for _, t in result["timings"])
     click.echo(f"\nThe development fleet {cloudhost}/{identifier} is up ({total:.1f} s).")
@@ -83,14 +77,16 @@ def build(words, rebuild, template_file, home_dir, as_json):
 @click.command()
 @build_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
-def destroy(cloudhost, build_identifier, home_dir, yes):
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def destroy(cloudhost, build_identifier, home_dir, yes, dry_run):
     """Destroy a build's machines, its embedded datastore and its network (its runtime data stays)."""
+    from adt.build.config import BuildConfig
     from adt.build.development import destroy as destroy_build
-    from adt.settings.runtime import RuntimeData
+    from adt.run import dry_running
 
-    home = build_home(home_dir)
-    cloudhost, build_identifier = RuntimeData(home).resolve(cloudhost, build_identifier)
-    if not yes and sys.stdin.isatty():
-        click.confirm(f"Destroy every machine of {cloudhost}/{build_identifier}?", abort=True)
-    gone = destroy_build(cloudhost, build_identifier, home, progress=click.echo)
-    click.echo(f"destroyed {len(gone)} machine(s) of {cloudhost}/{build_identifier}")
+    config = BuildConfig.load(cloudhost, build_identifier, home_dir)
+    if not yes and not dry_run and sys.stdin.isatty():
+        click.confirm(f"Destroy every machine of {config.name}?", abort=True)
+    with dry_running(dry_run):
+        gone = destroy_build(config, progress=click.echo)
+    click.echo(f"{'would destroy' if dry_run else 'destroyed'} {len(gone)} machine(s) of {config.name}")

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from adt.cli.options import build_options
-from adt.errors import AdtError
+from adt.cli.options import DRY_RUN_HELP, build_options
 
 
 @click.group()
@@ -26,12 +25,15 @@ def _role(ctx) -> str:
 
 
 @firewall.command()
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def reconcile(ctx):
+def reconcile(ctx, dry_run):
     """Apply this machine's policy if it changed or the firewall was disabled (what cron runs)."""
     from adt.firewall.reconcile import reconcile as run_reconcile
+    from adt.run import dry_running
 
-    click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx)))
+    with dry_running(dry_run):
+        click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx)))
 
 
 @firewall.command()
@@ -69,28 +71,24 @@ def update_cloudflare_ranges(ctx, file):
 
 @firewall.command()
 @build_options
-def native(cloudhost, build_identifier, home_dir):
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+def native(cloudhost, build_identifier, home_dir, dry_run):
     """From the build machine: apply the cloud host's native firewall to every machine of a build
     (when ACTIVE_FIREWALLS is 2 or 3)."""
+    from adt.build.config import BuildConfig
     from adt.build.firewall import apply_native
+    from adt.run import dry_running
 
-    for line in apply_native(cloudhost, build_identifier, home_dir):
-        click.echo(line)
+    config = BuildConfig.load(cloudhost, build_identifier, home_dir)
+    with dry_running(dry_run):
+        for line in apply_native(config):
+            click.echo(line)
 
 
-def _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip):
-    from adt.cli.build import build_home
-    from adt.datastore.endpoints import Endpoint
+def _build_machine_store(config, build_machine_ip):
     from adt.firewall.buildmachine import auth_store
-    from adt.settings.runtime import BuildEnvironment, RuntimeData
 
-    runtime = RuntimeData(build_home(home_dir))
-    cloudhost, build_identifier = runtime.resolve(cloudhost, build_identifier)
-    value = BuildEnvironment(runtime.environment_file(cloudhost, build_identifier)).value
-    if not value("S3_HOST_BASE"):
-        raise AdtError(f"build {cloudhost}/{build_identifier} has no datastore settings", "build it first")
-    endpoint = Endpoint(1, value("S3_HOST_BASE"), value("S3_ACCESS_KEY"), value("S3_SECRET_KEY"), value("S3_LOCATION"))
-    return auth_store(endpoint, build_machine_ip)
+    return auth_store(config.endpoint(), build_machine_ip)
 
 
 def build_machine_options(function):
@@ -106,9 +104,10 @@ def build_machine_options(function):
 def allow_laptop_ip(address, remove, cloudhost, build_identifier, home_dir, build_machine_ip):
     """Allow ADDRESS to reach the build machine's SSH (AllowLaptopIP.sh): edits authorised-ips.dat in
     the authip-adt-allowed-<build machine ip> bucket and raises FIREWALL-EVENT for the next adjust."""
+    from adt.build.config import BuildConfig
     from adt.firewall.buildmachine import allow
 
-    store = _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip)
+    store = _build_machine_store(BuildConfig.load(cloudhost, build_identifier, home_dir), build_machine_ip)
     click.echo("authorised: " + (", ".join(allow(store, address, remove)) or "(none)"))
 
 
@@ -120,11 +119,10 @@ def allow_laptop_ip(address, remove, cloudhost, build_identifier, home_dir, buil
 def adjust_build_machine(ssh_port, laptop_ip, force, cloudhost, build_identifier, home_dir, build_machine_ip):
     """Apply the authorised addresses to this machine's own firewall when FIREWALL-EVENT is raised
     (AdjustBuildMachineFirewall.sh, every minute from cron). Run it on the build machine only."""
-    from pathlib import Path
-
+    from adt.build.config import BuildConfig
     from adt.firewall.buildmachine import adjust
 
-    store = _build_machine_store(cloudhost, build_identifier, home_dir, build_machine_ip)
-    state = Path(home_dir or ".") / "runtimedata" / "build-machine-firewall"
-    result = adjust(store, ssh_port, laptop_ip, state, force)
+    config = BuildConfig.load(cloudhost, build_identifier, home_dir)
+    state = config.runtime.root / "build-machine-firewall"
+    result = adjust(_build_machine_store(config, build_machine_ip), ssh_port, laptop_ip, state, force)
     click.echo(result or "no FIREWALL-EVENT: nothing to do")

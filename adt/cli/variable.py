@@ -11,11 +11,9 @@ from adt.errors import AdtError
 
 
 def _environment(cloudhost: Optional[str], build_identifier: Optional[str], home_dir: Optional[str]):
-    from adt.settings.paths import build_home
-    from adt.settings.runtime import BuildEnvironment, RuntimeData
+    from adt.build.config import BuildConfig
 
-    runtime = RuntimeData(build_home(option=home_dir))
-    return BuildEnvironment(runtime.environment_file(*runtime.resolve(cloudhost, build_identifier)))
+    return BuildConfig.load(cloudhost, build_identifier, home_dir).environment
 
 
 @click.group()

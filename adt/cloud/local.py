@@ -18,7 +18,6 @@ import os
 import shlex
 import shutil
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -27,10 +26,10 @@ from typing import List, Optional
 from adt.cloud.base import CloudDriver, Server, UserData, role_of
 from adt.errors import AdtError
 from adt.files import write_atomically
-from adt.run import alive, run, spawn
+from adt.run import alive, announce, dry_run, run, shown, spawn
 
-PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine", "/etc/adt",
-                "/var/log/adt", "/var/spool/cron/crontabs", "/etc/cron.d")
+PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine",
+                "/etc/adt", "/var/log/adt", "/var/spool/cron/crontabs", "/etc/cron.d")
 
 
 SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
@@ -41,6 +40,57 @@ PRIVATE_FILES = {"/etc/default/ufw": "copy", "/etc/crontab": "empty", "/run/cron
 
 def _short(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+# the native firewall: new TCP connections towards a machine's link go through that machine's chain
+NATIVE_TABLE = ("add table bridge adt\n"
+                "add chain bridge adt forward { type filter hook forward priority 0; policy accept; }\n"
+                "add map bridge adt machines { type ifname : verdict; }\n"
+                "add rule bridge adt forward tcp flags & (syn|ack) == syn oifname vmap @machines\n")
+
+
+def network_steps(switch: str, host_veth: str, gateway: str, prefix: int) -> List[List[str]]:
+    """The switch: a namespace holding a bridge, and the build machine's link into it on the gateway address."""
+    return [["ip", "netns", "add", switch],
+            ["ip", "-n", switch, "link", "add", "br0", "type", "bridge"],
+            ["ip", "-n", switch, "link", "set", "br0", "up"],
+            ["ip", "-n", switch, "link", "set", "lo", "up"],
+            ["ip", "link", "add", host_veth, "type", "veth", "peer", "name", "up0", "netns", switch],
+            ["ip", "-n", switch, "link", "set", "up0", "master", "br0", "up"],
+            ["ip", "addr", "add", f"{gateway}/{prefix}", "dev", host_veth],
+            ["ip", "link", "set", host_veth, "up"]]
+
+
+def machine_steps(switch: str, netns: str, veth: str, ip: str, prefix: int) -> List[List[str]]:
+    """A machine's network: its namespace, and a link from the bridge to its eth0 carrying its address."""
+    return [["ip", "netns", "add", netns],
+            ["ip", "-n", switch, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns],
+            ["ip", "-n", switch, "link", "set", veth, "master", "br0", "up"],
+            ["ip", "-n", netns, "addr", "add", f"{ip}/{prefix}", "dev", "eth0"],
+            ["ip", "-n", netns, "link", "set", "eth0", "up"],
+            ["ip", "-n", netns, "link", "set", "lo", "up"]]
+
+
+def nft(switch: str) -> List[str]:
+    """nft inside the switch, reading its script (one transaction) from standard input."""
+    return ["ip", "netns", "exec", switch, "nft", "-f", "-"]
+
+
+def native_chain(veth: str, rules) -> str:
+    """A machine's native firewall as one nft script: its chain replaced whole, new TCP connections dropped
+    unless a rule admits them, and the chain bound to its link."""
+    chain = f"m_{veth}"
+    lines = [f"add chain bridge adt {chain}", f"flush chain bridge adt {chain}"]
+    for rule in rules:
+        if rule.proto == "tcp":
+            lines.append(f"add rule bridge adt {chain} ip saddr {rule.source} tcp dport {rule.port} accept")
+    lines += [f"add rule bridge adt {chain} drop", f'add element bridge adt machines {{ "{veth}" : jump {chain} }}']
+    return "\n".join(lines) + "\n"
+
+
+def forget_chain(veth: str) -> str:
+    """The nft script that unbinds and deletes a machine's native firewall chain."""
+    return f'delete element bridge adt machines {{ "{veth}" }}\ndelete chain bridge adt m_{veth}\n'
 
 
 def code_paths() -> List[str]:
@@ -69,10 +119,17 @@ class LocalDriver(CloudDriver):
     def _ns_exists(self, name: str) -> bool:
         return os.path.exists(f"/run/netns/{name}")
 
+    def _nft(self, script: str, what: str = "", check: bool = True) -> None:
+        """Feed an nft script to the switch (in a dry run: print the command and the script, as a here-document)."""
+        if dry_run():
+            announce(f"{shown(nft(self.switch))} <<'EOF'\n{script}EOF")
+            return
+        run(nft(self.switch), input=script, what=what, check=check)
+
     def ensure_network(self) -> None:
         if self._ns_exists(self.switch):
             return
-        for line in run(["ip", "-4", "route", "show"], what="reading routes").stdout.splitlines():
+        for line in run(["ip", "-4", "route", "show"], what="reading routes", changes=False).stdout.splitlines():
             destination = line.split()[0]
             if destination == "default":
                 continue
@@ -83,24 +140,10 @@ class LocalDriver(CloudDriver):
             if taken.overlaps(self.network):
                 raise AdtError(f"VPC_IP_RANGE {self.network} overlaps a network this machine already routes "
                                f"({line.strip()})", "choose another private range for the local cloud host")
-        prefix = self.network.prefixlen
-        steps = [["ip", "netns", "add", self.switch],
-                 ["ip", "-n", self.switch, "link", "add", "br0", "type", "bridge"],
-                 ["ip", "-n", self.switch, "link", "set", "br0", "up"],
-                 ["ip", "-n", self.switch, "link", "set", "lo", "up"],
-                 ["ip", "link", "add", self.host_veth, "type", "veth", "peer", "name", "up0", "netns", self.switch],
-                 ["ip", "-n", self.switch, "link", "set", "up0", "master", "br0", "up"],
-                 ["ip", "addr", "add", f"{self.gateway}/{prefix}", "dev", self.host_veth],
-                 ["ip", "link", "set", self.host_veth, "up"]]
         try:
-            for step in steps:
+            for step in network_steps(self.switch, self.host_veth, self.gateway, self.network.prefixlen):
                 run(step, what="creating the local network")
-            # the native firewall layer: new TCP connections towards a machine's port go through its chain
-            run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], what="creating the native firewall",
-                input="add table bridge adt\n"
-                      "add chain bridge adt forward { type filter hook forward priority 0; policy accept; }\n"
-                      "add map bridge adt machines { type ifname : verdict; }\n"
-                      "add rule bridge adt forward tcp flags & (syn|ack) == syn oifname vmap @machines\n")
+            self._nft(NATIVE_TABLE, what="creating the native firewall")
         except AdtError:
             self.remove_network(force=True)
             raise
@@ -113,6 +156,11 @@ class LocalDriver(CloudDriver):
         if os.path.exists(f"/sys/class/net/{self.host_veth}"):
             run(["ip", "link", "del", self.host_veth], check=False)
         record = self.state / "created-mountpoints"
+        if dry_run():
+            if record.exists():
+                announce(f"the mount points adt made, when empty: {' '.join(sorted(set(record.read_text().split())))}",
+                         "remove")
+            return
         if record.exists():
             for path in sorted(set(record.read_text().split()), reverse=True):
                 try:
@@ -178,13 +226,7 @@ class LocalDriver(CloudDriver):
                    "ssh_port": ssh_port, "role": role_of(name), "created": time.time()}
         (base / "machine.json").write_text(json.dumps(machine))
         try:
-            for step in (["ip", "netns", "add", netns],
-                         ["ip", "-n", self.switch, "link", "add", veth, "type", "veth", "peer", "name", "eth0",
-                          "netns", netns],
-                         ["ip", "-n", self.switch, "link", "set", veth, "master", "br0", "up"],
-                         ["ip", "-n", netns, "addr", "add", f"{ip}/{self.network.prefixlen}", "dev", "eth0"],
-                         ["ip", "-n", netns, "link", "set", "eth0", "up"],
-                         ["ip", "-n", netns, "link", "set", "lo", "up"]):
+            for step in machine_steps(self.switch, netns, veth, ip, self.network.prefixlen):
                 run(step, what=f"creating machine {name}")
             machine["holder"] = self._start_holder(name, netns)
             (base / "machine.json").write_text(json.dumps(machine))
@@ -243,7 +285,7 @@ class LocalDriver(CloudDriver):
         return pid  # ip netns exec, unshare and sh each exec the next: the holder keeps this pid
 
     def _pids(self, netns: str) -> List[int]:
-        result = run(["ip", "netns", "pids", netns], check=False)
+        result = run(["ip", "netns", "pids", netns], check=False, changes=False)
         return [int(p) for p in result.stdout.split() if p.isdigit()]
 
     def _start_sshd(self, name: str, ip: str, port: int, authorized_key: str) -> None:
@@ -270,8 +312,8 @@ class LocalDriver(CloudDriver):
         if user_data.command:
             log = self.host_path(name, "/var/log/adt/bootstrap.log")
             log.parent.mkdir(parents=True, exist_ok=True)
-            env = {"PATH": f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-                   "LANG": "C.UTF-8", **user_data.environment}
+            path = f"{Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+            env = {"PATH": path, "LANG": "C.UTF-8", **user_data.environment}
             pid = spawn([*self.enter(name), *user_data.command], log_path=str(log), env=env)
             (self._dir(name) / "first-boot.pid").write_text(f"{pid}\n")
 
@@ -295,11 +337,12 @@ class LocalDriver(CloudDriver):
         machine = json.loads(record.read_text()) if record.is_file() else {"netns": f"adt-{name}"[:60]}
         netns = machine["netns"]
         if machine.get("veth") and self._ns_exists(self.switch):  # its native firewall chain, if any
-            run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], check=False,
-                input=f'delete element bridge adt machines {{ "{machine["veth"]}" }}\n'
-                      f'delete chain bridge adt m_{machine["veth"]}\n')
+            self._nft(forget_chain(machine["veth"]), check=False)
         if self._ns_exists(netns):
             doomed = self._pids(netns)
+            if dry_run() and doomed:
+                announce(f"the processes of {name} ({' '.join(map(str, doomed))}): SIGTERM, then SIGKILL", "stop")
+                doomed = []
             for sig in (signal.SIGTERM, signal.SIGKILL):
                 for pid in doomed:
                     try:
@@ -313,21 +356,16 @@ class LocalDriver(CloudDriver):
                 if not doomed:
                     break
             run(["ip", "netns", "del", netns], check=False)
+        if dry_run():
+            announce(str(base), "remove")
+            return
         shutil.rmtree(base, ignore_errors=True)  # the network stays: the caller removes it (remove_network)
 
     def apply_native_firewall(self, name: str, rules) -> str:
         """The cloud host's own layer, on the bridge side of the machine's link: new TCP connections to it
         are dropped unless a rule admits them. One nft transaction: the old chain is replaced atomically."""
-        veth = self._machine(name)["veth"]
-        chain = f"m_{veth}"
-        lines = [f"add chain bridge adt {chain}", f"flush chain bridge adt {chain}"]
-        for rule in rules:
-            if rule.proto == "tcp":
-                lines.append(f"add rule bridge adt {chain} ip saddr {rule.source} tcp dport {rule.port} accept")
-        lines += [f"add rule bridge adt {chain} drop", f'add element bridge adt machines {{ "{veth}" : jump {chain} }}']
-        run(["ip", "netns", "exec", self.switch, "nft", "-f", "-"], input="\n".join(lines) + "\n",
-            what=f"applying the native firewall of {name}")
+        self._nft(native_chain(self._machine(name)["veth"], rules), what=f"applying the native firewall of {name}")
         return f"adt-{role_of(name)}-{name}"
 
-    def run_in(self, name: str, argv, **kwargs) -> subprocess.CompletedProcess:
+    def run_in(self, name: str, argv, **kwargs):
         return run([*self.enter(name), *argv], **kwargs)

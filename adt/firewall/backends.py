@@ -11,7 +11,7 @@ from typing import List, Sequence, Set, Tuple
 
 from adt.errors import AdtError
 from adt.firewall.policy import Rule
-from adt.run import run
+from adt.run import announce, dry_run, run
 
 
 def iptables_ruleset(rules: Sequence[Rule]) -> str:
@@ -22,10 +22,8 @@ def iptables_ruleset(rules: Sequence[Rule]) -> str:
              "-A INPUT -m conntrack --ctstate INVALID -j DROP"]
     for rule in rules:
         comment = f'-m comment --comment "adt: {rule.why}"' if rule.why else ""
-        if rule.proto == "icmp":
-            lines.append(f"-A INPUT -s {rule.source} -p icmp --icmp-type echo-request {comment} -j ACCEPT".replace("  ", " "))
-        else:
-            lines.append(f"-A INPUT -s {rule.source} -p tcp --dport {rule.port} {comment} -j ACCEPT".replace("  ", " "))
+        match = "-p icmp --icmp-type echo-request" if rule.proto == "icmp" else f"-p tcp --dport {rule.port}"
+        lines.append(f"-A INPUT -s {rule.source} {match} {comment} -j ACCEPT".replace("  ", " "))
     lines.append("COMMIT")
     return "\n".join(lines) + "\n"
 
@@ -34,7 +32,10 @@ def ufw_args(rule: Rule) -> List[str]:
     return ["allow", "from", rule.source, "to", "any", "port", str(rule.port), "proto", "tcp"]
 
 
-def ufw_plan(desired: Sequence[Rule], current: Set[Tuple[str, int, str]]) -> Tuple[List[Rule], List[Tuple[str, int, str]]]:
+Key = Tuple[str, int, str]  # proto, port, source
+
+
+def ufw_plan(desired: Sequence[Rule], current: Set[Key]) -> Tuple[List[Rule], List[Key]]:
     """What to add and what to delete: adds come first when applied. ICMP echo is ufw's default already."""
     wanted = {r.key(): r for r in desired if r.proto == "tcp"}
     adds = [rule for key, rule in sorted(wanted.items()) if key not in current]
@@ -59,19 +60,23 @@ class Iptables:
         self.state = state  # where the last applied ruleset's fingerprint is kept
 
     def live(self) -> str:
-        return run(["iptables", "-S"], what="reading the firewall").stdout
+        return run(["iptables", "-S"], what="reading the firewall", changes=False).stdout
 
     def active(self) -> bool:
         return "-P INPUT DROP" in self.live()
 
     def apply(self, rules: Sequence[Rule]) -> bool:
-        """Apply; False when the live firewall already is exactly this ruleset."""
+        """Apply; False when the live firewall already is exactly this ruleset. A dry run prints the ruleset
+        it would restore."""
         text = iptables_ruleset(rules)
         fingerprint = hashlib.sha256(text.encode()).hexdigest()
         if self.state.is_file():
             saved, _, live = self.state.read_text().partition("\n")
             if saved == fingerprint and live == self.live():
                 return False
+        if dry_run():
+            announce(f"iptables-restore <<'EOF'\n{text}EOF")  # the command and the whole table it is fed
+            return True
         run(["iptables-restore"], input=text, what="applying the firewall (iptables-restore)")
         self.state.parent.mkdir(parents=True, exist_ok=True)
         self.state.write_text(fingerprint + "\n" + self.live())
@@ -85,7 +90,7 @@ class Ufw:
         self.state = state
 
     def active(self) -> bool:
-        return "Status: active" in run(["ufw", "status"], check=False).stdout
+        return "Status: active" in run(["ufw", "status"], check=False, changes=False).stdout
 
     def apply(self, rules: Sequence[Rule]) -> bool:
         user_rules = Path("/etc/ufw/user.rules")
@@ -96,7 +101,8 @@ class Ufw:
             run(["ufw", "default", "deny", "incoming"], what="ufw default deny")
             run(["ufw", "default", "allow", "outgoing"], what="ufw default allow outgoing")
         for rule in adds:  # the new rules first: nothing is ever less closed than before
-            run(["ufw", *ufw_args(rule), "comment", f"adt: {rule.why}"], what=f"ufw allow {rule.source} port {rule.port}")
+            run(["ufw", *ufw_args(rule), "comment", f"adt: {rule.why}"],
+                what=f"ufw allow {rule.source} port {rule.port}")
         for proto, port, source in deletes:
             run(["ufw", "delete", *ufw_args(Rule(proto, port, source))], what=f"ufw delete {source} port {port}")
         if not was_active:

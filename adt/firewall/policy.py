@@ -48,7 +48,7 @@ def cidr(value: str, what: str) -> str:
 def parse_ports(text: str, role: str) -> List[tuple]:
     """The custom port tokens of a role's line in firewallports.dat: (port, source, delete)."""
     wanted = PORT_LINES[role] + ":"
-    found = []
+    found: List[tuple] = []
     for line in text.splitlines():
         if not line.startswith(wanted):
             continue

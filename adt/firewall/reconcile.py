@@ -4,6 +4,7 @@ when someone disabled the firewall. One reconcile at a time: a lock file, stale 
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import os
 import time
@@ -13,6 +14,8 @@ from typing import Dict, List, Optional
 from adt.errors import AdtError
 from adt.firewall import policy as firewall_policy
 from adt.firewall.backends import backend
+from adt.run import dry_run
+from adt.settings.machine import MachineSettings
 from adt.settings.template import write_atomically
 
 SHIPPED_RANGES = Path(__file__).with_name("cloudflare-ips-v4.txt")
@@ -49,10 +52,9 @@ def update_cloudflare_ranges(source: Path, home: Path) -> int:
     return len(ranges)
 
 
-def members(settings) -> Dict[str, List[str]]:
-    from adt.datastore.config import ConfigDatastore
-
-    store = ConfigDatastore.from_settings(settings)
+def members(store) -> Dict[str, List[str]]:
+    """The fleet as its machines publish it in a configuration datastore (`webserverips/<ip>`, ...): the
+    one reading of it, for a machine's own firewall and for the native one applied from the build machine."""
     return {key: sorted(e.key.rsplit("/", 1)[1] for e in store.list(key + "/") if not e.is_dir)
             for key in firewall_policy.MEMBER_KEYS}
 
@@ -60,11 +62,8 @@ def members(settings) -> Dict[str, List[str]]:
 def firewall_kind(home: Path, settings) -> str:
     """The buildstyles.dat `FIREWALL:<ufw|iptables>` line, else the settings file's FIREWALL, else iptables."""
     styles = home / "runtime" / "buildstyles.dat"
-    if styles.is_file():
-        for line in styles.read_text().splitlines():
-            if line.startswith("FIREWALL:"):
-                return line.split(":")[1]
-    return settings.value("FIREWALL") or "iptables"
+    chosen = MachineSettings.load(styles).value("FIREWALL") if styles.is_file() else None
+    return chosen or settings.value("FIREWALL") or "iptables"
 
 
 class Lock:
@@ -91,25 +90,32 @@ class Lock:
 
 
 def reconcile(settings, home: Path, role: str) -> str:
+    """Apply this machine's policy when it changed. In a dry run: the rules are computed from what is published
+    now, and what would change is printed; no lock is taken and nothing is written."""
     active = settings.value("ACTIVEFIREWALLS") or "3"
     if active not in ("1", "3"):
         return f"on-machine firewall not in use (ACTIVEFIREWALLS={active})"
-    with Lock(home / "runtime" / "firewalllock.file") as held:
+    with contextlib.nullcontext(True) if dry_run() else Lock(home / "runtime" / "firewalllock.file") as held:
         if not held:
             return "another reconcile holds runtime/firewalllock.file"
         rules = machine_rules(settings, home, role)
         chosen = backend(firewall_kind(home, settings), home / "runtime" / "firewall-applied")
         changed = chosen.apply(rules)
+        if dry_run():
+            return f"{chosen.name}: {len(rules)} rules, {'would be applied' if changed else 'unchanged'}"
         (home / "runtime" / "FIREWALL-ACTIVE").touch()
         return f"{chosen.name}: {len(rules)} rules, {'applied' if changed else 'unchanged'}"
 
 
 def machine_rules(settings, home: Path, role: str) -> List[firewall_policy.Rule]:
     """This machine's rules now: its settings, the fleet as published, Cloudflare's ranges, its custom ports."""
+    from adt.datastore.config import ConfigDatastore
+
     keys = ("SSHPORT", "DBPORT", "VPCIPRANGE", "BUILDMACHINEIP", "DNSCHOICE", "DATABASEINSTALLATIONTYPE")
     ports = home / "runtime" / "firewallports.dat"
-    return firewall_policy.policy(role, {key: settings.value(key) or "" for key in keys}, members(settings),
-                                  cloudflare_ranges(home), ports.read_text() if ports.is_file() else "")
+    return firewall_policy.policy(role, {key: settings.value(key) or "" for key in keys},
+                                  members(ConfigDatastore.from_settings(settings)), cloudflare_ranges(home),
+                                  ports.read_text() if ports.is_file() else "")
 
 
 def role_of_settings(path: Path) -> Optional[str]:

@@ -1,7 +1,8 @@
 """Where things are, discovered as the original does, every location overridable.
 
 Order for each location: explicit option > ADT_* environment variable > the original's discovery file
-(`/home/homedir.dat`, `/home/buildhome.dat`) > the conventional environment variable (HOME, BUILD_HOME).
+(`/home/homedir.dat`) > the conventional environment variable (HOME). The build home differs: BUILD_HOME, set
+by whoever runs a build-side script, wins over `/home/buildhome.dat`, and the adt checkout is the last resort.
 The discovery files themselves can be moved with ADT_HOMEDIR_FILE and ADT_BUILDHOME_FILE, so tests run
 entirely inside temporary directories.
 """
@@ -40,14 +41,25 @@ def home_dir(env: Mapping[str, str] = os.environ, option: Optional[str] = None) 
     return Path(found)
 
 
-def build_home(env: Mapping[str, str] = os.environ, option: Optional[str] = None) -> Path:
-    """The build machine's toolkit root (`${BUILD_HOME}`)."""
+TOOLKIT = Path(__file__).resolve().parents[2]  # the adt checkout this code runs from, when it is one
+ENTRY_POINT = "ExpeditedAgileDeploymentToolkit.sh"
+
+
+def build_home(env: Mapping[str, str] = os.environ, option: Optional[str] = None,
+               toolkit: Optional[Path] = None) -> Path:
+    """The build machine's toolkit root (`${BUILD_HOME}`), the one rule every build-side command uses:
+    --build-home > ADT_BUILD_HOME > BUILD_HOME > /home/buildhome.dat (ADT_BUILDHOME_FILE) > the adt checkout
+    this code runs from, when it is one (it holds ExpeditedAgileDeploymentToolkit.sh: the original's BUILD_HOME
+    is the folder that script runs from). An installed adt with none of these is an error."""
     pointer = env.get("ADT_BUILDHOME_FILE", BUILDHOME_FILE)
     found = option or env.get("ADT_BUILD_HOME") or env.get("BUILD_HOME") or _read_pointer(pointer)
-    if not found:
-        raise AdtError(f"cannot tell the build home: {pointer} is missing",
-                       "write the toolkit's path there, or set BUILD_HOME or ADT_BUILD_HOME")
-    return Path(found)
+    if found:
+        return Path(found)
+    toolkit = toolkit or TOOLKIT
+    if (toolkit / ENTRY_POINT).is_file():
+        return toolkit
+    raise AdtError(f"cannot tell the build home: no --build-home, BUILD_HOME or {pointer}, and adt does not run "
+                   f"from a toolkit checkout", "write the toolkit's path there, or set BUILD_HOME or ADT_BUILD_HOME")
 
 
 def settings_file(home: Path, env: Mapping[str, str] = os.environ, option: Optional[str] = None,

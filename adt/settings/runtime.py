@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from adt.errors import AdtError
 from adt.settings.providers import CLOUDHOSTS
@@ -88,6 +88,15 @@ class BuildEnvironment:
     def value(self, name: str, default: str = "") -> str:
         """The first value of NAME, or default."""
         return (self.get(name) or [default])[0]
+
+    def values(self) -> Dict[str, str]:
+        """Every NAME's first value (as `value` gives it), from one read of the file."""
+        found: Dict[str, str] = {}
+        for line in self._lines():
+            name, sep, value = line.partition("=")
+            if sep and name not in found:
+                found[name] = value.replace('"', "")
+        return found
 
     def get(self, name: str) -> List[str]:
         prefix = name + "="

@@ -30,7 +30,8 @@ def _leftovers(state: Path):
     namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
     mine = [line for line in namespaces.splitlines() if "-itest-" in line or "adt-sw-" in line and _ours(line)]
-    return mine, [l for l in links.splitlines() if "adth" in l and _ours(l)], list(state.glob("*")) if state.exists() else []
+    ours = [link for link in links.splitlines() if "adth" in link and _ours(link)]
+    return mine, ours, list(state.glob("*")) if state.exists() else []
 
 
 def _ours(line: str) -> bool:
@@ -131,8 +132,10 @@ def test_a_second_build_with_the_same_identifier_is_refused(fleet):
     assert result.returncode == 1 and "exists already" in result.stderr and "--rebuild" in result.stderr
 
 def test_machines_run_cron_with_the_firewall_reconcile(fleet):
-    out = helper(fleet, "ExecuteOnWebserver.sh", "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
-    assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout and "export HOME=/home/" in out.stdout
+    out = helper(fleet, "ExecuteOnWebserver.sh",
+                 "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
+    assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout
+    assert "export HOME=/home/" in out.stdout
     assert "cron-running" in out.stdout
     for line in ("2 * * * * export HOME=", "cron/BackupFromCron.sh 'HOURLY'", "30 3 * * 7 export HOME=",
                  "30 5 1 Jan,Mar,May,Jul,Sep,Nov * export HOME=", "cron/BackupFromCron.sh 'BIMONTHLY'"):
@@ -322,6 +325,74 @@ def test_build_creates_secret_files_private_from_their_first_byte(fleet):
     assert strace.exposed(born, holds_secret, allowed) == []
 
 
+def _fleet_state(fleet):
+    """What a dry run must leave as it was: namespaces, the native firewall, the machines, the build's files."""
+    from adt.cloud.local import LocalDriver
+
+    switch = LocalDriver(VPC, state_dir=str(fleet["state"])).switch
+    table = subprocess.run(["ip", "netns", "exec", switch, "nft", "list", "table", "bridge", "adt"],
+                           capture_output=True, text=True).stdout
+    namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    files = sorted(map(str, [*fleet["state"].glob("*/machine.json"), *(fleet["home"] / "runtimedata").rglob("*")]))
+    return table, namespaces, files
+
+
+def test_dry_runs_of_destroy_and_native_firewall_print_exact_commands_and_change_nothing(fleet):
+    from adt.cloud.local import LocalDriver, forget_chain, nft
+
+    driver = LocalDriver(VPC, state_dir=str(fleet["state"]))
+    machines = [json.loads(p.read_text()) for p in sorted(fleet["state"].glob("*/machine.json"))]
+    before = _fleet_state(fleet)
+    assert "chain m_" in before[0] and len(machines) == 2
+    base = fleet["home"] / "runtimedata" / "local" / "itest"
+    result = subprocess.run([str(BIN / "adt"), "destroy", "-c", "local", "-b", "itest", "--dry-run"], env=fleet["env"],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    here = f"would run: {' '.join(nft(driver.switch))} <<'EOF'\n"
+    for machine in machines:
+        assert f"destroying {machine['name']} ({machine['ip']})\n{here}{forget_chain(machine['veth'])}EOF\n" \
+               f"would stop: the processes of {machine['name']} (" in out
+        assert f"would run: ip netns del {machine['netns']}\nwould remove: {fleet['state'] / machine['name']}\n" in out
+    assert f"would stop: the embedded datastore of {base / 'datastore'}\nwould remove: {base / 'datastore'}\n" \
+           f"would run: ip netns del {driver.switch}\nwould run: ip link del {driver.host_veth}\n" in out
+    assert f"would remove: {base / 'INITIAL_BUILD_COMPLETED'}\n" in out
+    assert out.endswith("would destroy 2 machine(s) of local/itest\n")
+    assert _fleet_state(fleet) == before
+
+    native = subprocess.run([str(BIN / "adt"), "firewall", "native", "-c", "local", "-b", "itest", "--dry-run"],
+                            env=fleet["env"], capture_output=True, text=True, timeout=60)
+    assert native.returncode == 0, native.stderr
+    ssh_port = re.search(r"^SSH_PORT=(\d+)$", (base / "build_environment").read_text(), re.M).group(1)
+    for machine in machines:
+        chain = f"m_{machine['veth']}"
+        start = native.stdout.index(f"{here}add chain bridge adt {chain}\nflush chain bridge adt {chain}\n")
+        script = native.stdout[start:native.stdout.index("\nEOF\n", start)]
+        assert f"add rule bridge adt {chain} ip saddr {driver.gateway}/32 tcp dport {ssh_port} accept\n" in script
+        assert script.endswith(f"add rule bridge adt {chain} drop\n"
+                               f'add element bridge adt machines {{ "{machine["veth"]}" : jump {chain} }}')
+        assert re.search(rf"^adt-{machine['role']}-{machine['name']}: \d+ rules$", native.stdout, re.M)
+    assert _fleet_state(fleet) == before
+
+
+def test_a_dry_run_reconcile_prints_the_ruleset_it_would_restore_and_changes_nothing(fleet):
+    """A custom port makes the policy differ from what is applied; the dry run shows the new table and leaves the
+    live firewall and its record alone. The reconcile lock is held meanwhile (cron's reconcile meets it and
+    waits; a dry run takes no lock)."""
+    script = ("H=$(cat /home/homedir.dat); R=$H/runtime; T=$(mktemp -d -p $H); touch $R/firewalllock.file; "
+              "iptables -S > $T/live; cp $R/firewall-applied $T/applied; stat -c %y $R/FIREWALL-ACTIVE > $T/active; "
+              f"echo 'DATABASEPORTS:9999|ipv4|{VPC}' > $R/firewallports.dat; "
+              "adt firewall reconcile --dry-run; code=$?; rm -f $R/firewallports.dat; "
+              "iptables -S | cmp -s - $T/live && cmp -s $R/firewall-applied $T/applied && "
+              "stat -c %y $R/FIREWALL-ACTIVE | cmp -s - $T/active && echo NOTHING-CHANGED; "
+              "rm -rf $T $R/firewalllock.file; exit $code")
+    result = helper(fleet, "ExecuteOnDatabase.sh", script)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("would run: iptables-restore <<'EOF'\n*filter\n:INPUT DROP [0:0]\n"), result.stdout
+    assert f'-A INPUT -s {VPC} -p tcp --dport 9999 -m comment --comment "adt: custom port" -j ACCEPT\n' in result.stdout
+    assert re.search(r"^COMMIT\nEOF\niptables: \d+ rules, would be applied\nNOTHING-CHANGED\n$", result.stdout, re.M)
+
+
 def test_zz_destroy_leaves_nothing(fleet):
     pids = [int(p) for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if "-itest-" in ns for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
@@ -335,6 +406,46 @@ def test_zz_destroy_leaves_nothing(fleet):
     assert _leftovers(fleet["state"]) == ([], [], [])
     assert not any(alive(p) for p in pids + [datastore])
     assert not shutil.os.path.exists(fleet["home"] / "runtimedata/local/itest/datastore")
+
+
+def test_a_dry_run_build_prints_its_commands_and_changes_nothing(tmp_path):
+    from adt.cloud.local import NATIVE_TABLE, LocalDriver, network_steps, nft
+
+    vpc = "10.178.0.0/24"
+    template = tmp_path / "local1.tmpl"
+    Template.load(ROOT / "templates" / "local" / "local1.tmpl").set("VPC_IP_RANGE", vpc).save(template)
+    home, state = tmp_path / "home", tmp_path / "state"
+    home.mkdir()
+    env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    driver = LocalDriver(vpc, state_dir=str(state))
+    try:
+        result = subprocess.run([str(BIN / "adt"), "build", "local", "debian", "1", "idry", "--template-file",
+                                 str(template), "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+        namespaces = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        link = Path(f"/sys/class/net/{driver.host_veth}").exists()
+    finally:
+        driver.remove_network(force=True)  # only if the dry run made it, which the asserts below refuse
+    assert result.returncode == 0, result.stderr
+    base = home / "runtimedata" / "local" / "idry"
+    key = base / "keys" / "id_ed25519_AGILE_DEPLOYMENT_BUILD_KEY_idry"
+    expected = [f"would write: {home}/runtimedata/ACTIVE_CLOUDHOST=local, ACTIVE_BUILD_IDENTIFIER=idry",
+                f"would create: {base}/ with credentials, keys, ips, logs, ssl, cloud-init (0700)",
+                f"would write: {home}/runtimedata/current_template_name (0600)",
+                *(f"would write: {base}/credentials/{name} (0600)"
+                  for name in ("SERVERUSER", "SERVERUSERPASSWORD", "db_credentials.dat")),
+                f"would write: {base}/build_environment (0600)", "[keys] ...",
+                f"would run: ssh-keygen -q -t ed25519 -N '' -C adt-idry -f {key}", "[network] ...",
+                *(f"would run: {' '.join(step)}" for step in network_steps(driver.switch, driver.host_veth,
+                                                                          driver.gateway, 24)),
+                f"would run: {' '.join(nft(driver.switch))} <<'EOF'", *NATIVE_TABLE.splitlines(), "EOF"]
+    lines = result.stdout.splitlines()
+    assert lines[:len(expected) + 1] == ["[runtime data] ...", *expected]
+    assert re.fullmatch(r"would then: start the datastore, create the machines db-local-idry-X\w{3} and "
+                        r"ws-local-idry-0-X\w{3}-init-1, wait for them, check the website, apply the firewalls; a dry "
+                        r"run stops here: these steps need the machines it does not start", lines[-2]), lines[-2]
+    assert lines[-1] == "dry run of local/idry: nothing was changed"
+    assert list(home.iterdir()) == [] and not state.exists()  # no file written, no machine
+    assert driver.switch not in namespaces and not link  # no namespace, no link
 
 
 def test_not_root_is_a_clear_message(tmp_path):

@@ -7,7 +7,7 @@ import time
 import pytest
 
 from adt.errors import AdtError
-from adt.firewall.backends import iptables_ruleset, ufw_current, ufw_plan
+from adt.firewall.backends import Iptables, iptables_ruleset, ufw_current, ufw_plan
 from adt.firewall.policy import ANYWHERE, Rule, build_machine_policy, parse_ports, policy
 from adt.firewall.reconcile import Lock, parse_ranges
 
@@ -80,8 +80,28 @@ def test_iptables_ruleset_is_one_whole_table():
     lines = text.splitlines()
     assert lines[:4] == ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]
     assert lines[-1] == "COMMIT"
-    assert '-A INPUT -s 10.0.0.1/32 -p tcp --dport 1035 -m comment --comment "adt: ssh from the build machine" -j ACCEPT' in lines
+    assert ('-A INPUT -s 10.0.0.1/32 -p tcp --dport 1035 -m comment --comment "adt: ssh from the build machine" '
+            "-j ACCEPT") in lines
     assert "-A INPUT -s 10.0.0.0/24 -p icmp --icmp-type echo-request" in text
+
+
+def test_a_dry_run_prints_the_whole_iptables_ruleset_and_writes_nothing(tmp_path, monkeypatch):
+    from adt.run import dry_running
+
+    monkeypatch.setenv("PATH", str(tmp_path))  # no iptables: a dry run that ran it would fail, never touch the host
+    state = tmp_path / "firewall-applied"
+    state.write_text("an older fingerprint\n-P INPUT DROP\n")
+    rules = [Rule("tcp", 1035, "10.0.0.1/32", "ssh from the build machine")]
+    lines = []
+    with dry_running(echo=lines.append):
+        assert Iptables(state).apply(rules) is True
+    assert lines == ["would run: iptables-restore <<'EOF'\n*filter\n:INPUT DROP [0:0]\n:FORWARD DROP [0:0]\n"
+                     ":OUTPUT ACCEPT [0:0]\n-A INPUT -i lo -j ACCEPT\n"
+                     "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT\n"
+                     "-A INPUT -m conntrack --ctstate INVALID -j DROP\n"
+                     '-A INPUT -s 10.0.0.1/32 -p tcp --dport 1035 -m comment '
+                     '--comment "adt: ssh from the build machine" -j ACCEPT\nCOMMIT\nEOF']
+    assert state.read_text() == "an older fingerprint\n-P INPUT DROP\n"
 
 
 def test_ufw_plan_adds_before_it_deletes_and_ignores_icmp():

@@ -100,8 +100,22 @@ def test_build_home_order(tmp_path):
     env = {"ADT_BUILDHOME_FILE": str(pointer)}
     assert str(paths.build_home(env)) == "/home/builder/adt"
     assert str(paths.build_home({**env, "BUILD_HOME": "/b"})) == "/b"
-    with pytest.raises(AdtError, match="build home"):
-        paths.build_home({"ADT_BUILDHOME_FILE": str(tmp_path / "none")})
+    assert str(paths.build_home({**env, "BUILD_HOME": "/b", "ADT_BUILD_HOME": "/a"})) == "/a"
+    assert str(paths.build_home({**env, "BUILD_HOME": "/b"}, option="/o")) == "/o"
+    nothing = {"ADT_BUILDHOME_FILE": str(tmp_path / "none")}
+    with pytest.raises(AdtError, match="cannot tell the build home: no --build-home, BUILD_HOME or .*none, and adt "
+                                       "does not run from a toolkit checkout"):
+        paths.build_home(nothing, toolkit=tmp_path)  # an installed adt: no checkout to fall back on
+
+
+def test_build_home_falls_back_to_the_toolkit_checkout(tmp_path):
+    """The last resort is the checkout adt runs from, as the original's BUILD_HOME is the folder its build
+    script runs from; every build-side command (build, variable, fleet, firewall) uses this one rule."""
+    nothing = {"ADT_BUILDHOME_FILE": str(tmp_path / "none")}
+    (tmp_path / "ExpeditedAgileDeploymentToolkit.sh").write_text("#!/bin/sh\n")
+    assert paths.build_home(nothing, toolkit=tmp_path) == tmp_path
+    assert paths.build_home(nothing) == paths.TOOLKIT  # this checkout
+    assert (paths.TOOLKIT / "ExpeditedAgileDeploymentToolkit.sh").is_file()
 
 
 def test_settings_file_discovery(tmp_path):
