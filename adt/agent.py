@@ -22,6 +22,9 @@ MAX_CHILDREN at once (beyond that a connection is closed at once and its client 
 Forking at accept, not threads: a process that forks should have no other threads. The parent never
 makes an S3 request, so children share no connection.
 
+The server knows nothing of the CLI (which sits above it): `adt agent run` hands `serve` the CLI's `main`
+as the handler of each request, and a warm-up that builds the S3 clients.
+
 This module is imported by every forwarded call: keep its top to the standard library.
 """
 
@@ -157,31 +160,11 @@ def running_pid(path=None):
 
 # -- server ----------------------------------------------------------------------------------------
 
-def warm():
-    """Import what a request needs and build the clients this machine's settings name."""
-    import adt.cli  # noqa: F401
-    import adt.cli.config  # noqa: F401
-    import adt.datastore.config  # noqa: F401
-    from adt.datastore import client as s3
-    from adt.datastore.endpoints import Endpoint, endpoints_from_settings
-
-    dummy = s3.s3_client(Endpoint(0, "http://127.0.0.1:9", "warm", "warm"))  # loads the S3 model once
-    try:  # runs the request pipeline once (serialise, sign, retry); the discard port refuses at once
-        dummy.list_objects_v2(Bucket="adt-agent-warm", Prefix="warm", Delimiter="/")
-    except Exception:
-        pass
-    try:
-        from adt.cli import Runtime
-
-        for endpoint in endpoints_from_settings(Runtime(None, None, None).settings):
-            s3.s3_client(endpoint)
-        return True
-    except Exception:  # no settings yet: requests build their clients from the warm session
-        return False
-
-
-def serve(path=None, log=None):
-    """Serve requests until SIGTERM. Refuses to start if another agent answers at path."""
+def serve(handler, path=None, log=None, warm=lambda: False):
+    """Serve requests until SIGTERM: each runs `handler(argv)` (the CLI's main, which returns the exit code)
+    in a child with the client's stdio, cwd and environment. `warm()` runs once before the first request
+    (imports and clients the children then share; True when it found this machine's settings).
+    Refuses to start if another agent answers at path."""
     import signal
 
     path = path or socket_path()
@@ -227,7 +210,7 @@ def serve(path=None, log=None):
                 _reap(children)
                 continue
             try:
-                _dispatch(listener, conn, children, log)
+                _dispatch(listener, conn, children, log, handler)
             except Exception as exc:  # one bad request never stops the agent
                 print(f"adt agent: request failed: {type(exc).__name__}: {exc}", file=log, flush=True)
             finally:
@@ -260,7 +243,7 @@ def _reap(children):
         children.discard(pid)
 
 
-def _dispatch(listener, conn, children, log):
+def _dispatch(listener, conn, children, log, handler):
     """Check the peer and fork its child; never reads from the connection."""
     _reap(children)
     uid = peer_uid(conn)
@@ -281,7 +264,7 @@ def _dispatch(listener, conn, children, log):
     try:
         pid = os.fork()
         if pid == 0:
-            _child(listener, conn, log)
+            _child(listener, conn, log, handler)
         children.add(pid)
     finally:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, stops)
@@ -319,7 +302,7 @@ def _take(conn, deadline):
     return request, fds
 
 
-def _child(listener, conn, log):
+def _child(listener, conn, log, handler):
     """Take one request and run it as the client would have, then exit. Never returns."""
     import gc
     import signal
@@ -343,10 +326,10 @@ def _child(listener, conn, log):
                 print(f"adt agent: {reason}", file=log, flush=True)
         finally:
             os._exit(0)
-    _run(conn, request, fds)
+    _run(conn, request, fds, handler)
 
 
-def _run(conn, request, fds):
+def _run(conn, request, fds, handler):
     """Run the request with the client's stdio, cwd and environment; send the exit code and exit."""
     code = 1
     try:
@@ -360,9 +343,7 @@ def _run(conn, request, fds):
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        from adt.cli import main
-
-        code = main(list(request["argv"]))
+        code = handler(list(request["argv"]))
     except BaseException as exc:  # report, never let the child return into the accept loop
         try:
             sys.stderr.write(f"adt: agent child failed: {type(exc).__name__}: {exc}\n")

@@ -9,6 +9,10 @@ scanned for secrets and personal data, and each finding must be fixed, redacted 
 the dump per CMS) or waived by its id. The CMS's live configuration file is left out of webroot baselines
 (a build writes it afresh). Work happens in a staging directory under ${HOME}/backups that is removed
 afterwards; the live webroot and database are only read.
+
+In a dry run (adt.run.dry_running) what would change a repository (init, commit, push), a webroot (the
+swap) or a database (the load) is printed instead; the reads (ls-remote, clone, the dump) and the gate run,
+so the dry run says whether the gate would let the baseline through.
 """
 
 from __future__ import annotations
@@ -17,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -25,10 +28,10 @@ from pathlib import Path
 from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from adt import run
 from adt.backup.website import webroot_relative
 from adt.errors import AdtError
 from adt.files import write_atomically
-from adt.run import redact
 
 REPOSITORY_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
 CONFIG_FILES = {"wordpress": ("wp-config.php",), "joomla": ("configuration.php",),
@@ -63,6 +66,14 @@ class Refused(AdtError):
     def __init__(self, message: str, hint: str, lines: List[str]):
         super().__init__(message, hint)
         self.lines = lines
+
+
+class GitFailed(AdtError):
+    """A git command failed: the message names it with git's error line; `stderr` is all it said."""
+
+    def __init__(self, message: str, stderr: str):
+        super().__init__(message)
+        self.stderr = stderr
 
 
 @dataclass
@@ -104,6 +115,17 @@ def split_credentials(url: str) -> Tuple[str, str, str]:
         return url, "", ""
     user, _, password = userinfo.partition(":")
     return urlunsplit(parts._replace(netloc=hostport)), unquote(user), unquote(password)
+
+
+def publish_command(role: str, identifier: str, remote_base: Optional[str] = None, waive: Sequence[str] = (),
+                    redact: bool = False, replace: bool = False, dry: bool = False) -> List[str]:
+    """What a machine of `role` runs to publish its baseline (PerformWebsiteBaseline.sh and
+    PerformDatabaseBaseline.sh send it over ssh); --redact is the database's, --replace the website's."""
+    argv = ["adt", "baseline", "website" if role == "webserver" else "database", identifier]
+    argv += [f"--remote-base={remote_base}"] if remote_base else []
+    argv += [f"--waive={w}" for w in waive] + (["--redact"] if redact and role == "database" else [])
+    argv += ["--replace"] if replace and role == "webserver" else []
+    return argv + (["--dry-run"] if dry else [])
 
 
 def remote_url(settings, repository: str, base: Optional[str] = None) -> Remote:
@@ -155,21 +177,50 @@ def _credentials(remote: Optional[Remote]) -> Iterator[Dict[str, str]]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _git(*args, cwd: Optional[Path] = None, remote: Optional[Remote] = None,
-         timeout: float = 600) -> subprocess.CompletedProcess:
-    """git with no credential helper (an inherited `store` helper would save the token in a file) and no
-    terminal prompt; the remote's credentials come from askpass."""
+def git(*args: str) -> List[str]:
+    """A git command line: no credential helper (an inherited `store` helper would save the token in a file)."""
+    return ["git", "-c", "credential.helper=", *args]
+
+
+COMMITTER = ("-c", "user.name=adt baseline", "-c", "user.email=baseline@adt.invalid")
+
+
+def ls_remote_command(url: str) -> List[str]:
+    return git("ls-remote", url)
+
+
+def init_bare_command(path: str) -> List[str]:
+    return git("init", "-q", "--bare", "-b", "main", path)
+
+
+def commit_commands(message: str) -> List[List[str]]:
+    """What turns a staging tree into one commit on main (run in the tree)."""
+    return [git("init", "-q", "-b", "main"), git("add", "-A"), git(*COMMITTER, "commit", "-q", "-m", message)]
+
+
+def push_command(url: str, force: bool) -> List[str]:
+    return git("push", "-q", *(["--force"] if force else []), url, "main:main")
+
+
+def clone_command(url: str, into: str) -> List[str]:
+    return git("clone", "-q", "--depth", "1", "-b", "main", url, into)
+
+
+def _git(argv: Sequence[str], cwd: Optional[Path] = None, remote: Optional[Remote] = None, timeout: float = 600,
+         changes: bool = True):
+    """Run a git command line (built above) with no terminal prompt, to its end (its CompletedProcess); the
+    remote's credentials come from askpass. `changes`: whether it changes anything (a dry run prints it
+    instead of running it); reads still run. A failure is one AdtError: git's own error line, no secret."""
+    hidden = [remote.token] if remote else []
+    verb = next(word for word in argv[3:] if not word.startswith("-") and "=" not in word)
     with _credentials(remote) as extra:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **extra}
-        result = subprocess.run(["git", "-c", "credential.helper=", *args], cwd=cwd, env=env, capture_output=True,
-                                text=True, timeout=timeout)
+        result = run.run(argv, check=False, timeout=timeout, env=env, cwd=None if cwd is None else str(cwd),
+                         secrets=hidden, what=f"git {verb}", changes=changes)
     if result.returncode != 0:
-        hidden = [remote.token] if remote else []
         lines = result.stderr.strip().splitlines() or ["no message"]
         message = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
-        error = AdtError(redact(f"git {args[0]} failed: {shown(message)}", hidden))
-        error.stderr = redact(result.stderr, hidden)
-        raise error
+        raise GitFailed(run.redact(f"git {verb} failed: {shown(message)}", hidden), run.redact(result.stderr, hidden))
     return result
 
 
@@ -177,24 +228,28 @@ def remote_heads(remote: Remote) -> Optional[List[str]]:
     """The refs of the remote repository; None when it does not exist (a file:// one is then created)."""
     url = remote.url
     try:
-        return _git("ls-remote", url, remote=remote, timeout=120).stdout.split("\n")[:-1]
-    except AdtError as exc:
+        return _git(ls_remote_command(url), remote=remote, timeout=120, changes=False).stdout.split("\n")[:-1]
+    except AdtError as exc:  # a GitFailed, or git missing or too slow
         if url.startswith("file://") and not Path(url[7:]).exists():
-            Path(url[7:]).parent.mkdir(parents=True, exist_ok=True)
-            _git("init", "-q", "--bare", "-b", "main", url[7:])
+            if not run.dry_run():
+                Path(url[7:]).parent.mkdir(parents=True, exist_ok=True)
+            _git(init_bare_command(url[7:]))
             return []
-        if re.search(r"not found|does not exist|not appear to be a git repository", exc.stderr, re.I):
+        if re.search(r"not found|does not exist|not appear to be a git repository", getattr(exc, "stderr", ""),
+                     re.I):
             return None
         raise
 
 
 def _push(stage: Path, remote: Remote, message: str, force: bool) -> str:
-    _git("init", "-q", "-b", "main", cwd=stage)
-    _git("add", "-A", cwd=stage)
-    _git("-c", "user.name=adt baseline", "-c", "user.email=baseline@adt.invalid", "commit", "-q", "-m", message,
-         cwd=stage)
-    commit = _git("rev-parse", "HEAD", cwd=stage).stdout.strip()
-    _git("push", "-q", *(["--force"] if force else []), remote.url, "main:main", cwd=stage, remote=remote)
+    """Commit the staging tree and push it to main; the commit, or "" in a dry run (which prints the commands)."""
+    for argv in commit_commands(message):
+        _git(argv, cwd=stage)
+    if run.dry_run():
+        _git(push_command(remote.url, force), cwd=stage, remote=remote)
+        return ""
+    commit = _git(git("rev-parse", "HEAD"), cwd=stage, changes=False).stdout.strip()
+    _git(push_command(remote.url, force), cwd=stage, remote=remote)
     heads = remote_heads(remote) or []
     if f"{commit}\trefs/heads/main" not in heads:
         raise AdtError(f"the push to {shown(remote)} did not leave main at {commit[:12]}")
@@ -221,7 +276,8 @@ def _gate(findings, waive: Sequence[str], waiver_file: Optional[Path], record: P
     write_atomically(record, json.dumps(gate.manifest(findings, waived_ids), indent=2) + "\n", 0o600)
     if blocking:
         raise Refused(f"not publishing the {what}: {len(blocking)} finding(s) of secrets or personal data",
-                      f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); the report is in {record}",
+                      f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); "
+                      f"the report is in {record}",
                       gate.report_lines(blocking))
     return waived
 
@@ -243,7 +299,7 @@ def _staging(home: Path, identifier: str) -> Path:
 
 def _brand_tree(tree: Path, pairs) -> Tuple[int, int]:
     """Apply the placeholder pairs to every regular file under tree, modes kept: (files, files changed)."""
-    from adt.baseline import branding
+    from adt.text import branding
 
     files = changed = 0
     for path in tree.rglob("*"):
@@ -263,7 +319,8 @@ def _brand_tree(tree: Path, pairs) -> Tuple[int, int]:
 def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/www/html"),
             remote_base: Optional[str] = None, waive: Sequence[str] = (), replace: bool = False,
             include_config: bool = False, progress: Callable[[str], None] = lambda _: None) -> Published:
-    from adt.baseline import branding, gate
+    from adt.baseline import gate
+    from adt.text import branding
 
     repository = repository_name(identifier, "website")
     url = remote_url(settings, repository, remote_base)
@@ -302,8 +359,9 @@ def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/ww
 def database(settings, identifier: str, home: Path, host: Optional[str] = None,
              remote_base: Optional[str] = None, waive: Sequence[str] = (), redact: bool = False,
              progress: Callable[[str], None] = lambda _: None) -> Published:
-    from adt.backup.database import DUMP_NAMES, Connection, dump_to, ip_mask
-    from adt.baseline import branding, gate
+    from adt.baseline import gate
+    from adt.database import DUMP_NAMES, Connection, dump_to, ip_mask
+    from adt.text import branding
 
     repository = repository_name(identifier, "database")
     url = remote_url(settings, repository, remote_base)
@@ -350,7 +408,7 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
 def _clone(url: Remote, into: Path) -> Path:
     if remote_heads(url) is None:
         raise AdtError(f"the repository {shown(url)} does not exist")
-    _git("clone", "-q", "--depth", "1", "-b", "main", url.url, str(into), remote=url)
+    _git(clone_command(url.url, str(into)), remote=url, changes=False)
     shutil.rmtree(into / ".git")
     return into
 
@@ -364,7 +422,7 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
     `skip_unsafe`, is left out)."""
     from adt.backup.archive import escaping_symlinks
     from adt.backup.website import restore_target, swap_in
-    from adt.baseline import branding
+    from adt.text import branding
 
     url = remote_url(settings, repository_name(identifier, "website"), remote_base)
     target = restore_target(target)
@@ -378,7 +436,10 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
             os.unlink(staging / "tree" / link)
             progress(f"left out {link} -> {points_to}: it leads out of {target}")
         pairs = branding.apply_file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
-        _brand_tree(staging / "tree", pairs)
+        files, _ = _brand_tree(staging / "tree", pairs)
+        if run.dry_run():
+            run.announce(f"{target} with {shown(url)} ({files} files, prepared beside it)", kind="replace")
+            return f"dry run: {target} is unchanged"
         os.rename(staging / "tree", staging / "ready")
         swap_in(staging / "ready", target)
     finally:
@@ -389,9 +450,9 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
 def restore_database(settings, identifier: str, home: Path, host: Optional[str] = None,
                      database: Optional[str] = None, remote_base: Optional[str] = None):
     """Load a database baseline, the placeholders turned back (the original's InstallApplicationDB from a
-    baseline); returns the per-table checksums."""
-    from adt.backup.database import DUMP_NAMES, Connection, ip_mask, load_dump
-    from adt.baseline import branding
+    baseline); returns the per-table checksums (none in a dry run, which prints the load instead)."""
+    from adt.database import DUMP_NAMES, Connection, ip_mask, load_dump
+    from adt.text import branding
 
     url = remote_url(settings, repository_name(identifier, "database"), remote_base)
     connection = Connection.from_settings(settings, host, database)
@@ -403,6 +464,11 @@ def restore_database(settings, identifier: str, home: Path, host: Optional[str] 
             raise AdtError(f"{shown(url)} has no {dump.name} at its root (is it a {connection.dialect} baseline?)")
         pairs = branding.apply_sql_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "",
                                          connection.user, ip_mask(settings, connection.host))
+        if run.dry_run():  # the option file travels on an inherited pipe, /dev/fd/N
+            client = [*connection.command("client", "/dev/fd/N"), *connection.engine.LOAD_ARGUMENTS]
+            run.announce(f"{dump.name} of {shown(url)}, placeholders turned back: {run.shown(client)} < {dump.name}",
+                         kind="load")
+            return {}
         return load_dump(connection, dump, pairs)
     finally:
         shutil.rmtree(stage, ignore_errors=True)

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
 import sys
 import time
 
 import click
 
 from adt import agent as core
+from adt import run as runner
 from adt.errors import AdtError
-from adt.run import alive
 
 SOCKET_HELP = f"Unix socket to serve (default: ADT_AGENT_SOCKET, else {core.DEFAULT_SOCKET})."
 
@@ -30,12 +29,36 @@ def agent():
     """
 
 
+def warm() -> bool:
+    """Import what a request needs and build the clients this machine's settings name (before the agent forks
+    its first child); True when the settings were found."""
+    import adt.cli.config  # noqa: F401
+    import adt.datastore.config  # noqa: F401
+    from adt.cli import Runtime
+    from adt.datastore import client as s3
+    from adt.datastore.endpoints import Endpoint, endpoints_from_settings
+
+    dummy = s3.s3_client(Endpoint(0, "http://127.0.0.1:9", "warm", "warm"))  # loads the S3 model once
+    try:  # runs the request pipeline once (serialise, sign, retry); the discard port refuses at once
+        dummy.list_objects_v2(Bucket="adt-agent-warm", Prefix="warm", Delimiter="/")
+    except Exception:
+        pass
+    try:
+        for endpoint in endpoints_from_settings(Runtime(None, None, None).settings):
+            s3.s3_client(endpoint)
+        return True
+    except Exception:  # no settings yet: requests build their clients from the warm session
+        return False
+
+
 @agent.command()
 @click.option("--socket", "path", metavar="PATH", help=SOCKET_HELP)
 def run(path):
     """Serve in the foreground until SIGTERM (for a supervisor or an @reboot cron line)."""
+    from adt.cli import main
+
     try:
-        core.serve(path or core.socket_path())
+        core.serve(main, path or core.socket_path(), warm=warm)
     except RuntimeError as exc:
         raise AdtError(str(exc), "stop it first with 'adt agent stop'") from None
 
@@ -53,11 +76,8 @@ def start(path, log_path, wait):
         return
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log_path = log_path or path + ".log"
-    from adt.files import open_private
-
-    with open_private(log_path, "ab") as log:
-        process = subprocess.Popen([sys.executable, "-m", "adt", "agent", "run", "--socket", path],
-                                   stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
+    process = runner.spawn([sys.executable, "-m", "adt", "agent", "run", "--socket", path], log_path=log_path,
+                           process=True, what="the agent")
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -81,9 +101,9 @@ def stop(path):
         return
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and alive(pid):
+    while time.monotonic() < deadline and runner.alive(pid):
         time.sleep(0.05)
-    if alive(pid):
+    if runner.alive(pid):
         raise AdtError(f"the agent (pid {pid}) did not stop within 10 s", f"stop it with 'kill {pid}'")
     click.echo(f"adt agent (pid {pid}) stopped")
 

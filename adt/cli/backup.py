@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
-from adt.cli.options import build_options
+from adt.cli.options import DRY_RUN_HELP, build_options
 from adt.errors import AdtError
+from adt.run import dry_running
 
 PERIOD_HELP = "HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL or SHUTDOWN."
 
@@ -50,12 +51,13 @@ def _role(ctx) -> str:
 @click.argument("period", metavar="PERIOD")
 @click.option("--webroot", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
 @click.option("--exclude", multiple=True, metavar="PATH", help="A path under the webroot to leave out (repeatable).")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def website(ctx, period, webroot, exclude):
+def website(ctx, period, webroot, exclude, dry_run):
     """Back up the webroot now (PERIOD: HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL or SHUTDOWN)."""
     from adt.backup.website import backup as run_backup
 
-    with _meter("archive") as meter:
+    with dry_running(dry_run), _meter("archive") as meter:
         results = run_backup(ctx.obj.settings, period, Path(webroot), exclude, progress=click.echo, meter=meter)
     for result in results:
         click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
@@ -65,13 +67,14 @@ def website(ctx, period, webroot, exclude):
 @backup.command("database")
 @click.argument("period", metavar="PERIOD")
 @click.option("--host", help="The database server (default: DBIDENTIFIER for DBaaS, else this machine's address).")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def database_backup(ctx, period, host):
+def database_backup(ctx, period, host, dry_run):
     """Back up the application database now: a consistent dump (--single-transaction, pg_dump's snapshot),
     sanitised as the original does, streamed to every endpoint; the live key changes only once it is whole."""
     from adt.backup.database import backup as run_backup
 
-    with _meter("SQL dumped") as meter:
+    with dry_running(dry_run), _meter("SQL dumped") as meter:
         results = run_backup(ctx.obj.settings, period, host, progress=click.echo, meter=meter)
     for result in results:
         click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
@@ -101,7 +104,8 @@ def verify(ctx, period, key, what):
 @click.pass_context
 def checksums(ctx, host, database):
     """Per-table row counts and checksums of the application database, to compare with a restore."""
-    from adt.backup.database import Connection, checksum_lines, checksums as table_checksums
+    from adt.database import Connection, checksum_lines
+    from adt.database import checksums as table_checksums
 
     for line in checksum_lines(table_checksums(Connection.from_settings(ctx.obj.settings, host, database))):
         click.echo(line)
@@ -113,70 +117,16 @@ def checksums(ctx, host, database):
 @click.option("--force", is_flag=True, help="Skip the webserver's gates (INSTALLED_SUCCESSFULLY, WEBSERVER_READY).")
 @click.option("--from-cron", is_flag=True, help="As the original's BackupFromCron.sh: sleep a random 1-60 s, then "
               "take the fleet's lock (BACKUP_RUNNING; DB_BACKUP_RUNNING when MULTIREGION is 1), stale after 300 s.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def run(ctx, period, build_identifier, force, from_cron):
+def run(ctx, period, build_identifier, force, from_cron, dry_run):
     """What Backup.sh and cron run: this machine's backup for its role, then its verification.
     BUILD_IDENTIFIER is accepted for the original's argument order and not needed."""
-    import random
-    import time
+    from adt.backup import schedule
 
-    from adt.backup.publish import period_of
-    from adt.datastore.config import ConfigDatastore
-
-    period = period_of(period)
-    role = _role(ctx)
-    if role not in ("webserver", "database"):
-        raise AdtError(f"a {role} machine takes no backups", "run it on a webserver or the database machine")
-    if from_cron:
-        time.sleep(random.randint(1, 60))
-    store = ConfigDatastore.from_settings(ctx.obj.settings)
-    lock = None
-    if from_cron and (role == "webserver" or ctx.obj.settings.value("MULTIREGION") == "1"):
-        lock = "BACKUP_RUNNING" if role == "webserver" else "DB_BACKUP_RUNNING"
-    if not force and role == "webserver":
-        if not store.check("INSTALLED_SUCCESSFULLY") or not (ctx.obj.home / "runtime" / "WEBSERVER_READY").exists():
-            click.echo("not backing up: the fleet is not installed yet (INSTALLED_SUCCESSFULLY, WEBSERVER_READY)")
-            return
-    held = None
-    if lock:
-        from adt.datastore.lock import acquire
-
-        held = acquire(store, lock)  # exactly one machine wins; a lock older than 300 s is broken by one
-        if held is None:
-            click.echo(f"another machine is taking this backup ({lock})")
-            return
-    taken, done = time.monotonic(), False
-    keeping = contextlib.nullcontext()
-    if held:
-        from adt.datastore.lock import kept
-
-        keeping = kept(store, held)  # renewed while the backup runs: a long one is not taken for stale
-    try:
-        with keeping:
-            _backup_and_verify(ctx, role, period)
-        done = True
-    finally:
-        if held:
-            from adt.datastore.lock import HOLD, release
-
-            if done:  # one backup a cycle: peers still waking from their pause must find the lock (a failed
-                time.sleep(max(0.0, HOLD - (time.monotonic() - taken)))  # backup leaves it to them at once)
-            if not release(store, held):  # only our own: a lock broken as stale is another machine's now
-                click.echo(f"the lock {lock} no longer holds this machine's token (broken as stale by another "
-                           "machine, or overwritten by one that gave up): left as it is")
-
-
-def _backup_and_verify(ctx, role: str, period: str) -> None:
-    if role == "webserver":
-        from adt.backup.website import backup as run_backup, verify as run_verify
-    else:
-        from adt.backup.database import backup as run_backup, verify as run_verify
-    with _meter("backed up") as meter:
-        results = run_backup(ctx.obj.settings, period, progress=click.echo, meter=meter)
-    for result in results:
-        click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes)")
-    for line in run_verify(ctx.obj.settings, period):  # as the original's VerifyBackupPresent.sh
-        click.echo(line)
+    with dry_running(dry_run), _meter("backed up") as meter:
+        schedule.run(ctx.obj.settings, ctx.obj.home, _role(ctx), period, from_cron=from_cron, force=force,
+                     say=click.echo, meter=meter)
 
 
 @click.group()
@@ -198,8 +148,9 @@ def _source(period, baseline) -> None:
 @click.option("--skip-unsafe", is_flag=True, help="Restore without the members that would reach outside the "
               "target (absolute paths, '..', symlinks leading out, foreign hard links, devices), listing them; "
               "by default such an archive is refused.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe):
+def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe, dry_run):
     """Replace the webroot with a backup or a baseline, whole (prepared beside it, then swapped in); a
     baseline's placeholders become this site's names again.
 
@@ -209,13 +160,15 @@ def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe
     if baseline:
         from adt.baseline.publish import restore_website as run_restore
 
-        click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base, skip_unsafe=skip_unsafe,
-                               progress=lambda line: click.echo(line, err=True)))
+        with dry_running(dry_run):
+            click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base, skip_unsafe=skip_unsafe,
+                                   progress=lambda line: click.echo(line, err=True)))
         return
     from adt.backup.website import restore as run_restore
 
-    click.echo(run_restore(ctx.obj.settings, period, Path(target), key, skip_unsafe=skip_unsafe,
-                           progress=lambda line: click.echo(line, err=True)))
+    with dry_running(dry_run):
+        click.echo(run_restore(ctx.obj.settings, period, Path(target), key, skip_unsafe=skip_unsafe,
+                               progress=lambda line: click.echo(line, err=True)))
 
 
 @restore.command("database")
@@ -227,23 +180,32 @@ def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe
 @click.option("--host", help="The database server (default as for `backup database`).")
 @click.option("--spool-dir", type=click.Path(file_okay=False), help="Where the download is held while it is "
               "checked (default TMPDIR); it needs the archive's size, not the dump's.")
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
-def restore_database(ctx, period, baseline, remote_base, key, database, host, spool_dir):
+def restore_database(ctx, period, baseline, remote_base, key, database, host, spool_dir, dry_run):
     """Load a database backup or baseline: the archive, its checksum and the zzzz end marker are checked
     before the database is touched; prints per-table row counts and checksums (compare with
     `adt backup checksums`)."""
-    from adt.backup.database import checksum_lines
+    from adt.database import checksum_lines
 
     _source(period, baseline)
     if baseline:
         from adt.baseline.publish import restore_database as run_baseline
 
-        tables = run_baseline(ctx.obj.settings, baseline, ctx.obj.home, host, database, remote_base)
+        with dry_running(dry_run):
+            tables = run_baseline(ctx.obj.settings, baseline, ctx.obj.home, host, database, remote_base)
+        if dry_run:
+            click.echo(f"dry run: {database or 'the application database'} is unchanged")
+            return
         click.echo(f"restored baseline {baseline} into {database or 'the application database'}:")
     else:
         from adt.backup.database import restore as run_restore
 
-        result = run_restore(ctx.obj.settings, period, key, host, database, spool_dir)
+        with dry_running(dry_run):
+            result = run_restore(ctx.obj.settings, period, key, host, database, spool_dir)
+        if dry_run:
+            click.echo(f"dry run: {result.database} is unchanged")
+            return
         tables = result.tables
         click.echo(f"restored {result.bucket}/{result.key} into {result.database} in {result.seconds:.1f} s:")
     for line in checksum_lines(tables):
@@ -251,17 +213,20 @@ def restore_database(ctx, period, baseline, remote_base, key, database, host, sp
 
 
 @backup.command()
-@click.option("--period", help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent).")
+@click.option("--period",
+              help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent).")
 @click.option("--ip", help="Which webserver, when there are several.")
 @click.option("--role", type=click.Choice(["webserver", "database"]), default="webserver", show_default=True,
               help="Which machine takes it (PerformDatabaseBackup.sh passes database).")
+@click.option("--dry-run", is_flag=True, help="Have the machine print the commands and S3 writes of its backup "
+              "(`adt backup run --dry-run` over ssh) and change nothing.")
 @build_options
-def perform(period, ip, role, cloudhost, build_identifier, home_dir):
+def perform(period, ip, role, dry_run, cloudhost, build_identifier, home_dir):
     """From the build machine: have a machine of a build take a backup now (PerformWebsiteBackup.sh,
     PerformDatabaseBackup.sh), over ssh; ALL takes every scheduled periodicity in turn."""
-    import subprocess
-
     from adt import remote
+    from adt import run as runner
+    from adt.backup import schedule
     from adt.backup.publish import PERIODS
     from adt.cli.fleet import pick_machine
 
@@ -270,7 +235,8 @@ def perform(period, ip, role, cloudhost, build_identifier, home_dir):
     if period not in choices:
         raise click.UsageError(f"unknown periodicity {period!r}: use one of {', '.join(choices)}")
     target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
-    for each in ([p.upper() for p in PERIODS if p not in ("manual", "shutdown")] if period == "ALL" else [period]):
-        code = subprocess.call(remote.ssh(target, ["adt", "backup", "run", each]))
+    for each in schedule.periods(period):  # a dry run on the machine changes nothing: run it, as a read
+        code = runner.interactive(remote.ssh(target, schedule.run_command(each, dry_run)), changes=not dry_run,
+                                  what=f"the {each} backup on {target.host}")
         if code != 0:
             raise AdtError(f"the {each} backup on {target.host} failed (exit {code})")

@@ -5,14 +5,15 @@ from __future__ import annotations
 import html
 import os
 import shlex
-import subprocess
 from pathlib import Path
 from typing import Optional
 
 import click
 
+from adt import run
 from adt.errors import AdtError
-from adt.settings import schema, validate as checks
+from adt.settings import schema
+from adt.settings import validate as checks
 from adt.settings.providers import CLOUDHOSTS
 from adt.settings.template import Template, write_atomically
 
@@ -59,7 +60,8 @@ def _problems(template: Template):
 def template_options(function):
     function = click.option("--template", "-t", "number", type=click.IntRange(1, 3),
                             help="Template number (with --cloudhost).")(function)
-    function = click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Cloud host of the template.")(function)
+    function = click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS),
+                            help="Cloud host of the template.")(function)
     return function
 
 
@@ -114,7 +116,8 @@ def describe(name):
     click.echo(f"  group: {var.group}")
     if var.per_cloudhost:
         for cloudhost in CLOUDHOSTS:
-            click.echo(f"  allowed on {cloudhost}: {checks.short_list(schema.allowed(var, cloudhost), 40) or '(see help)'}")
+            allowed = checks.short_list(schema.allowed(var, cloudhost), 40)
+            click.echo(f"  allowed on {cloudhost}: {allowed or '(see help)'}")
     elif var.choices:
         click.echo(f"  allowed: {', '.join(var.choices)}{' (or empty)' if var.optional else ''}")
     elif var.kind == "int":
@@ -201,7 +204,12 @@ def edit(cloudhost, file):
     write_atomically(scratch, original.render(), 0o600)
     editor = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     try:
-        if subprocess.call(shlex.split(editor) + [str(scratch)]) != 0:
+        try:
+            code = run.interactive(shlex.split(editor) + [str(scratch)], what=f"the editor {editor!r}")
+        except AdtError as missing:
+            raise AdtError(f"{missing.message}; {path} is unchanged",
+                           "set VISUAL or EDITOR to an editor that is installed") from None
+        if code != 0:
             raise AdtError(f"the editor {editor!r} failed; {path} is unchanged")
         try:
             edited = Template.load(scratch)
@@ -225,7 +233,8 @@ def edit(cloudhost, file):
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A value to use (repeatable).")
 @click.option("--all", "walk_all", is_flag=True, help="Also ask for the variables that are not MANDATORY.")
 @click.option("--no-input", is_flag=True, help="Ask nothing: defaults plus --set values.")
-@click.option("--output-dir", type=click.Path(file_okay=False), help="Where to write (default: ${BUILD_HOME}/overridescripts).")
+@click.option("--output-dir", type=click.Path(file_okay=False),
+              help="Where to write (default: ${BUILD_HOME}/overridescripts).")
 def override(stack, cloudhost, number, assignments, walk_all, no_input, output_dir):
     """Write an override template, overridescripts/<cloudhost><N>override.tmpl, from a shipped template:
     asks for each MANDATORY variable (with --all, every one) showing what it is; enter keeps the value,

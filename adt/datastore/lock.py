@@ -41,10 +41,7 @@ from typing import Dict, Iterator, Optional
 
 from adt.datastore import client as s3
 
-STALE_AFTER = 300.0  # seconds, as the original's BackupFromCron.sh
-# after a backup, its lock is kept until this long after it was taken: every machine of the fleet has woken
-# from cron's 1-60 s pause by then and found it, so a cycle takes one backup (the original sleeps 300 s)
-HOLD = 75.0
+STALE_AFTER = 300.0  # seconds, as the original's BackupFromCron.sh (how long a backup holds it: adt.backup.schedule)
 RENEW = 60.0  # seconds between refreshes of a held lock: a backup longer than STALE_AFTER keeps it
 SETTLE = 2.0  # seconds between writing the lock and reading it back
 PROBE_PREFIX = "adt-lock-probe/"  # never a prefix of a lock name: original machines list locks by prefix

@@ -4,11 +4,13 @@ import contextlib
 import json
 import os
 import select
+import shutil
 import signal
 import socket
 import stat
 import struct
 import subprocess
+import sys
 import threading
 import time
 
@@ -60,7 +62,8 @@ def test_refuses_another_user(plain_machine):
                  "body = json.dumps({'argv': ['config', 'check', 'x'], 'cwd': '/', 'env': {}}).encode()\n"
                  "try:\n raw.sendall(struct.pack('!I', len(body)) + body); raw.settimeout(10); print(raw.recv(1))\n"
                  "except (BrokenPipeError, ConnectionResetError):\n print(b'')\n"
-                 f"code = forward(['config','check','x'], {plain_machine.socket!r}); sys.exit(99 if code is None else code)")
+                 f"code = forward(['config','check','x'], {plain_machine.socket!r})\n"
+                 "sys.exit(99 if code is None else code)")
         result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
                                  str(BIN / "python"), "-c", probe], env={"PATH": "/usr/bin:/bin"},
                                 capture_output=True, text=True, cwd="/", timeout=60)
@@ -285,3 +288,39 @@ def test_agent_serves_changed_settings(agent_machine):
     assert agent_machine.run("config", "list").stdout == ""
     agent_machine.run("config", "put", "B")
     assert agent_machine.keys() == ["B"] and agent_machine.bucket != old_bucket
+
+
+def test_the_server_runs_the_handler_it_is_given(tmp_path):
+    """The agent's server knows nothing of the CLI: each request runs the handler passed to `serve`, with the
+    client's stdio, cwd and environment, and its return value is the client's exit code."""
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="adt-agent-test-")  # short: a socket path has at most 107 bytes
+    path = os.path.join(directory, "agent.sock")
+
+    def handler(argv):
+        print(f"ran {argv} in {os.getcwd()} with {os.environ.get('PROBE')}", flush=True)
+        return 7
+
+    pid = os.fork()
+    if pid == 0:  # the agent
+        try:
+            with open(tmp_path / "agent.log", "w") as log:
+                core.serve(handler, path, log=log, warm=lambda: True)
+        finally:
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while not core.running_pid(path):
+            assert time.monotonic() < deadline, "the agent did not start"
+            time.sleep(0.02)
+        probe = ("import os, sys; from adt.agent import forward; os.chdir(sys.argv[1]);"
+                 " sys.exit(forward(['say', 'hello'], sys.argv[2]))")
+        result = subprocess.run([sys.executable, "-c", probe, str(tmp_path), path], capture_output=True, text=True,
+                                env={**os.environ, "PROBE": "42"}, timeout=30)
+        assert (result.returncode, result.stdout) == (7, f"ran ['say', 'hello'] in {tmp_path} with 42\n")
+        assert "(settings loaded)" in (tmp_path / "agent.log").read_text()  # what warm() answered
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        shutil.rmtree(directory, ignore_errors=True)

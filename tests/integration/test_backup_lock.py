@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from adt.backup import schedule
 from adt.datastore import lock
 
 S3_SERVERS = ("seaweedfs", "moto")
@@ -176,7 +177,7 @@ def test_backup_run_from_cron_releases_only_its_own_lock(plain_machine, monkeypa
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(random, "randint", lambda a, b: 0)  # BackupFromCron's 1-60 s of jitter
     monkeypatch.setattr(lock, "SETTLE", SETTLE)
-    monkeypatch.setattr(lock, "HOLD", 0.0)
+    monkeypatch.setattr(schedule, "HOLD", 0.0)
     monkeypatch.setattr(website, "verify", lambda settings, period: ["verified"])
     client = plain_machine.servers[0].client()
 
@@ -216,7 +217,7 @@ def test_a_cycle_takes_one_backup_the_lock_is_kept_until_every_peer_has_woken(pl
         monkeypatch.setenv(name, value)
     monkeypatch.setattr(random, "randint", lambda a, b: 0)
     monkeypatch.setattr(lock, "SETTLE", SETTLE)
-    monkeypatch.setattr(lock, "HOLD", 2.0)
+    monkeypatch.setattr(schedule, "HOLD", 2.0)
     monkeypatch.setattr(website, "verify", lambda settings, period: ["verified"])
     seen_during_hold = []
     real_sleep = time.sleep

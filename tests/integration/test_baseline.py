@@ -6,9 +6,11 @@ import subprocess
 
 import pytest
 
-from adt.baseline import publish, serialized, sqldump
-from adt.backup.database import Connection, checksums as database_checksums
+from adt.baseline import publish
+from adt.database import Connection
+from adt.database import checksums as database_checksums
 from adt.settings.machine import MachineSettings
+from adt.text import serialized, sqldump
 from tests.integration.test_backup_database import PASSWORD, USER, make_database, settings_for
 from tests.services.databases import MariaDB
 from tests.services.sshd import Sshd

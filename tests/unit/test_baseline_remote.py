@@ -75,3 +75,57 @@ def test_perform_refuses_to_send_a_password_over_ssh(tmp_path):
         assert result.returncode == 1
         assert "--remote-base holds credentials: passed on over ssh they would be in the arguments" in result.stderr
         assert TOKEN not in result.stderr + result.stdout
+
+
+def test_git_command_lines():
+    """Every git command line of a baseline, whole: no credential helper, never a credential in them."""
+    helper = ["git", "-c", "credential.helper="]
+    url = "https://github.com/nutsco/shop-db-baseline.git"
+    assert publish.ls_remote_command(url) == [*helper, "ls-remote", url]
+    assert publish.init_bare_command("/srv/git/shop.git") == [*helper, "init", "-q", "--bare", "-b", "main",
+                                                              "/srv/git/shop.git"]
+    assert publish.commit_commands("Baseline Baby") == [
+        [*helper, "init", "-q", "-b", "main"],
+        [*helper, "add", "-A"],
+        [*helper, "-c", "user.name=adt baseline", "-c", "user.email=baseline@adt.invalid", "commit", "-q", "-m",
+         "Baseline Baby"]]
+    assert publish.push_command(url, force=False) == [*helper, "push", "-q", url, "main:main"]
+    assert publish.push_command(url, force=True) == [*helper, "push", "-q", "--force", url, "main:main"]
+    assert publish.clone_command(url, "/home/x/backups/tree") == [*helper, "clone", "-q", "--depth", "1", "-b",
+                                                                  "main", url, "/home/x/backups/tree"]
+
+
+@pytest.mark.parametrize("args, expected", [
+    (("webserver", "shop"), ["adt", "baseline", "website", "shop"]),
+    (("database", "shop"), ["adt", "baseline", "database", "shop"]),
+    (("webserver", "shop", "file:///srv/git", ("a1b2", "c3d4"), True, True, True),
+     ["adt", "baseline", "website", "shop", "--remote-base=file:///srv/git", "--waive=a1b2", "--waive=c3d4",
+      "--replace", "--dry-run"]),  # --redact is the database's
+    (("database", "shop", "ssh://git@host/team", ("a1b2",), True, True, False),
+     ["adt", "baseline", "database", "shop", "--remote-base=ssh://git@host/team", "--waive=a1b2", "--redact"]),
+])
+def test_publish_command(args, expected):
+    assert publish.publish_command(*args) == expected
+
+
+def test_a_failed_git_command_is_one_line_naming_it_without_the_token(tmp_path):
+    remote = publish.Remote(f"file://{tmp_path}/none.git", "adt", TOKEN)
+    with pytest.raises(publish.GitFailed, match=r"^git clone failed: fatal: .*none\.git") as failed:
+        publish._git(publish.clone_command(remote.url + TOKEN, str(tmp_path / "tree")), remote=remote,
+                     changes=False)
+    assert TOKEN not in str(failed.value) and TOKEN not in failed.value.stderr and "********" in failed.value.stderr
+
+
+def test_git_in_a_dry_run_prints_what_changes_and_runs_what_reads(tmp_path):
+    from adt.run import dry_running
+
+    bare = tmp_path / "shop.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(bare)], check=True)
+    lines = []
+    with dry_running(echo=lines.append):
+        assert publish.remote_heads(publish.Remote(f"file://{bare}")) == []  # ls-remote is a read: it ran
+        publish._git(publish.push_command(f"file://{bare}", force=True), cwd=tmp_path)
+        publish.remote_heads(publish.Remote(f"file://{tmp_path}/new/shop.git"))  # would be created
+    assert lines == [f"would run: git -c credential.helper= push -q --force file://{bare} main:main",
+                     f"would run: git -c credential.helper= init -q --bare -b main {tmp_path}/new/shop.git"]
+    assert not (tmp_path / "new").exists()

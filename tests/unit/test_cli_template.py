@@ -114,6 +114,18 @@ def test_edit_saves_a_good_edit_and_rejects_a_broken_one(home, capsys, monkeypat
     assert not list(path.parent.glob(".local1.tmpl.editing*"))
 
 
+def test_edit_with_a_missing_editor_is_one_clear_error(home, capsys, monkeypatch):
+    path = home / "templates/local/local1.tmpl"
+    before = path.read_text()
+    monkeypatch.delenv("VISUAL", raising=False)
+    monkeypatch.setenv("EDITOR", "no-such-editor --wait")
+    code, out, err = run(capsys, "template", "edit", "local", "local1.tmpl")
+    assert code == 1 and out == ""
+    assert err == (f"adt: the editor 'no-such-editor --wait' needs no-such-editor, which is not installed; {path} "
+                   "is unchanged\n  hint: set VISUAL or EDITOR to an editor that is installed\n")
+    assert path.read_text() == before and not list(path.parent.glob(".local1.tmpl.editing*"))
+
+
 def test_override_without_input(home, capsys):
     code, out, err = run(capsys, "template", "override", "stack", "-c", "vultr", "-t", "1", "--no-input",
                          "--set", "TOKEN=vultr-token", "--set", "REGION=ewr",
