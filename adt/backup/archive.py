@@ -188,8 +188,9 @@ class _Tree:
 
 
 def extract(archive: tarfile.TarFile, staging: Path, final_root: Path, skip_unsafe: bool = False) -> Extracted:
-    """Extract a tar archive opened in stream mode (`r|`, `r|gz`) into the empty directory `staging`, which
-    will become `final_root`. Raises Unsafe for a refused member unless `skip_unsafe`."""
+    """Extract a tar archive read in member order (opened in stream mode, `r|`, `r|gz`, or over a forward-only
+    file, gzipstream.open_tar) into the empty directory `staging`, which will become `final_root`. Raises
+    Unsafe for a refused member unless `skip_unsafe`."""
     tree = _Tree(staging)
     result = Extracted()
     files: Set[Parts] = set()
@@ -285,7 +286,7 @@ def _file(tree: _Tree, parts: Parts, member: tarfile.TarInfo, archive: tarfile.T
                  dir_fd=parent)
     try:
         source = archive.extractfile(member)
-        while True:
+        while source is not None:
             chunk = source.read(CHUNK)
             if not chunk:
                 break

@@ -12,12 +12,11 @@ import os
 import time
 from typing import Dict, List
 
+from adt.backup.transfer import CONCURRENCY, PART_SIZE
 from adt.datastore import client as s3
 from adt.errors import AdtError
 
 PERIODS = ("hourly", "daily", "weekly", "monthly", "bimonthly", "manual", "shutdown")
-PART_SIZE = 8 * 1024 * 1024
-IN_MEMORY_PARTS = 4  # read-ahead of a non-seekable stream: bounds memory to about 4 parts beside those in flight
 
 
 def period_of(text: str) -> str:
@@ -41,12 +40,14 @@ def generation_keys(archive: str, count: int) -> List[str]:
 
 
 def transfer_config():
+    """s3transfer's settings for the server-side copies of `publish` and the spooled download of a database
+    restore: parts as the uploads', as many at a time, as many held in memory."""
     from boto3.s3.transfer import TransferConfig
 
-    config = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=4)
+    config = TransferConfig(multipart_threshold=PART_SIZE, multipart_chunksize=PART_SIZE, max_concurrency=CONCURRENCY)
     # s3transfer's own limits, which boto3's constructor does not take
-    config.max_in_memory_upload_chunks = IN_MEMORY_PARTS
-    config.max_in_memory_download_chunks = IN_MEMORY_PARTS
+    config.max_in_memory_upload_chunks = CONCURRENCY
+    config.max_in_memory_download_chunks = CONCURRENCY
     return config
 
 

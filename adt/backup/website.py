@@ -1,55 +1,39 @@
 """Website backups: the webroot as `applicationsourcecode.tar.gz` in the `<U>-<period>` bucket.
 
 The archive is the original's format (gzip tar, `./`-relative paths, with the marker `XXXXXX-DO_NOT_REMOVE`),
-streamed from `tar | pigz` straight into a multipart upload: nothing the size of the archive is staged on
-disk. Publishing never exposes a partial archive: the stream goes to a temporary key; only once it is
-complete are the generations rotated (`.BACKUP`, `.BACKUP.2`, …) and the new one copied into place with
-its sha256 and size as metadata. Every endpoint gets the backup and is verified on its own.
+streamed from `tar | igzip` straight into a multipart upload (adt.backup.transfer): nothing the size of the
+archive is staged on disk. Publishing never exposes a partial archive: the stream goes to a temporary key;
+only once it is complete are the generations rotated (`.BACKUP`, `.BACKUP.2`, …) and the new one copied into
+place with its sha256 and size as metadata. Every endpoint gets the backup and is verified on its own, the
+object read once as it arrives.
 """
 
 from __future__ import annotations
 
+import collections
 import gzip
-import hashlib
-import io
 import os
 import shutil
 import stat
-import subprocess
 import tarfile
 import tempfile
+import threading
 import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, List
 
+from adt import run
+from adt.backup import gzipstream, transfer
+from adt.backup.publish import ensure_bucket, generations, period_of, publish, temporary_key
 from adt.datastore import client as s3
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import backup_bucket, check_bucket_name
 from adt.errors import AdtError
-from adt.backup.publish import PART_SIZE, ensure_bucket, generations, period_of, publish, temporary_key, transfer_config
 
 ARCHIVE = "applicationsourcecode.tar.gz"
 MARKER = "XXXXXX-DO_NOT_REMOVE"
-
-
-class HashingReader(io.RawIOBase):
-    """Reads a stream and keeps its sha256 and size on the way (and tells `meter` the size)."""
-
-    def __init__(self, stream, meter: Callable[[int], None] = lambda _: None):
-        self.stream, self.sha256, self.size, self.meter = stream, hashlib.sha256(), 0, meter
-
-    def readable(self):
-        return True
-
-    def readinto(self, buffer):
-        data = self.stream.read(len(buffer))
-        self.sha256.update(data)
-        self.size += len(data)
-        self.meter(self.size)
-        buffer[:len(data)] = data
-        return len(data)
 
 
 def compressor() -> str:
@@ -92,6 +76,12 @@ def backup(settings, period: str, webroot: Path = Path("/var/www/html"), exclude
     url = settings.require("WEBSITEURL")
     bucket = check_bucket_name(backup_bucket(url, period), f"WEBSITEURL in {settings.path}")
     keep = generations(settings)
+    if run.dry_run():  # the pipeline and the key it would write, for each endpoint: nothing runs, nothing is sent
+        tar = run.shown(tar_command(webroot, Path(tempfile.gettempdir(), "adt-marker-XXXXXXXX"), excludes))
+        for endpoint in endpoints_from_settings(settings):
+            run.announce(f"{tar} | upload to s3://{bucket}/{ARCHIVE} on endpoint {endpoint.index} ({endpoint.url}), "
+                         f"{keep} generations kept")
+        return []
     results = []
     for endpoint in endpoints_from_settings(settings):
         results.append(_backup_to(endpoint, bucket, webroot, excludes, keep, progress, meter))
@@ -99,66 +89,69 @@ def backup(settings, period: str, webroot: Path = Path("/var/www/html"), exclude
 
 
 def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: int, progress, meter) -> Result:
-    client = s3.s3_client(endpoint)
+    upload = transfer.Upload(endpoint, bucket, temporary_key(ARCHIVE))
     started = time.monotonic()
     try:
-        ensure_bucket(client, bucket)
-        temporary = temporary_key(ARCHIVE)
+        ensure_bucket(upload.client, bucket)
         with tempfile.TemporaryDirectory(prefix="adt-marker-") as marker_dir:
             Path(marker_dir, MARKER).write_text("")
-            process = subprocess.Popen(tar_command(webroot, Path(marker_dir), excludes), stdout=subprocess.PIPE,
-                                       stderr=subprocess.PIPE)
-            reader = HashingReader(process.stdout, meter)
+            process = run.start(tar_command(webroot, Path(marker_dir), excludes), stdout=run.PIPE, stderr=run.PIPE,
+                                what="the website backup")
+            stdout, stderr = process.stdout, process.stderr
+            assert stdout is not None and stderr is not None  # both are pipes
+            errors: collections.deque = collections.deque(maxlen=20)  # read aside: a full stderr pipe would stall tar
+            reader = threading.Thread(target=lambda: errors.extend(stderr), daemon=True)
+            reader.start()
             try:
-                client.upload_fileobj(io.BufferedReader(reader, PART_SIZE), bucket, temporary, Config=transfer_config())
+                size, digest = transfer.upload_stream(stdout, [upload], meter)
             except BaseException:
                 process.kill()
+                stdout.close()  # the compressor, tar's child, stops on a closed pipe (and closes stderr)
                 process.wait()
                 raise
-            stderr = process.stderr.read().decode(errors="replace")
+            finally:
+                reader.join(30)
             if process.wait() != 0:
-                client.delete_object(Bucket=bucket, Key=temporary)
-                raise AdtError(f"archiving {webroot} failed: {stderr.strip().splitlines()[-1:] or 'tar failed'}")
-        digest, size = reader.sha256.hexdigest(), reader.size
-        publish(client, bucket, temporary, ARCHIVE, size, keep, {"sha256": digest})
+                upload.abort()
+                message = b"".join(errors).decode(errors="replace")
+                last = (message.strip().splitlines() or [f"tar exited with {process.returncode}"])[-1]
+                raise AdtError(f"archiving {webroot} failed: {last}")
+        publish(upload.client, bucket, upload.key, ARCHIVE, size, keep, {"sha256": digest})
     except s3.s3_errors() as exc:
+        upload.abort()
         raise s3.describe(exc, endpoint, bucket, "store the website backup") from None
     progress(f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}, {size} bytes, sha256 {digest[:12]}…")
     return Result(endpoint.index, bucket, size, digest, time.monotonic() - started)
 
 
 def read_archive(client, bucket: str, key: str, visit: Callable[[tarfile.TarFile], object]):
-    """Stream a gzip tar from the datastore through `visit` (given the archive open in stream mode), then read
-    it to its end: the gzip CRC and length are checked and the sha256 and size are taken on the way.
+    """Stream a gzip tar from the datastore through `visit` (given the archive, to be read in member order),
+    then read it to its end: the gzip CRC and length are checked and the sha256 and size are taken on the way,
+    in one pass over the object as it arrives.
     Returns (what visit returned, sha256, size, the object's metadata). A damaged archive is one AdtError
     naming bucket, key and what is wrong."""
     where = f"{bucket}/{key}"
-    response = client.get_object(Bucket=bucket, Key=key)
-    reader = HashingReader(response["Body"])
-    raw = io.BufferedReader(reader, PART_SIZE // 8)
-    try:
-        with gzip.GzipFile(fileobj=raw, mode="rb") as unpacked:
-            with tarfile.open(fileobj=unpacked, mode="r|") as archive:
+    with transfer.streamed(client, bucket, key) as (received, response):
+        try:
+            archive, unpacked = gzipstream.open_tar(received)
+            with archive:
                 seen = visit(archive)
-            while unpacked.read(PART_SIZE // 8):  # to the end: the gzip trailer's CRC and length are checked
-                pass
-        while raw.read(PART_SIZE // 8):
-            pass
-    except gzip.BadGzipFile as exc:
-        raise AdtError(f"{where} is not a whole gzip file: {exc}") from None
-    except EOFError:
-        raise AdtError(f"{where} is truncated: its gzip stream ends early") from None
-    except zlib.error as exc:
-        raise AdtError(f"{where} is corrupt: {exc}") from None
-    except tarfile.TarError as exc:
-        raise AdtError(f"{where} is not a readable tar archive: {exc}") from None
+            unpacked.drain()  # to the end: every gzip trailer's CRC and length are checked
+        except gzip.BadGzipFile as exc:
+            raise AdtError(f"{where} is not a whole gzip file: {exc}") from None
+        except EOFError:
+            raise AdtError(f"{where} is truncated: its gzip stream ends early") from None
+        except zlib.error as exc:
+            raise AdtError(f"{where} is corrupt: {exc}") from None
+        except tarfile.TarError as exc:
+            raise AdtError(f"{where} is not a readable tar archive: {exc}") from None
     metadata = response.get("Metadata", {}) or {}
-    if reader.size != response.get("ContentLength", reader.size):
-        raise AdtError(f"{where}: {reader.size} of {response['ContentLength']} bytes arrived")
+    if received.size != response.get("ContentLength", received.size):
+        raise AdtError(f"{where}: {received.size} of {response['ContentLength']} bytes arrived")
     expected = metadata.get("sha256")
-    if expected and expected != reader.sha256.hexdigest():
+    if expected and expected != received.sha256.hexdigest():
         raise AdtError(f"{where} does not match its recorded sha256 (damaged in storage or replaced)")
-    return seen, reader.sha256.hexdigest(), reader.size, metadata
+    return seen, received.sha256.hexdigest(), received.size, metadata
 
 
 def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
@@ -168,7 +161,7 @@ def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     lines = []
     for endpoint in endpoints_from_settings(settings):
-        client = s3.s3_client(endpoint)
+        client = s3.s3_client(endpoint, profile="bulk")
         try:
             names, digest, size, _ = read_archive(client, bucket, key, lambda archive: [m.name for m in archive])
         except s3.s3_errors() as exc:
@@ -192,7 +185,11 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     endpoint = endpoints_from_settings(settings)[0]
-    client = s3.s3_client(endpoint)
+    if run.dry_run():  # what it would read and replace: nothing is extracted, the target stays as it is
+        run.announce(f"{target} with s3://{bucket}/{key} from endpoint {endpoint.index} ({endpoint.url}), extracted "
+                     "beside it and checked first", kind="replace")
+        return f"dry run: {target} is unchanged"
+    client = s3.s3_client(endpoint, profile="bulk")
     target = restore_target(target)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.restore-", dir=target.parent))
     try:  # the webroot keeps its mode unless the archive names one for `./` (mkdtemp's 0700 would lock nginx out)
@@ -203,7 +200,8 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
         except s3.s3_errors() as exc:
             raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
         except Unsafe as exc:
-            raise AdtError(f"not restoring {bucket}/{key}: {exc.message}", f"{target} is unchanged; {exc.hint}") from None
+            raise AdtError(f"not restoring {bucket}/{key}: {exc.message}",
+                           f"{target} is unchanged; {exc.hint}") from None
         except AdtError as exc:
             raise AdtError(f"not restoring: {exc.message}", exc.hint or f"{target} is unchanged") from None
         except OSError as exc:

@@ -19,11 +19,12 @@ import secrets
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
+from adt import run
 from adt.files import write_atomically
 
 PORT_NAMES = ("s3", "s3.port.grpc", "master", "master.port.grpc", "volume", "volume.port.grpc",
@@ -60,7 +61,7 @@ class SeaweedS3:
         self.workdir = Path(workdir)
         self.ip = ip
         self.state_file = self.workdir / "state.json"
-        self.state = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
+        self.state: Any = json.loads(self.state_file.read_text()) if self.state_file.exists() else None
 
     # -- facts ------------------------------------------------------------------------------------
     @property
@@ -77,14 +78,13 @@ class SeaweedS3:
             "ADT_S3_PID": str(s["pid"]), "ADT_S3_DIR": str(self.workdir),
         }
 
-    def client(self, readonly: bool = False):
-        import boto3
-        from botocore.config import Config
+    def client(self, readonly: bool = False, profile: str = "config"):
+        """A client of the project's one factory (adt.datastore.client), as the read-write or read-only identity."""
+        from adt.datastore.client import s3_client
+        from adt.datastore.endpoints import Endpoint
 
         key, secret = self.state["ro" if readonly else "rw"]
-        return boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1",
-                            aws_access_key_id=key, aws_secret_access_key=secret,
-                            config=Config(s3={"addressing_style": "path"}))
+        return s3_client(Endpoint(0, self.endpoint, key, secret, "us-east-1"), profile)
 
     def write_machine_settings(self, home: Path, website: str, server_user: str, role: str = "webserver") -> Path:
         """A machine settings file under home/runtime pointing at this server (for benchmarks and demos)."""
@@ -116,6 +116,10 @@ class SeaweedS3:
         raise AssertionError("unreachable")
 
     def _start(self, timeout: float) -> "SeaweedS3":
+        if run.dry_run():  # nothing is made: the command is printed with the ports it would be given
+            run.spawn(self.command(dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))),
+                      log_path=os.devnull, what="the SeaweedFS datastore")
+            return self
         self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)  # credentials and data of the datastore
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
@@ -130,24 +134,15 @@ class SeaweedS3:
              "actions": ["Read", "List"]}]}
         s3config = self.workdir / "s3config.json"
         write_atomically(s3config, json.dumps(config))
-        command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
-                   f"-ip={self.ip}", f"-ip.bind={self.ip}", "-master.telemetry=false",
-                   f"-s3.config={s3config}", "-admin.ui=false", "-webdav=false",
-                   "-s3.port.iceberg=0", "-s3.port.lance=0",
-                   f"-s3.localSocket={self.workdir / 's3.sock'}",
-                   f"-filer.localSocket={self.workdir / 'filer.sock'}"]
-        for name, port in ports.items():
-            command.append(f"-{name if '.' in name else name + '.port'}={port}")
-        out = open(self.workdir / "logs" / "weed.out", "ab")
-        process = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=out, stderr=out,
-                                   start_new_session=True, env={**os.environ, "TMPDIR": str(self.workdir)})
+        process = run.spawn(self.command(ports), log_path=str(self.workdir / "logs" / "weed.out"),
+                            env={**os.environ, "TMPDIR": str(self.workdir)}, process=True,
+                            what="the SeaweedFS datastore")
         self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro, "ip": self.ip}
         write_atomically(self.state_file, json.dumps(self.state))
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             if process.poll() is not None:
-                out.close()
                 tail = (self.workdir / "logs" / "weed.out").read_text(errors="replace").strip().splitlines()[-3:]
                 raise _ExitedEarly(f"weed exited with {process.returncode}: {' | '.join(tail)} "
                                    f"(logs in {self.workdir / 'logs'})")
@@ -160,13 +155,23 @@ class SeaweedS3:
         self.stop()
         raise RuntimeError(f"SeaweedFS did not answer within {timeout} s: {last}")
 
+    def command(self, ports: dict) -> list:
+        """`weed mini` on these ports, every file of it in the server's own directory."""
+        command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
+                   f"-ip={self.ip}", f"-ip.bind={self.ip}", "-master.telemetry=false",
+                   f"-s3.config={self.workdir / 's3config.json'}", "-admin.ui=false", "-webdav=false",
+                   "-s3.port.iceberg=0", "-s3.port.lance=0",
+                   f"-s3.localSocket={self.workdir / 's3.sock'}",
+                   f"-filer.localSocket={self.workdir / 'filer.sock'}"]
+        for name, port in ports.items():
+            command.append(f"-{name if '.' in name else name + '.port'}={port}")
+        return command
+
     def stop(self) -> None:
         if not self.state:
             return
         pid = self.state["pid"]
-        from adt.run import alive
-
-        if alive(pid):
+        if run.alive(pid):
             os.kill(pid, signal.SIGTERM)
             deadline = time.monotonic() + 15
             while time.monotonic() < deadline:
@@ -174,7 +179,7 @@ class SeaweedS3:
                     os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
                 except ChildProcessError:
                     pass
-                if not alive(pid):
+                if not run.alive(pid):
                     break
                 time.sleep(0.05)
             else:

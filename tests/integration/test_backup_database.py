@@ -10,7 +10,8 @@ import tarfile
 
 import pytest
 
-from adt.backup import database
+from adt.backup import database, transfer
+from adt.database import Connection, checksum_lines, checksums
 from adt.datastore.seaweed import SeaweedS3
 from adt.errors import AdtError
 from adt.settings.machine import MachineSettings
@@ -131,15 +132,15 @@ def test_round_trip_gives_identical_row_checksums(server, plain_machine, tmp_pat
     make_database(server, "appdb")
     make_database(server, "appcopy", schema=False)
     settings = settings_for(plain_machine, server)
-    source = database.checksums(database.Connection.from_settings(settings))
+    source = checksums(Connection.from_settings(settings))
     assert len(source) == 5 and source["wp_posts"][0] == 3
     database.backup(settings, "daily")
     assert "verified" in database.verify(settings, "daily")[0]
     restored = database.restore(settings, "daily", database="appcopy")
     assert restored.tables == source
     shown = plain_machine.run("backup", "checksums", "--database", "appcopy")  # what an operator compares
-    assert shown.returncode == 0 and shown.stdout.splitlines() == database.checksum_lines(source), shown.stderr
-    copy = database.Connection.from_settings(settings, database="appcopy")
+    assert shown.returncode == 0 and shown.stdout.splitlines() == checksum_lines(source), shown.stderr
+    copy = Connection.from_settings(settings, database="appcopy")
     assert "zzzz" in copy.tables()
     value = copy.query("SELECT option_value FROM wp_options WHERE option_name = 'widget'")[0][0]
     assert 's:23:"https://www.example.com"' in value
@@ -149,12 +150,12 @@ def test_http_becomes_https_with_serialized_lengths_kept(server, plain_machine):
     make_database(server, "appdb")
     make_database(server, "appcopy", schema=False)
     settings = settings_for(plain_machine, server)
-    connection = database.Connection.from_settings(settings)
+    connection = Connection.from_settings(settings)
     connection.query("UPDATE wp_options SET option_value = 'a:1:{s:3:\"url\";s:22:\"http://www.example.com\";}' "
                      "WHERE option_name = 'widget'")
     database.backup(settings, "weekly")
     database.restore(settings, "weekly", database="appcopy")
-    copy = database.Connection.from_settings(settings, database="appcopy")
+    copy = Connection.from_settings(settings, database="appcopy")
     value = copy.query("SELECT option_value FROM wp_options WHERE option_name = 'widget'")[0][0]
     assert value == 'a:1:{s:3:"url";s:23:"https://www.example.com";}'
 
@@ -163,7 +164,7 @@ def test_generations_and_verify_catches_damage(server, plain_machine):
     make_database(server, "appdb")
     settings = settings_for(plain_machine, server, BACKUPGENERATIONS="3")
     first = database.backup(settings, "monthly")[0]
-    database.Connection.from_settings(settings).query("INSERT INTO wp_users (user_login) VALUES ('second')")
+    Connection.from_settings(settings).query("INSERT INTO wp_users (user_login) VALUES ('second')")
     second = database.backup(settings, "monthly")[0]
     third = database.backup(settings, "monthly")[0]
     assert first.dump_sha256 != second.dump_sha256
@@ -230,8 +231,8 @@ def full_disk(tmp_path):
 def test_a_full_disk_does_not_stop_a_backup_and_fails_a_restore_cleanly(server, plain_machine, full_disk,
                                                                          monkeypatch):
     """Nothing is staged, so a dump on a full disk still becomes a backup (the original writes the dump
-    and the archive to ${HOME}/backups first). A restore must spool the download: on a full disk it stops
-    before touching the database, with a clear line."""
+    and the archive to ${HOME}/backups first), and is verified (read once as it arrives). A restore must
+    spool the download: on a full disk it stops before touching the database, with a clear line."""
     make_database(server, "appdb")
     make_database(server, "appcopy", schema=False)
     settings = settings_for(plain_machine, server)
@@ -239,9 +240,12 @@ def test_a_full_disk_does_not_stop_a_backup_and_fails_a_restore_cleanly(server, 
     monkeypatch.setattr("tempfile.tempdir", str(full_disk))
     (result,) = database.backup(settings, "manual")
     assert result.dump_size > 0
+    (line,) = database.verify(settings, "manual")
+    dump = "applicationDB.sql" if server.dialect == "mysql" else "applicationDB.psql"
+    assert line.endswith(f"verified: {dump}, {result.size} bytes, ends with the zzzz marker")
     with pytest.raises(AdtError, match="cannot hold the downloaded backup"):
         database.restore(settings, "manual", database="appcopy", spool_dir=str(full_disk))
-    assert database.Connection.from_settings(settings, database="appcopy").tables() == []
+    assert Connection.from_settings(settings, database="appcopy").tables() == []
 
 
 def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_path_factory, monkeypatch):
@@ -253,14 +257,14 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
             settings = settings_for(plain_machine, server)
             first = database.backup(settings, "manual")[0]
             server.sql("INSERT INTO wp_blobs SELECT seq + 10, RANDOM_BYTES(1024) FROM seq_1_to_40000", "appdb")
-            real_part = database._Upload.part
+            real_part = transfer.Upload.part
 
             def part_then_kill(self, number, data):
                 real_part(self, number, data)
                 if number == 3:
                     s3.kill()
 
-            monkeypatch.setattr(database._Upload, "part", part_then_kill)
+            monkeypatch.setattr(transfer.Upload, "part", part_then_kill)
             with pytest.raises(AdtError, match="S3 endpoint .* to store the database backup"):
                 database.backup(settings, "manual")
             monkeypatch.undo()
@@ -278,10 +282,10 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
 
 def test_a_missing_table_checksum_fails_rather_than_compares_equal(server, plain_machine, monkeypatch):
     make_database(server, "appdb")
-    connection = database.Connection.from_settings(settings_for(plain_machine, server))
-    sums = database.checksums(connection)
+    connection = Connection.from_settings(settings_for(plain_machine, server))
+    sums = checksums(connection)
     assert len(sums) == 5 and all(digest for rows, digest in sums.values() if rows)
     real = connection.tables()
-    monkeypatch.setattr(database.Connection, "tables", lambda self: real + ["wp_gone"])  # dropped meanwhile
+    monkeypatch.setattr(Connection, "tables", lambda self: real + ["wp_gone"])  # dropped meanwhile
     with pytest.raises(AdtError, match="no checksum for table\\(s\\) wp_gone|wp_gone.* does not exist"):
-        database.checksums(connection)
+        checksums(connection)

@@ -171,3 +171,22 @@ def test_excludes_keep_the_dots_of_names(settings, plain_machine, tmp_path):
     assert not [n for n in names if "kept-out" in n]
     assert "./cache/kept-in.txt" in names
     assert website.webroot_relative("./.cache/") == ".cache" and website.webroot_relative("/a/b") == "a/b"
+
+
+def test_a_failing_tar_keeps_the_previous_generation_and_says_why(settings, plain_machine, tmp_path, monkeypatch):
+    """tar's exit status comes after its output: the archive, already uploaded in parts, is dropped again."""
+    webroot = make_webroot(tmp_path / "html")
+    first = website.backup(settings, "daily", webroot)[0]
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "tar").write_text("#!/bin/sh\nhead -c 20000000 /dev/urandom\n"
+                              "echo 'tar: ./wp-content: file changed as we read it' >&2\nexit 1\n")
+    (fake / "tar").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    with pytest.raises(AdtError, match=r"archiving .*html failed: tar: \./wp-content: file changed as we read it$"):
+        website.backup(settings, "daily", webroot)
+    monkeypatch.undo()
+    client = plain_machine.servers[0].client()
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=first.bucket)["Contents"]] == [website.ARCHIVE]
+    assert client.list_multipart_uploads(Bucket=first.bucket).get("Uploads", []) == []
+    assert client.head_object(Bucket=first.bucket, Key=website.ARCHIVE)["Metadata"]["sha256"] == first.sha256

@@ -134,3 +134,22 @@ def test_the_two_servers_differ_on_writes_to_a_missing_bucket(s3, s3_moto):
         s3_moto.client().put_object(Bucket="no-such-bucket-moto", Key="k", Body=b"")
     s3.client().put_object(Bucket="no-such-bucket-weed", Key="k", Body=b"")
     assert s3.client().get_object(Bucket="no-such-bucket-weed", Key="k")["Body"].read() == b""
+
+
+def test_a_dry_run_prints_the_writes_and_makes_none_while_reads_still_go_out(store, plain_machine, tmp_path):
+    from adt import run
+
+    store.put("KEEP")
+    source = tmp_path / "wordpress_config.php"
+    source.write_text("<?php\n")
+    lines = []
+    with run.dry_running(echo=lines.append):
+        store.put("INSTALLED_SUCCESSFULLY")
+        store.put("wordpress_config.php", source)
+        assert store.delete("KEEP") == ["KEEP"]
+        assert [e.key for e in store.list()] == ["KEEP"]  # a read: the bucket as it is
+    bucket = plain_machine.bucket
+    assert lines == [f"would call: PutObject s3://{bucket}/INSTALLED_SUCCESSFULLY",
+                     f"would call: PutObject s3://{bucket}/wordpress_config.php",
+                     f"would call: DeleteObjects s3://{bucket}/KEEP"]
+    assert plain_machine.keys() == ["KEEP"]
