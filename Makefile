@@ -13,7 +13,7 @@ APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert 
 APT_LATE := wordpress wordpress-theme-twentytwentythree
 export PATH := $(BIN):$(PATH)
 
-.PHONY: deps system python install test unit bats bench demo clean
+.PHONY: deps system python install lint test unit bats bench demo clean
 
 deps: system python
 
@@ -40,7 +40,14 @@ install: deps
 	ln -sf $(BIN)/adt /usr/local/bin/adt
 	@echo "adt installed: $$(adt --version)"
 
-test: deps
+# The house's rules, checked: layers (pyproject.toml's import contracts), lint and format, types.
+lint: deps
+	$(BIN)/lint-imports
+	$(BIN)/ruff check adt
+	$(BIN)/ruff format --check adt
+	$(BIN)/mypy
+
+test: deps lint
 	bats --print-output-on-failure tests/bats
 	ADT_BATS_AGENT=1 bats --print-output-on-failure tests/bats/configwrapper.bats
 	$(BIN)/python -m pytest -q tests/unit tests/integration

@@ -52,6 +52,7 @@ def socket_path() -> str:
 
 # -- client ----------------------------------------------------------------------------------------
 
+
 def forward(argv, path=None, timeout=TIMEOUT):
     """Run argv in the agent; its exit code, or None when the call is to run in-process.
 
@@ -70,8 +71,10 @@ def forward(argv, path=None, timeout=TIMEOUT):
             return None
         owner, ours = peer_uid(conn), os.geteuid()
         if owner != ours:
-            sys.stderr.write(f"adt: the agent socket {path} belongs to uid {owner}, not {ours}: nothing was sent "
-                             f"to it, the call runs in-process; remove the socket or set ADT_AGENT_SOCKET\n")
+            sys.stderr.write(
+                f"adt: the agent socket {path} belongs to uid {owner}, not {ours}: nothing was sent "
+                f"to it, the call runs in-process; remove the socket or set ADT_AGENT_SOCKET\n"
+            )
             return None
         payload = json.dumps({"argv": list(argv), "cwd": os.getcwd(), "env": dict(os.environ)}).encode()
         try:
@@ -108,8 +111,9 @@ def forward(argv, path=None, timeout=TIMEOUT):
         except OSError:
             reply = b""
     if len(reply) != _CODE.size:
-        sys.stderr.write(f"adt: the agent at {path} ended the request without a result; "
-                         f"see its log, or run with ADT_AGENT=off\n")
+        sys.stderr.write(
+            f"adt: the agent at {path} ended the request without a result; see its log, or run with ADT_AGENT=off\n"
+        )
         return 1
     return _CODE.unpack(reply)[0]
 
@@ -160,6 +164,7 @@ def running_pid(path=None):
 
 # -- server ----------------------------------------------------------------------------------------
 
+
 def serve(handler, path=None, log=None, warm=lambda: False):
     """Serve requests until SIGTERM: each runs `handler(argv)` (the CLI's main, which returns the exit code)
     in a child with the client's stdio, cwd and environment. `warm()` runs once before the first request
@@ -199,8 +204,11 @@ def serve(handler, path=None, log=None, warm=lambda: False):
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    print(f"adt agent {os.getpid()} serving {path} (settings {'loaded' if warmed else 'not found yet'})",
-          file=log, flush=True)
+    print(
+        f"adt agent {os.getpid()} serving {path} (settings {'loaded' if warmed else 'not found yet'})",
+        file=log,
+        flush=True,
+    )
     children = set()
     try:
         while True:
@@ -225,10 +233,9 @@ def serve(handler, path=None, log=None, warm=lambda: False):
 
 
 def _write_pid(path):
-    tmp = f"{path}.pid.{os.getpid()}"
-    with open(tmp, "w", encoding="ascii") as handle:
-        handle.write(f"{os.getpid()}\n")
-    os.replace(tmp, path + ".pid")
+    from adt.fs import write_atomically  # the server only: the client side stays on the standard library
+
+    write_atomically(path + ".pid", f"{os.getpid()}\n", 0o644)
 
 
 def _reap(children):
@@ -251,8 +258,11 @@ def _dispatch(listener, conn, children, log, handler):
         print(f"adt agent: refused a request from uid {uid}", file=log, flush=True)
         return
     if len(children) >= MAX_CHILDREN:
-        print(f"adt agent: {MAX_CHILDREN} requests in progress; closed a new one (its client runs it in-process)",
-              file=log, flush=True)
+        print(
+            f"adt agent: {MAX_CHILDREN} requests in progress; closed a new one (its client runs it in-process)",
+            file=log,
+            flush=True,
+        )
         return
     import signal
 

@@ -16,9 +16,22 @@ class Target:
     user: str = "root"
 
     def options(self, port_flag: str = "-p") -> List[str]:
-        return [port_flag, str(self.port), "-i", self.key, "-o", f"UserKnownHostsFile={self.known_hosts}",
-                "-o", "StrictHostKeyChecking=accept-new", "-o", "IdentitiesOnly=yes", "-o", "ConnectTimeout=5",
-                "-o", "LogLevel=ERROR"]
+        return [
+            port_flag,
+            str(self.port),
+            "-i",
+            self.key,
+            "-o",
+            f"UserKnownHostsFile={self.known_hosts}",
+            "-o",
+            "StrictHostKeyChecking=accept-new",
+            "-o",
+            "IdentitiesOnly=yes",
+            "-o",
+            "ConnectTimeout=5",
+            "-o",
+            "LogLevel=ERROR",
+        ]
 
 
 def ssh(target: Target, command: Sequence[str] = (), interactive: bool = False) -> List[str]:
@@ -38,10 +51,26 @@ def _ssh(target: Target, remote_command: List[str], interactive: bool) -> List[s
 
 
 def scp_to(target: Target, local: str, remote: str) -> List[str]:
-    return ["scp", "-q", "-r", *target.options("-P"), "-o", "BatchMode=yes", local,
-            f"{target.user}@{target.host}:{remote}"]
+    return [
+        "scp",
+        "-q",
+        "-r",
+        *target.options("-P"),
+        "-o",
+        "BatchMode=yes",
+        local,
+        f"{target.user}@{target.host}:{remote}",
+    ]
 
 
 def scp_from(target: Target, remote: str, local: str) -> List[str]:
-    return ["scp", "-q", "-r", *target.options("-P"), "-o", "BatchMode=yes",
-            f"{target.user}@{target.host}:{remote}", local]
+    return [
+        "scp",
+        "-q",
+        "-r",
+        *target.options("-P"),
+        "-o",
+        "BatchMode=yes",
+        f"{target.user}@{target.host}:{remote}",
+        local,
+    ]

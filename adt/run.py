@@ -23,9 +23,15 @@ import sys
 from typing import IO, Callable, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence
 
 from adt.errors import AdtError
-from adt.files import open_private
+from adt.fs import open_private
 
-_state = {"dry": False, "echo": None}
+
+class _State:
+    dry = False
+    echo: Optional[Callable[[str], None]] = None
+
+
+_state = _State()
 
 
 def redact(text: str, secrets: Iterable[str]) -> str:
@@ -42,24 +48,24 @@ def shown(args: Sequence[object], secrets: Iterable[str] = ()) -> str:
 
 def dry_run() -> bool:
     """Whether steps that change something are only printed."""
-    return bool(_state["dry"])
+    return _state.dry
 
 
 @contextlib.contextmanager
 def dry_running(enabled: bool = True, echo: Optional[Callable[[str], None]] = None) -> Iterator[None]:
     """Within the block, changing steps are printed instead of run (echo: where the lines go, default stdout)."""
-    saved = dict(_state)
-    _state.update(dry=bool(enabled) or saved["dry"], echo=echo or saved["echo"])
+    saved = (_state.dry, _state.echo)
+    _state.dry, _state.echo = bool(enabled) or saved[0], echo or saved[1]
     try:
         yield
     finally:
-        _state.update(saved)
+        _state.dry, _state.echo = saved
 
 
 def announce(text: str, kind: str = "run") -> None:
     """Print one dry-run line: `would <kind>: <text>`."""
     line = f"would {kind}: {text}"
-    echo = _state["echo"]
+    echo = _state.echo
     if echo:
         echo(line)
     else:
@@ -75,10 +81,20 @@ def _missing(args: Sequence[object], what: str) -> AdtError:
     return AdtError(f"{what or 'a step'} needs {args[0]}, which is not installed", "run 'make deps'")
 
 
-def run(args: Sequence[object], *, check: bool = True, timeout: Optional[float] = 120, input: Optional[str] = None,
-        env: Optional[Mapping[str, str]] = None, cwd: Optional[str] = None, log: Optional[IO[str]] = None,
-        secrets: Iterable[str] = (), what: str = "", changes: bool = True,
-        pass_fds: Sequence[int] = ()) -> subprocess.CompletedProcess:
+def run(
+    args: Sequence[object],
+    *,
+    check: bool = True,
+    timeout: Optional[float] = 120,
+    input: Optional[str] = None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    log: Optional[IO[str]] = None,
+    secrets: Iterable[str] = (),
+    what: str = "",
+    changes: bool = True,
+    pass_fds: Sequence[int] = (),
+) -> subprocess.CompletedProcess:
     """Run argv to its end, capture its output; on failure raise one AdtError naming it.
     In a dry run a changing step is printed and "succeeds" with no output."""
     secrets = list(secrets)
@@ -90,8 +106,16 @@ def run(args: Sequence[object], *, check: bool = True, timeout: Optional[float] 
         log.write(f"$ {line}\n")
         log.flush()
     try:
-        result = subprocess.run(_argv(args), input=input, capture_output=True, text=True, timeout=timeout,
-                                env=None if env is None else dict(env), cwd=cwd, pass_fds=tuple(pass_fds))
+        result = subprocess.run(
+            _argv(args),
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=None if env is None else dict(env),
+            cwd=cwd,
+            pass_fds=tuple(pass_fds),
+        )
     except FileNotFoundError:
         raise _missing(args, what) from None
     except subprocess.TimeoutExpired:
@@ -106,15 +130,35 @@ def run(args: Sequence[object], *, check: bool = True, timeout: Optional[float] 
     return result
 
 
-def start(args: Sequence[object], *, stdin=None, stdout=None, stderr=None, env: Optional[Mapping[str, str]] = None,
-          cwd: Optional[str] = None, pass_fds: Sequence[int] = (), bufsize: int = -1, text: bool = False,
-          new_session: bool = False, what: str = "") -> subprocess.Popen:
+def start(
+    args: Sequence[object],
+    *,
+    stdin=None,
+    stdout=None,
+    stderr=None,
+    env: Optional[Mapping[str, str]] = None,
+    cwd: Optional[str] = None,
+    pass_fds: Sequence[int] = (),
+    bufsize: int = -1,
+    text: bool = False,
+    new_session: bool = False,
+    what: str = "",
+) -> subprocess.Popen:
     """Start a streaming process (tar, a dump, a compressor, a database client); the caller owns its pipes
     and waits for it. Not dry-run aware: a streaming caller checks `dry_run()` and `announce()`s first."""
     try:
-        return subprocess.Popen(_argv(args), stdin=stdin, stdout=stdout, stderr=stderr, cwd=cwd, bufsize=bufsize,
-                                env=None if env is None else dict(env), pass_fds=tuple(pass_fds), text=text,
-                                start_new_session=new_session)
+        return subprocess.Popen(
+            _argv(args),
+            stdin=stdin,
+            stdout=stdout,
+            stderr=stderr,
+            cwd=cwd,
+            bufsize=bufsize,
+            env=None if env is None else dict(env),
+            pass_fds=tuple(pass_fds),
+            text=text,
+            start_new_session=new_session,
+        )
     except FileNotFoundError:
         raise _missing(args, what) from None
 
@@ -123,8 +167,14 @@ PIPE = subprocess.PIPE
 DEVNULL = subprocess.DEVNULL
 
 
-def interactive(args: Sequence[object], *, env: Optional[Mapping[str, str]] = None, secrets: Iterable[str] = (),
-                what: str = "", changes: bool = True) -> int:
+def interactive(
+    args: Sequence[object],
+    *,
+    env: Optional[Mapping[str, str]] = None,
+    secrets: Iterable[str] = (),
+    what: str = "",
+    changes: bool = True,
+) -> int:
     """Run a process on our terminal (stdin, stdout and stderr are ours) and return its exit code."""
     if changes and dry_run():
         announce(shown(args, secrets))
@@ -157,8 +207,14 @@ def alive(pid: int) -> bool:
         return False
 
 
-def spawn(args: Sequence[object], *, log_path: str, env: Optional[Mapping[str, str]] = None,
-          process: bool = False, what: str = ""):
+def spawn(
+    args: Sequence[object],
+    *,
+    log_path: str,
+    env: Optional[Mapping[str, str]] = None,
+    process: bool = False,
+    what: str = "",
+):
     """Start a long-lived process detached from us (its own session), output to log_path (0600 from its first
     byte); its pid, or the Popen when `process` (to watch it start). In a dry run: printed, pid 0."""
     if dry_run():
@@ -166,8 +222,14 @@ def spawn(args: Sequence[object], *, log_path: str, env: Optional[Mapping[str, s
         return 0
     with open_private(log_path, "ab") as log:
         try:
-            child = subprocess.Popen(_argv(args), stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                     start_new_session=True, env=None if env is None else dict(env))
+            child = subprocess.Popen(
+                _argv(args),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=log,
+                start_new_session=True,
+                env=None if env is None else dict(env),
+            )
         except FileNotFoundError:
             raise _missing(args, what) from None
     return child if process else child.pid

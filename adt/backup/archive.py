@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Set, Tuple
 
 from adt.errors import AdtError
+from adt.fs import leads_out
 
 CHUNK = 1 << 20
-MAX_SYMLINK_HOPS = 40  # as the kernel's limit for one path walk
 Parts = Tuple[str, ...]
 
 
@@ -62,46 +62,6 @@ def member_parts(name: str) -> Parts:
     if ".." in parts:
         raise ValueError("has a '..' component")
     return parts
-
-
-def leads_out(link_parts: Parts, target: str, final_root: str, staged: Path) -> bool:
-    """Whether the symlink at `link_parts` (inside the tree staged at `staged`, which will live at
-    `final_root`) resolves outside the tree, following the symlinks already in the staged tree."""
-    absolute_roots = {final_root.rstrip("/") or "/", os.path.realpath(final_root)}
-    current: List[str] = list(link_parts[:-1])
-    pending: List[str] = []
-    hops = 0
-
-    def start(text: str) -> bool:
-        """Begin walking `text` from the current directory; False when it leaves the tree at once."""
-        nonlocal current, pending
-        if text.startswith("/"):
-            root = next((r for r in absolute_roots if text == r or text.startswith(r.rstrip("/") + "/")), None)
-            if root is None:
-                return False
-            current, text = [], text[len(root):]
-        pending = [p for p in text.split("/") if p not in ("", ".")] + pending
-        return True
-
-    if not start(target):
-        return True
-    while pending:
-        part = pending.pop(0)
-        if part == "..":
-            if not current:
-                return True
-            current.pop()
-            continue
-        current.append(part)
-        path = staged.joinpath(*current)
-        if path.is_symlink():
-            hops += 1
-            if hops > MAX_SYMLINK_HOPS:
-                return True  # a loop: nothing can be served through it, and we cannot tell where it leads
-            current.pop()
-            if not start(os.readlink(path)):
-                return True
-    return False
 
 
 class _Tree:
@@ -142,8 +102,10 @@ class _Tree:
                     child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=fd)
                 except OSError as exc:
                     if exc.errno in (errno.ELOOP, errno.ENOTDIR):
-                        raise ValueError(f"goes through {'/'.join(parts[:parts.index(part) + 1])!r}, "
-                                         "which is a symlink or not a directory") from None
+                        raise ValueError(
+                            f"goes through {'/'.join(parts[: parts.index(part) + 1])!r}, "
+                            "which is a symlink or not a directory"
+                        ) from None
                     raise
                 if fd != self.root_fd:
                     os.close(fd)
@@ -233,8 +195,9 @@ def extract(archive: tarfile.TarFile, staging: Path, final_root: Path, skip_unsa
                         files.add(parts)
                         symlinks.pop(parts, None)
                     else:
-                        raise ValueError(f"is a hard link to {member.linkname!r}, which is not an earlier file "
-                                         "of the archive")
+                        raise ValueError(
+                            f"is a hard link to {member.linkname!r}, which is not an earlier file of the archive"
+                        )
                 elif member.issym():
                     if not parts:
                         raise ValueError("is a symlink in place of the archive's root")
@@ -247,8 +210,13 @@ def extract(archive: tarfile.TarFile, staging: Path, final_root: Path, skip_unsa
                     symlinks[parts] = member.linkname
                     files.discard(parts)
                 else:
-                    kind = "a device node" if member.ischr() or member.isblk() else \
-                        "a FIFO" if member.isfifo() else f"of tar type {member.type!r}"
+                    kind = (
+                        "a device node"
+                        if member.ischr() or member.isblk()
+                        else "a FIFO"
+                        if member.isfifo()
+                        else f"of tar type {member.type!r}"
+                    )
                     raise ValueError(f"is {kind}, which a restore never creates")
             except ValueError as exc:
                 refuse(member.name, str(exc))
@@ -282,8 +250,7 @@ def _directory(tree: _Tree, parts: Parts) -> None:
 
 def _file(tree: _Tree, parts: Parts, member: tarfile.TarInfo, archive: tarfile.TarFile) -> None:
     parent = tree.clear(parts)
-    fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600,
-                 dir_fd=parent)
+    fd = os.open(parts[-1], os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600, dir_fd=parent)
     try:
         source = archive.extractfile(member)
         while source is not None:
@@ -292,7 +259,7 @@ def _file(tree: _Tree, parts: Parts, member: tarfile.TarInfo, archive: tarfile.T
                 break
             view = memoryview(chunk)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
         if tree.as_root:
             os.fchown(fd, *tree.owner(member))
         os.fchmod(fd, member.mode & 0o777)
@@ -323,17 +290,3 @@ def _finish_directory(tree: _Tree, parts: Parts, member: tarfile.TarInfo) -> Non
         os.fchown(fd, *tree.owner(member))
     os.fchmod(fd, member.mode & 0o777)
     os.utime(fd, (member.mtime, member.mtime))
-
-
-def escaping_symlinks(tree: Path, final_root: Path) -> List[Tuple[str, str]]:
-    """(path, target) of the symlinks under `tree` (which will live at `final_root`) that resolve outside it:
-    for trees that did not come from a tar archive (a baseline's clone)."""
-    found = []
-    for directory, dirs, names in os.walk(tree):
-        for name in dirs + names:
-            path = Path(directory, name)
-            if path.is_symlink():
-                parts = path.relative_to(tree).parts
-                if leads_out(parts, os.readlink(path), str(final_root), tree):
-                    found.append(("/".join(parts), os.readlink(path)))
-    return sorted(found)

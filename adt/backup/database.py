@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from adt import run
@@ -58,9 +58,13 @@ class Result:
     seconds: float
 
 
-def backup(settings, period: str, host: Optional[str] = None,
-           progress: Callable[[str], None] = lambda _: None,
-           meter: Callable[[int], None] = lambda _: None) -> List[Result]:
+def backup(
+    settings,
+    period: str,
+    host: Optional[str] = None,
+    progress: Callable[[str], None] = lambda _: None,
+    meter: Callable[[int], None] = lambda _: None,
+) -> List[Result]:
     """Back up the database to every endpoint; `meter` is told the SQL bytes streamed so far."""
     period = period_of(period)
     url = settings.require("WEBSITEURL")
@@ -69,14 +73,18 @@ def backup(settings, period: str, host: Optional[str] = None,
     connection = Connection.from_settings(settings, host)
     tables = connection.tables()
     if len(tables) < MIN_TABLES:
-        raise AdtError(f"the database {connection.name} has {len(tables)} tables: not replacing a backup with it",
-                       "the original needs at least 4 tables; is the application installed?")
+        raise AdtError(
+            f"the database {connection.name} has {len(tables)} tables: not replacing a backup with it",
+            "the original needs at least 4 tables; is the application installed?",
+        )
     if run.dry_run():  # the pipeline and the key it would write, for each endpoint: nothing runs, nothing is sent
         dump = run.shown(connection.command("dump", "/dev/fd/N"))  # the option file comes on an inherited pipe
         for endpoint in endpoints_from_settings(settings):
-            run.announce(f"{dump} | sanitise into {DUMP_NAMES[connection.dialect]} | {compressor()} | upload to "
-                         f"s3://{bucket}/{archive} on endpoint {endpoint.index} ({endpoint.url}), "
-                         f"{keep} generations kept")
+            run.announce(
+                f"{dump} | sanitise into {DUMP_NAMES[connection.dialect]} | {compressor()} | upload to "
+                f"s3://{bucket}/{archive} on endpoint {endpoint.index} ({endpoint.url}), "
+                f"{keep} generations kept"
+            )
         return []
     pairs = [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
     temporary = temporary_key(archive)
@@ -87,8 +95,15 @@ def backup(settings, period: str, host: Optional[str] = None,
             ensure_bucket(upload.client, bucket)
         size, digest, dump_size = _stream(connection, pairs, uploads, meter)
         for upload in uploads:
-            publish(upload.client, bucket, upload.key, archive, size, keep,
-                    {"dump-sha256": digest, "dump-size": str(dump_size), "dump": DUMP_NAMES[connection.dialect]})
+            publish(
+                upload.client,
+                bucket,
+                upload.key,
+                archive,
+                size,
+                keep,
+                {"dump-sha256": digest, "dump-size": str(dump_size), "dump": DUMP_NAMES[connection.dialect]},
+            )
     except s3.s3_errors() as exc:
         for upload in uploads:
             upload.abort()
@@ -100,37 +115,58 @@ def backup(settings, period: str, host: Optional[str] = None,
     seconds = time.monotonic() - started
     results = [Result(u.endpoint.index, bucket, archive, size, dump_size, digest, seconds) for u in uploads]
     for result in results:
-        progress(f"endpoint {result.endpoint}: {bucket}/{archive}, {size} bytes "
-                 f"({dump_size} bytes of SQL, sha256 {digest[:12]}…)")
+        progress(
+            f"endpoint {result.endpoint}: {bucket}/{archive}, {size} bytes "
+            f"({dump_size} bytes of SQL, sha256 {digest[:12]}…)"
+        )
     return results
 
 
-def _stream(connection: Connection, pairs, uploads: List[transfer.Upload],
-            meter=lambda _: None) -> Tuple[int, str, int]:
+@dataclass
+class _Fed:
+    """What the feeding thread has sent to the compressor so far."""
+
+    size: int = 0
+    padded: int = 0
+    sha: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    error: Optional[BaseException] = None
+
+
+def _stream(
+    connection: Connection, pairs, uploads: List[transfer.Upload], meter=lambda _: None
+) -> Tuple[int, str, int]:
     """dump | sanitise | compress, into every upload; returns (archive bytes, dump sha256, dump bytes)."""
-    packer = run.start(compressor().split(), stdin=run.PIPE, stdout=run.PIPE, stderr=run.DEVNULL, bufsize=1 << 20,
-                       what="compressing the dump")
-    for pipe in (packer.stdin, packer.stdout):
+    packer = run.start(
+        compressor().split(),
+        stdin=run.PIPE,
+        stdout=run.PIPE,
+        stderr=run.DEVNULL,
+        bufsize=1 << 20,
+        what="compressing the dump",
+    )
+    stdin, stdout = packer.stdin, packer.stdout
+    assert stdin is not None and stdout is not None  # both asked for as pipes
+    for pipe in (stdin, stdout):
         widen(pipe)
-    state = {"size": 0, "sha": hashlib.sha256(), "error": None, "padded": 0}
+    state = _Fed()
 
     def feed():
         try:
-            write, sha = packer.stdin.write, state["sha"]
+            write, sha = stdin.write, state.sha
             for data in sanitised_dump(connection, pairs):
                 if data:
                     sha.update(data)
-                    state["size"] += len(data)
+                    state.size += len(data)
                     write(data)
-                    meter(state["size"])
-            padding = gzipstream.tar_padding(state["size"])
+                    meter(state.size)
+            padding = gzipstream.tar_padding(state.size)
             write(padding)
-            state["padded"] = len(padding)
+            state.padded = len(padding)
         except Exception as exc:  # the dump's AdtError, or BrokenPipe when the compressor dies
-            state["error"] = exc
+            state.error = exc
         finally:
             try:
-                packer.stdin.close()
+                stdin.close()
             except OSError:
                 pass
 
@@ -139,7 +175,7 @@ def _stream(connection: Connection, pairs, uploads: List[transfer.Upload],
     sender = transfer.Sender(uploads)
     try:
         buffer, held, number, header_done, total = bytearray(), None, 1, False, 0
-        for chunk in iter(lambda: packer.stdout.read(1 << 20), b""):
+        for chunk in iter(lambda: stdout.read(1 << 20), b""):
             buffer += chunk
             if not header_done:
                 length = gzipstream.gzip_header_length(bytes(buffer[:4096]))
@@ -158,14 +194,14 @@ def _stream(connection: Connection, pairs, uploads: List[transfer.Upload],
                 sender.send(number, piece)
         feeder.join()
         packer.wait()
-        if isinstance(state["error"], AdtError):
-            raise state["error"]
-        if state["error"] is not None:
-            raise AdtError(f"compressing the dump failed: {state['error']}")
+        if isinstance(state.error, AdtError):
+            raise state.error
+        if state.error is not None:
+            raise AdtError(f"compressing the dump failed: {state.error}")
         if packer.returncode != 0 or len(buffer) < 8 or not header_done:
             raise AdtError(f"the compressor ({compressor()}) failed with {describe_exit(packer.returncode)}")
-        data_size = state["size"] + state["padded"]
-        header = gzipstream.member_header(DUMP_NAMES[connection.dialect], state["size"])
+        data_size = state.size + state.padded
+        header = gzipstream.member_header(DUMP_NAMES[connection.dialect], state.size)
         tail = bytes(buffer[:-8]) + gzipstream.trailer(header, bytes(buffer[-8:]), data_size)
         head = gzipstream.prefix(header)
         total += len(tail) + len(head)
@@ -175,7 +211,7 @@ def _stream(connection: Connection, pairs, uploads: List[transfer.Upload],
             sender.send(1, head + held)
             sender.send(number + 1, tail)
             sender.finish()
-        return total, state["sha"].hexdigest(), state["size"]
+        return total, state.sha.hexdigest(), state.size
     except BaseException:
         sender.abort()
         raise
@@ -184,7 +220,7 @@ def _stream(connection: Connection, pairs, uploads: List[transfer.Upload],
             packer.kill()
             packer.wait()
         feeder.join(30)  # the compressor gone, the feeder stops and its dump is killed
-        packer.stdout.close()
+        stdout.close()
         sender.close()
 
 
@@ -225,8 +261,9 @@ def check_archive(chunks: Iterable[bytes], expected: Dict[str, str], where: str)
     if expected.get("dump-sha256") and expected["dump-sha256"] != digest.hexdigest():
         raise AdtError(f"{where} does not match its recorded sha256")
     if MARKER_TABLE.encode() not in last:
-        raise AdtError(f"{where}: the last line of {names[0]} does not mention the table {MARKER_TABLE}: "
-                       "the dump is incomplete")
+        raise AdtError(
+            f"{where}: the last line of {names[0]} does not mention the table {MARKER_TABLE}: the dump is incomplete"
+        )
     return names[0]
 
 
@@ -260,8 +297,14 @@ class Restored:
     seconds: float
 
 
-def restore(settings, period: str, key: Optional[str] = None, host: Optional[str] = None,
-            database: Optional[str] = None, spool_dir: Optional[str] = None) -> Restored:
+def restore(
+    settings,
+    period: str,
+    key: Optional[str] = None,
+    host: Optional[str] = None,
+    database: Optional[str] = None,
+    spool_dir: Optional[str] = None,
+) -> Restored:
     """Load a backup into the database (from the first endpoint), after checking it whole."""
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period, database=True)
@@ -270,8 +313,11 @@ def restore(settings, period: str, key: Optional[str] = None, host: Optional[str
     endpoint = endpoints_from_settings(settings)[0]
     if run.dry_run():  # what it would read and load: the database stays as it is
         load_line = run.shown([*connection.command("client", "/dev/fd/N"), *connection.engine.LOAD_ARGUMENTS])
-        run.announce(f"s3://{bucket}/{key} from endpoint {endpoint.index} ({endpoint.url}), checked whole, then "
-                     f"{load_line} < {DUMP_NAMES[connection.dialect]}", kind="load")
+        run.announce(
+            f"s3://{bucket}/{key} from endpoint {endpoint.index} ({endpoint.url}), checked whole, then "
+            f"{load_line} < {DUMP_NAMES[connection.dialect]}",
+            kind="load",
+        )
         return Restored(bucket, key, connection.name, {}, 0.0)
     client = s3.s3_client(endpoint, profile="bulk")
     started = time.monotonic()
@@ -296,14 +342,18 @@ def restore(settings, period: str, key: Optional[str] = None, host: Optional[str
             raise AdtError(f"{bucket}/{key} holds {name}, but this database is {connection.dialect}")
         load(connection, _archive_blocks(spool), pairs)
     if MARKER_TABLE not in connection.tables():
-        raise AdtError(f"the restore did not create the marker table {MARKER_TABLE}: the database is incomplete",
-                       "run the restore again; the backup itself was checked and is whole")
+        raise AdtError(
+            f"the restore did not create the marker table {MARKER_TABLE}: the database is incomplete",
+            "run the restore again; the backup itself was checked and is whole",
+        )
     return Restored(bucket, key, connection.name, checksums(connection), time.monotonic() - started)
 
 
 def _no_room(spool_dir, exc) -> AdtError:
-    return AdtError(f"cannot hold the downloaded backup in {spool_dir or tempfile.gettempdir()}: {exc.strerror or exc}",
-                    "free some space or pass --spool-dir; the database was not touched")
+    return AdtError(
+        f"cannot hold the downloaded backup in {spool_dir or tempfile.gettempdir()}: {exc.strerror or exc}",
+        "free some space or pass --spool-dir; the database was not touched",
+    )
 
 
 def _archive_blocks(spool) -> Iterator[bytes]:

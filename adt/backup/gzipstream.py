@@ -106,8 +106,14 @@ def member_header(name: str, size: int, mtime: Optional[float] = None) -> bytes:
 def prefix(header: bytes, mtime: Optional[float] = None) -> bytes:
     """The gzip header and a non-final stored deflate block carrying the tar header."""
     stamp = int(mtime if mtime is not None else time.time())
-    return (b"\x1f\x8b\x08\x00" + struct.pack("<I", stamp) + b"\x00\x03"
-            + b"\x00" + struct.pack("<HH", len(header), 0xFFFF ^ len(header)) + header)
+    return (
+        b"\x1f\x8b\x08\x00"
+        + struct.pack("<I", stamp)
+        + b"\x00\x03"
+        + b"\x00"
+        + struct.pack("<HH", len(header), 0xFFFF ^ len(header))
+        + header
+    )
 
 
 def trailer(header: bytes, compressor_trailer: bytes, data_size: int) -> bytes:
@@ -115,8 +121,7 @@ def trailer(header: bytes, compressor_trailer: bytes, data_size: int) -> bytes:
     crc, isize = struct.unpack("<II", compressor_trailer)
     if isize != data_size & 0xFFFFFFFF:
         raise ValueError(f"the compressor read {isize} bytes (mod 2^32), {data_size} were written")
-    return struct.pack("<II", crc32_combine(zlib.crc32(header), crc, data_size),
-                       (len(header) + data_size) & 0xFFFFFFFF)
+    return struct.pack("<II", crc32_combine(zlib.crc32(header), crc, data_size), (len(header) + data_size) & 0xFFFFFFFF)
 
 
 class Gunzip:
@@ -178,7 +183,7 @@ class Gunzip:
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
-            parts = [self.buffer[self.position:]]
+            parts = [self.buffer[self.position :]]
             while True:
                 block = self._inflate()
                 if not block:
@@ -190,9 +195,9 @@ class Gunzip:
             return data
         end = self.position + size
         if end <= len(self.buffer):
-            data = self.buffer[self.position:end]
+            data = self.buffer[self.position : end]
         else:
-            parts, have = [self.buffer[self.position:]], len(self.buffer) - self.position
+            parts, have = [self.buffer[self.position :]], len(self.buffer) - self.position
             while have < size:
                 block = self._inflate()
                 if not block:

@@ -29,8 +29,10 @@ def period_of(text: str) -> str:
 def generations(settings) -> int:
     value = settings.value("BACKUPGENERATIONS") or "2"
     if not value.isdigit() or not 2 <= int(value) <= 50:
-        raise AdtError(f"BACKUPGENERATIONS {value!r} must be a whole number from 2 to 50",
-                       "2 keeps the newest and the one before (.BACKUP), as the original")
+        raise AdtError(
+            f"BACKUPGENERATIONS {value!r} must be a whole number from 2 to 50",
+            "2 keeps the newest and the one before (.BACKUP), as the original",
+        )
     return int(value)
 
 
@@ -74,8 +76,7 @@ def exists(client, bucket: str, key: str) -> bool:
         raise
 
 
-def publish(client, bucket: str, temporary: str, archive: str, size: int, keep: int,
-            metadata: Dict[str, str]) -> None:
+def publish(client, bucket: str, temporary: str, archive: str, size: int, keep: int, metadata: Dict[str, str]) -> None:
     """Check the temporary object is whole, shift the generations, copy it live, drop the temporary key."""
     head = client.head_object(Bucket=bucket, Key=temporary)
     if head["ContentLength"] != size:
@@ -84,11 +85,20 @@ def publish(client, bucket: str, temporary: str, archive: str, size: int, keep: 
     keys = generation_keys(archive, keep)
     for older, newer in reversed(list(zip(keys[1:], keys[:-1]))):  # oldest first, so nothing is overwritten unread
         if exists(client, bucket, newer):
-            client.copy({"Bucket": bucket, "Key": newer}, bucket, older, ExtraArgs={"MetadataDirective": "COPY"},
-                        Config=transfer_config())
-    client.copy({"Bucket": bucket, "Key": temporary}, bucket, archive,
-                ExtraArgs={"Metadata": dict(metadata, size=str(size)), "MetadataDirective": "REPLACE"},
-                Config=transfer_config())
+            client.copy(
+                {"Bucket": bucket, "Key": newer},
+                bucket,
+                older,
+                ExtraArgs={"MetadataDirective": "COPY"},
+                Config=transfer_config(),
+            )
+    client.copy(
+        {"Bucket": bucket, "Key": temporary},
+        bucket,
+        archive,
+        ExtraArgs={"Metadata": dict(metadata, size=str(size)), "MetadataDirective": "REPLACE"},
+        Config=transfer_config(),
+    )
     client.delete_object(Bucket=bucket, Key=temporary)
 
 

@@ -74,8 +74,17 @@ def run_command(period: str, dry: bool = False) -> List[str]:
     return ["adt", "backup", "run", period, *(["--dry-run"] if dry else [])]
 
 
-def run(settings, home: Path, role: str, period: str, *, from_cron: bool = False, force: bool = False,
-        say: Callable[[str], None] = lambda _: None, meter: Callable[[int], None] = lambda _: None) -> bool:
+def run(
+    settings,
+    home: Path,
+    role: str,
+    period: str,
+    *,
+    from_cron: bool = False,
+    force: bool = False,
+    say: Callable[[str], None] = lambda _: None,
+    meter: Callable[[int], None] = lambda _: None,
+) -> bool:
     """This machine's backup for its role, then its verification, with the pause, gates and lock of the
     schedule; `say` gets every line to show. False when no backup was taken (gates closed, lock held)."""
     from adt.datastore import lock
@@ -113,8 +122,10 @@ def run(settings, home: Path, role: str, period: str, *, from_cron: bool = False
         if done:  # one backup a cycle: peers still waking from their pause must find the lock (a failed
             time.sleep(hold_left(taken, time.monotonic()))  # backup leaves it to them at once)
         if not lock.release(store, held):  # only our own: a lock broken as stale is another machine's now
-            say(f"the lock {name} no longer holds this machine's token (broken as stale by another machine, or "
-                "overwritten by one that gave up): left as it is")
+            say(
+                f"the lock {name} no longer holds this machine's token (broken as stale by another machine, or "
+                "overwritten by one that gave up): left as it is"
+            )
     return True
 
 

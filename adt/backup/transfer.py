@@ -44,14 +44,18 @@ class Upload:
             self.upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
 
     def part(self, number: int, data: bytes) -> None:
-        answer = self.client.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-                                         PartNumber=number, Body=data)
+        answer = self.client.upload_part(
+            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=data
+        )
         self.parts[number] = answer["ETag"]
 
     def complete(self) -> None:
         self.client.complete_multipart_upload(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(self.parts.items())]})
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(self.parts.items())]},
+        )
         self.upload_id, self.written = None, True
 
     def put(self, data: bytes) -> None:

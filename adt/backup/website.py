@@ -31,6 +31,7 @@ from adt.datastore import client as s3
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import backup_bucket, check_bucket_name
 from adt.errors import AdtError
+from adt.fs import restore_target, swap_in, webroot_relative
 
 ARCHIVE = "applicationsourcecode.tar.gz"
 MARKER = "XXXXXX-DO_NOT_REMOVE"
@@ -43,18 +44,22 @@ def compressor() -> str:
     return "pigz" if shutil.which("pigz") else "gzip"
 
 
-def webroot_relative(path: str) -> str:
-    """A path under the webroot as an operator writes it (`x`, `./x`, `/x`, `x/`) in one form, `x`; dots that
-    are part of a name stay (`.cache`)."""
-    while path.startswith("./"):
-        path = path[2:]
-    return path.strip("/")
-
-
 def tar_command(webroot: Path, marker_dir: Path, excludes=()) -> List[str]:
-    return ["tar", "--create", "--file", "-", "--use-compress-program", compressor(),
-            *[f"--exclude=./{webroot_relative(e)}" for e in excludes],
-            "-C", str(webroot), ".", "-C", str(marker_dir), f"./{MARKER}"]
+    return [
+        "tar",
+        "--create",
+        "--file",
+        "-",
+        "--use-compress-program",
+        compressor(),
+        *[f"--exclude=./{webroot_relative(e)}" for e in excludes],
+        "-C",
+        str(webroot),
+        ".",
+        "-C",
+        str(marker_dir),
+        f"./{MARKER}",
+    ]
 
 
 @dataclass
@@ -66,9 +71,14 @@ class Result:
     seconds: float
 
 
-def backup(settings, period: str, webroot: Path = Path("/var/www/html"), excludes=(),
-           progress: Callable[[str], None] = lambda _: None,
-           meter: Callable[[int], None] = lambda _: None) -> List[Result]:
+def backup(
+    settings,
+    period: str,
+    webroot: Path = Path("/var/www/html"),
+    excludes=(),
+    progress: Callable[[str], None] = lambda _: None,
+    meter: Callable[[int], None] = lambda _: None,
+) -> List[Result]:
     """Back up the webroot to every endpoint; `meter` is told the archive bytes sent so far."""
     period = period_of(period)
     if not webroot.is_dir():
@@ -79,8 +89,10 @@ def backup(settings, period: str, webroot: Path = Path("/var/www/html"), exclude
     if run.dry_run():  # the pipeline and the key it would write, for each endpoint: nothing runs, nothing is sent
         tar = run.shown(tar_command(webroot, Path(tempfile.gettempdir(), "adt-marker-XXXXXXXX"), excludes))
         for endpoint in endpoints_from_settings(settings):
-            run.announce(f"{tar} | upload to s3://{bucket}/{ARCHIVE} on endpoint {endpoint.index} ({endpoint.url}), "
-                         f"{keep} generations kept")
+            run.announce(
+                f"{tar} | upload to s3://{bucket}/{ARCHIVE} on endpoint {endpoint.index} ({endpoint.url}), "
+                f"{keep} generations kept"
+            )
         return []
     results = []
     for endpoint in endpoints_from_settings(settings):
@@ -95,8 +107,12 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
         ensure_bucket(upload.client, bucket)
         with tempfile.TemporaryDirectory(prefix="adt-marker-") as marker_dir:
             Path(marker_dir, MARKER).write_text("")
-            process = run.start(tar_command(webroot, Path(marker_dir), excludes), stdout=run.PIPE, stderr=run.PIPE,
-                                what="the website backup")
+            process = run.start(
+                tar_command(webroot, Path(marker_dir), excludes),
+                stdout=run.PIPE,
+                stderr=run.PIPE,
+                what="the website backup",
+            )
             stdout, stderr = process.stdout, process.stderr
             assert stdout is not None and stderr is not None  # both are pipes
             errors: collections.deque = collections.deque(maxlen=20)  # read aside: a full stderr pipe would stall tar
@@ -170,13 +186,21 @@ def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
             raise AdtError(f"endpoint {endpoint.index}: {exc.message}", exc.hint) from None
         if f"./{MARKER}" not in names:
             raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} lacks the marker {MARKER}")
-        lines.append(f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, "
-                     f"{size} bytes, sha256 {digest[:12]}…")
+        lines.append(
+            f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, "
+            f"{size} bytes, sha256 {digest[:12]}…"
+        )
     return lines
 
 
-def restore(settings, period: str, target: Path = Path("/var/www/html"), key: str = ARCHIVE,
-            skip_unsafe: bool = False, progress: Callable[[str], None] = lambda _: None) -> str:
+def restore(
+    settings,
+    period: str,
+    target: Path = Path("/var/www/html"),
+    key: str = ARCHIVE,
+    skip_unsafe: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> str:
     """Replace `target` with the backup (from the first endpoint), whole. The archive is untrusted: it is
     extracted beside the target by adt.backup.archive's rules, its checksum and marker checked, and only then
     swapped in; any failure leaves the target as it was."""
@@ -186,8 +210,11 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
     endpoint = endpoints_from_settings(settings)[0]
     if run.dry_run():  # what it would read and replace: nothing is extracted, the target stays as it is
-        run.announce(f"{target} with s3://{bucket}/{key} from endpoint {endpoint.index} ({endpoint.url}), extracted "
-                     "beside it and checked first", kind="replace")
+        run.announce(
+            f"{target} with s3://{bucket}/{key} from endpoint {endpoint.index} ({endpoint.url}), extracted "
+            "beside it and checked first",
+            kind="replace",
+        )
         return f"dry run: {target} is unchanged"
     client = s3.s3_client(endpoint, profile="bulk")
     target = restore_target(target)
@@ -195,18 +222,22 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
     try:  # the webroot keeps its mode unless the archive names one for `./` (mkdtemp's 0700 would lock nginx out)
         os.chmod(staging, stat.S_IMODE(target.stat().st_mode) if target.is_dir() else 0o755)
         try:
-            extracted, _, _, _ = read_archive(client, bucket, key,
-                                              lambda archive: extract(archive, staging, target, skip_unsafe))
+            extracted, _, _, _ = read_archive(
+                client, bucket, key, lambda archive: extract(archive, staging, target, skip_unsafe)
+            )
         except s3.s3_errors() as exc:
             raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
         except Unsafe as exc:
-            raise AdtError(f"not restoring {bucket}/{key}: {exc.message}",
-                           f"{target} is unchanged; {exc.hint}") from None
+            raise AdtError(
+                f"not restoring {bucket}/{key}: {exc.message}", f"{target} is unchanged; {exc.hint}"
+            ) from None
         except AdtError as exc:
             raise AdtError(f"not restoring: {exc.message}", exc.hint or f"{target} is unchanged") from None
         except OSError as exc:
-            raise AdtError(f"not restoring {bucket}/{key}: writing beside {target} failed: {exc.strerror or exc}",
-                           f"{target} is unchanged; free some space") from None
+            raise AdtError(
+                f"not restoring {bucket}/{key}: writing beside {target} failed: {exc.strerror or exc}",
+                f"{target} is unchanged; free some space",
+            ) from None
         marker = staging / MARKER
         if not marker.is_file() or marker.is_symlink():
             raise AdtError(f"not restoring {bucket}/{key}: it lacks the marker {MARKER}", f"{target} is unchanged")
@@ -219,30 +250,3 @@ def restore(settings, period: str, target: Path = Path("/var/www/html"), key: st
         raise
     skipped = f", {len(extracted.skipped)} unsafe member(s) left out" if extracted.skipped else ""
     return f"restored {bucket}/{key} into {target} ({extracted.members} members{skipped})"
-
-
-def restore_target(target: Path) -> Path:
-    """The directory a restore replaces, checked: a symlink is refused (the swap would replace the link and
-    leave the tree it points to, and an absolute link in the archive could reach that tree)."""
-    target = Path(target)
-    if target.is_symlink():
-        raise AdtError(f"{target} is a symlink (to {os.readlink(target)}): not restoring through it",
-                       f"restore into the directory itself: --target {os.path.realpath(target)}")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    return target
-
-
-def swap_in(staging: Path, target: Path) -> None:
-    """Put a fully prepared tree (beside the target, same filesystem) in the target's place by renames; if
-    the second rename fails, the old tree is put back."""
-    old = target.with_name(f".{target.name}.replaced-{os.getpid()}")
-    moved = target.exists()
-    if moved:
-        os.rename(target, old)
-    try:
-        os.rename(staging, target)
-    except BaseException:
-        if moved:
-            os.rename(old, target)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -29,13 +29,16 @@ from typing import Callable, Dict, Iterator, List, Optional, Sequence, Tuple, Un
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from adt import run
-from adt.backup.website import webroot_relative
 from adt.errors import AdtError
-from adt.files import write_atomically
+from adt.fs import escaping_symlinks, restore_target, swap_in, webroot_relative, write_atomically
 
 REPOSITORY_HOSTS = {"github": "github.com", "gitlab": "gitlab.com", "bitbucket": "bitbucket.org"}
-CONFIG_FILES = {"wordpress": ("wp-config.php",), "joomla": ("configuration.php",),
-                "drupal": ("sites/default/settings.php",), "moodle": ("config.php",)}
+CONFIG_FILES = {
+    "wordpress": ("wp-config.php",),
+    "joomla": ("configuration.php",),
+    "drupal": ("sites/default/settings.php",),
+    "moodle": ("config.php",),
+}
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
 GITATTRIBUTES = """# Line endings normalised for text; binaries left untouched (written by adt baseline).
 * text=auto
@@ -89,8 +92,10 @@ class Published:
 
 def repository_name(identifier: str, kind: str) -> str:
     if not IDENTIFIER.match(identifier or ""):
-        raise AdtError(f"baseline identifier {identifier!r} is not usable in a repository name",
-                       "use letters, digits, '.', '_' or '-', starting with a letter or digit")
+        raise AdtError(
+            f"baseline identifier {identifier!r} is not usable in a repository name",
+            "use letters, digits, '.', '_' or '-', starting with a letter or digit",
+        )
     return f"{identifier}-webroot-sourcecode-baseline" if kind == "website" else f"{identifier}-db-baseline"
 
 
@@ -117,8 +122,15 @@ def split_credentials(url: str) -> Tuple[str, str, str]:
     return urlunsplit(parts._replace(netloc=hostport)), unquote(user), unquote(password)
 
 
-def publish_command(role: str, identifier: str, remote_base: Optional[str] = None, waive: Sequence[str] = (),
-                    redact: bool = False, replace: bool = False, dry: bool = False) -> List[str]:
+def publish_command(
+    role: str,
+    identifier: str,
+    remote_base: Optional[str] = None,
+    waive: Sequence[str] = (),
+    redact: bool = False,
+    replace: bool = False,
+    dry: bool = False,
+) -> List[str]:
     """What a machine of `role` runs to publish its baseline (PerformWebsiteBaseline.sh and
     PerformDatabaseBaseline.sh send it over ssh); --redact is the database's, --replace the website's."""
     argv = ["adt", "baseline", "website" if role == "webserver" else "database", identifier]
@@ -139,8 +151,10 @@ def remote_url(settings, repository: str, base: Optional[str] = None) -> Remote:
         return Remote(f"{base}/{repository}.git", user, token)
     provider = (settings.value("APPLICATIONREPOSITORYPROVIDER") or "").lower()
     if provider not in REPOSITORY_HOSTS:
-        raise AdtError(f"APPLICATIONREPOSITORYPROVIDER {provider!r} is not github, gitlab or bitbucket",
-                       "set it in the settings, or give --remote-base (for example file:///srv/git)")
+        raise AdtError(
+            f"APPLICATIONREPOSITORYPROVIDER {provider!r} is not github, gitlab or bitbucket",
+            "set it in the settings, or give --remote-base (for example file:///srv/git)",
+        )
     owner = settings.require("APPLICATIONREPOSITORYOWNER")
     user, token = settings.require("APPLICATIONREPOSITORYUSERNAME"), settings.require("APPLICATIONREPOSITORYTOKEN")
     return Remote(f"https://{REPOSITORY_HOSTS[provider]}/{owner}/{repository}.git", user, token)
@@ -206,8 +220,13 @@ def clone_command(url: str, into: str) -> List[str]:
     return git("clone", "-q", "--depth", "1", "-b", "main", url, into)
 
 
-def _git(argv: Sequence[str], cwd: Optional[Path] = None, remote: Optional[Remote] = None, timeout: float = 600,
-         changes: bool = True):
+def _git(
+    argv: Sequence[str],
+    cwd: Optional[Path] = None,
+    remote: Optional[Remote] = None,
+    timeout: float = 600,
+    changes: bool = True,
+):
     """Run a git command line (built above) with no terminal prompt, to its end (its CompletedProcess); the
     remote's credentials come from askpass. `changes`: whether it changes anything (a dry run prints it
     instead of running it); reads still run. A failure is one AdtError: git's own error line, no secret."""
@@ -215,8 +234,16 @@ def _git(argv: Sequence[str], cwd: Optional[Path] = None, remote: Optional[Remot
     verb = next(word for word in argv[3:] if not word.startswith("-") and "=" not in word)
     with _credentials(remote) as extra:
         env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **extra}
-        result = run.run(argv, check=False, timeout=timeout, env=env, cwd=None if cwd is None else str(cwd),
-                         secrets=hidden, what=f"git {verb}", changes=changes)
+        result = run.run(
+            argv,
+            check=False,
+            timeout=timeout,
+            env=env,
+            cwd=None if cwd is None else str(cwd),
+            secrets=hidden,
+            what=f"git {verb}",
+            changes=changes,
+        )
     if result.returncode != 0:
         lines = result.stderr.strip().splitlines() or ["no message"]
         message = next((line for line in lines if line.startswith(("fatal:", "error:"))), lines[-1])
@@ -235,8 +262,7 @@ def remote_heads(remote: Remote) -> Optional[List[str]]:
                 Path(url[7:]).parent.mkdir(parents=True, exist_ok=True)
             _git(init_bare_command(url[7:]))
             return []
-        if re.search(r"not found|does not exist|not appear to be a git repository", getattr(exc, "stderr", ""),
-                     re.I):
+        if re.search(r"not found|does not exist|not appear to be a git repository", getattr(exc, "stderr", ""), re.I):
             return None
         raise
 
@@ -259,11 +285,14 @@ def _push(stage: Path, remote: Remote, message: str, force: bool) -> str:
 def _prepare_remote(url: Remote, replace: bool) -> None:
     heads = remote_heads(url)
     if heads is None:
-        raise AdtError(f"the repository {shown(url)} does not exist",
-                       "create it (empty) with your repository provider, then run this again")
+        raise AdtError(
+            f"the repository {shown(url)} does not exist",
+            "create it (empty) with your repository provider, then run this again",
+        )
     if heads and not replace:
-        raise AdtError(f"the repository {shown(url)} is not empty",
-                       "empty it, or pass --replace to overwrite its main branch")
+        raise AdtError(
+            f"the repository {shown(url)} is not empty", "empty it, or pass --replace to overwrite its main branch"
+        )
 
 
 def _gate(findings, waive: Sequence[str], waiver_file: Optional[Path], record: Path, what: str):
@@ -275,10 +304,11 @@ def _gate(findings, waive: Sequence[str], waiver_file: Optional[Path], record: P
     blocking, waived = gate.gate(findings, waived_ids)
     write_atomically(record, json.dumps(gate.manifest(findings, waived_ids), indent=2) + "\n", 0o600)
     if blocking:
-        raise Refused(f"not publishing the {what}: {len(blocking)} finding(s) of secrets or personal data",
-                      f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); "
-                      f"the report is in {record}",
-                      gate.report_lines(blocking))
+        raise Refused(
+            f"not publishing the {what}: {len(blocking)} finding(s) of secrets or personal data",
+            f"fix or redact them, or waive each by id (--waive ID or {waiver_file}); the report is in {record}",
+            gate.report_lines(blocking),
+        )
     return waived
 
 
@@ -316,9 +346,17 @@ def _brand_tree(tree: Path, pairs) -> Tuple[int, int]:
     return files, changed
 
 
-def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/www/html"),
-            remote_base: Optional[str] = None, waive: Sequence[str] = (), replace: bool = False,
-            include_config: bool = False, progress: Callable[[str], None] = lambda _: None) -> Published:
+def website(
+    settings,
+    identifier: str,
+    home: Path,
+    webroot: Path = Path("/var/www/html"),
+    remote_base: Optional[str] = None,
+    waive: Sequence[str] = (),
+    replace: bool = False,
+    include_config: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Published:
     from adt.baseline import gate
     from adt.text import branding
 
@@ -344,21 +382,36 @@ def website(settings, identifier: str, home: Path, webroot: Path = Path("/var/ww
         files, changed = _brand_tree(tree, pairs)
         (tree / ".gitattributes").write_text(GITATTRIBUTES)
         progress(f"copied {files} files from {webroot}, the site's names replaced by placeholders in {changed}")
-        left = sum(branding.remaining(p.read_bytes(), settings.require("WEBSITEURL"))
-                   for p in tree.rglob("*") if p.is_file() and not p.is_symlink())
+        left = sum(
+            branding.remaining(p.read_bytes(), settings.require("WEBSITEURL"))
+            for p in tree.rglob("*")
+            if p.is_file() and not p.is_symlink()
+        )
         notes = [f"{left} occurrence(s) of the live domain left (in binary files)"] if left else []
         findings = gate.scan_tree(tree)
-        waived = _gate(findings, waive, home / "runtime" / "baseline-waivers.dat",
-                       home / "runtime" / f"{repository}.gate.json", "webroot baseline")
+        waived = _gate(
+            findings,
+            waive,
+            home / "runtime" / "baseline-waivers.dat",
+            home / "runtime" / f"{repository}.gate.json",
+            "webroot baseline",
+        )
         commit = _push(tree, url, "Baseline Baby", force=replace)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     return Published(repository, shown(url), commit, files, len(findings), len(waived), notes)
 
 
-def database(settings, identifier: str, home: Path, host: Optional[str] = None,
-             remote_base: Optional[str] = None, waive: Sequence[str] = (), redact: bool = False,
-             progress: Callable[[str], None] = lambda _: None) -> Published:
+def database(
+    settings,
+    identifier: str,
+    home: Path,
+    host: Optional[str] = None,
+    remote_base: Optional[str] = None,
+    waive: Sequence[str] = (),
+    redact: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> Published:
     from adt.baseline import gate
     from adt.database import DUMP_NAMES, Connection, dump_to, ip_mask
     from adt.text import branding
@@ -374,8 +427,12 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
         tree = stage / "tree"
         tree.mkdir()
         name = DUMP_NAMES[connection.dialect]
-        pairs = branding.sql_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "",
-                                   connection.user, ip_mask(settings, connection.host))
+        pairs = branding.sql_pairs(
+            settings.require("WEBSITEURL"),
+            settings.value("WEBSITEDISPLAYNAME") or "",
+            connection.user,
+            ip_mask(settings, connection.host),
+        )
         size, _ = dump_to(stage / name, connection, pairs)
         if redact:
             from adt.baseline import redact as redaction
@@ -393,12 +450,20 @@ def database(settings, identifier: str, home: Path, host: Optional[str] = None,
         with open(tree / name, "rb") as dump:
             broken = branding.check_dump(dump, connection.dialect)
         if left or broken:
-            raise AdtError(f"the dump is not portable: {left} occurrence(s) of the live domain left, "
-                           f"{len(broken)} serialized string(s) with a wrong length", "; ".join(broken[:3]))
+            raise AdtError(
+                f"the dump is not portable: {left} occurrence(s) of the live domain left, "
+                f"{len(broken)} serialized string(s) with a wrong length",
+                "; ".join(broken[:3]),
+            )
         with open(tree / name, "rb") as dump:
             findings = gate.scan_dump(dump, connection.dialect)
-        waived = _gate(findings, waive, home / "runtime" / "baseline-waivers.dat",
-                       home / "runtime" / f"{repository}.gate.json", "database baseline")
+        waived = _gate(
+            findings,
+            waive,
+            home / "runtime" / "baseline-waivers.dat",
+            home / "runtime" / f"{repository}.gate.json",
+            "database baseline",
+        )
         commit = _push(tree, url, "Baseline baby", force=True)  # the original force-pushes database baselines
     finally:
         shutil.rmtree(stage, ignore_errors=True)
@@ -413,15 +478,18 @@ def _clone(url: Remote, into: Path) -> Path:
     return into
 
 
-def restore_website(settings, identifier: str, target: Path = Path("/var/www/html"),
-                    remote_base: Optional[str] = None, skip_unsafe: bool = False,
-                    progress: Callable[[str], None] = lambda _: None) -> str:
+def restore_website(
+    settings,
+    identifier: str,
+    target: Path = Path("/var/www/html"),
+    remote_base: Optional[str] = None,
+    skip_unsafe: bool = False,
+    progress: Callable[[str], None] = lambda _: None,
+) -> str:
     """Replace the webroot with a baseline, the placeholders turned back into this site's names (the
     original's GitCloneForWebroot + ApplyApplicationBranding); prepared beside it, then swapped in. A
     repository is untrusted like an archive: a symlink that leads out of the target refuses it (or, with
     `skip_unsafe`, is left out)."""
-    from adt.backup.archive import escaping_symlinks
-    from adt.backup.website import restore_target, swap_in
     from adt.text import branding
 
     url = remote_url(settings, repository_name(identifier, "website"), remote_base)
@@ -431,8 +499,10 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
         _clone(url, staging / "tree")
         for link, points_to in escaping_symlinks(staging / "tree", target):
             if not skip_unsafe:
-                raise AdtError(f"not restoring {shown(url)}: the symlink {link} -> {points_to} leads out of {target}",
-                               f"{target} is unchanged; --skip-unsafe restores it without such links")
+                raise AdtError(
+                    f"not restoring {shown(url)}: the symlink {link} -> {points_to} leads out of {target}",
+                    f"{target} is unchanged; --skip-unsafe restores it without such links",
+                )
             os.unlink(staging / "tree" / link)
             progress(f"left out {link} -> {points_to}: it leads out of {target}")
         pairs = branding.apply_file_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "")
@@ -447,8 +517,14 @@ def restore_website(settings, identifier: str, target: Path = Path("/var/www/htm
     return f"restored {shown(url)} into {target}"
 
 
-def restore_database(settings, identifier: str, home: Path, host: Optional[str] = None,
-                     database: Optional[str] = None, remote_base: Optional[str] = None):
+def restore_database(
+    settings,
+    identifier: str,
+    home: Path,
+    host: Optional[str] = None,
+    database: Optional[str] = None,
+    remote_base: Optional[str] = None,
+):
     """Load a database baseline, the placeholders turned back (the original's InstallApplicationDB from a
     baseline); returns the per-table checksums (none in a dry run, which prints the load instead)."""
     from adt.database import DUMP_NAMES, Connection, ip_mask, load_dump
@@ -462,12 +538,17 @@ def restore_database(settings, identifier: str, home: Path, host: Optional[str] 
         dump = tree / DUMP_NAMES[connection.dialect]
         if not dump.exists():
             raise AdtError(f"{shown(url)} has no {dump.name} at its root (is it a {connection.dialect} baseline?)")
-        pairs = branding.apply_sql_pairs(settings.require("WEBSITEURL"), settings.value("WEBSITEDISPLAYNAME") or "",
-                                         connection.user, ip_mask(settings, connection.host))
+        pairs = branding.apply_sql_pairs(
+            settings.require("WEBSITEURL"),
+            settings.value("WEBSITEDISPLAYNAME") or "",
+            connection.user,
+            ip_mask(settings, connection.host),
+        )
         if run.dry_run():  # the option file travels on an inherited pipe, /dev/fd/N
             client = [*connection.command("client", "/dev/fd/N"), *connection.engine.LOAD_ARGUMENTS]
-            run.announce(f"{dump.name} of {shown(url)}, placeholders turned back: {run.shown(client)} < {dump.name}",
-                         kind="load")
+            run.announce(
+                f"{dump.name} of {shown(url)}, placeholders turned back: {run.shown(client)} < {dump.name}", kind="load"
+            )
             return {}
         return load_dump(connection, dump, pairs)
     finally:

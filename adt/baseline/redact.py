@@ -53,8 +53,10 @@ LOCKED = "*"
 ADMIN_EMAIL = "admin@example.invalid"
 NOREPLY_EMAIL = "noreply@example.invalid"
 
-_CREATE = {"mysql": re.compile(rb"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`((?:[^`]|``)+)`"),
-           "postgres": re.compile(rb'(?:CREATE\s+(?:UNLOGGED\s+)?TABLE|COPY)\s+(?:[\w"]+\.)?"?([^\s."(]+)"?')}
+_CREATE = {
+    "mysql": re.compile(rb"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?`((?:[^`]|``)+)`"),
+    "postgres": re.compile(rb'(?:CREATE\s+(?:UNLOGGED\s+)?TABLE|COPY)\s+(?:[\w"]+\.)?"?([^\s."(]+)"?'),
+}
 
 
 # ---------------------------------------------------------------------------------------------- detection
@@ -81,7 +83,7 @@ def cms_of(tables: Iterable[str]) -> Optional[Tuple[str, str]]:
     names = set(tables)
 
     def prefixes(suffix: str) -> List[str]:
-        return sorted((t[:-len(suffix)] for t in names if t.endswith(suffix)), key=len)
+        return sorted((t[: -len(suffix)] for t in names if t.endswith(suffix)), key=len)
 
     wordpress = dumps.detect_prefix(names)
     if wordpress is not None:
@@ -106,6 +108,7 @@ def cms_of(tables: Iterable[str]) -> Optional[Tuple[str, str]]:
 @dataclass
 class Summary:
     """What a redaction changed: rewritten values per "table.column", dropped rows per table."""
+
     application: Optional[str]
     prefix: Optional[str]
     rewritten: Counter = field(default_factory=Counter)
@@ -118,15 +121,22 @@ class Summary:
 
     def lines(self) -> List[str]:
         """For the operator: one line per table.column rewritten and per table whose rows were dropped."""
-        out = [f"redacted for {self.application or 'any CMS'}: {self.rows} rows read, "
-               f"{sum(self.rewritten.values())} values rewritten, {sum(self.dropped.values())} rows dropped"]
+        out = [
+            f"redacted for {self.application or 'any CMS'}: {self.rows} rows read, "
+            f"{sum(self.rewritten.values())} values rewritten, {sum(self.dropped.values())} rows dropped"
+        ]
         out += [f"  rewrote {n:>7}  {where}" for where, n in sorted(self.rewritten.items())]
         out += [f"  dropped {n:>7}  {table}" for table, n in sorted(self.dropped.items())]
         return out
 
     def as_dict(self) -> dict:
-        return {"application": self.application, "prefix": self.prefix, "rows": self.rows,
-                "rewritten": dict(sorted(self.rewritten.items())), "dropped": dict(sorted(self.dropped.items()))}
+        return {
+            "application": self.application,
+            "prefix": self.prefix,
+            "rows": self.rows,
+            "rewritten": dict(sorted(self.rewritten.items())),
+            "dropped": dict(sorted(self.dropped.items())),
+        }
 
 
 # ---------------------------------------------------------------------------------------------- value helpers
@@ -208,9 +218,9 @@ def scrub_value(value: str, emails: bool = False) -> Tuple[str, int]:
 @dataclass(frozen=True)
 class _Rule:
     application: str
-    suffix: str                       # the table name without prefix; "cache_" = every cache_* table
-    columns: Tuple[str, ...]          # columns that must all exist (lower-case)
-    action: str                       # "drop" or the name of a rewrite function below
+    suffix: str  # the table name without prefix; "cache_" = every cache_* table
+    columns: Tuple[str, ...]  # columns that must all exist (lower-case)
+    action: str  # "drop" or the name of a rewrite function below
 
 
 RULES: Tuple[_Rule, ...] = (
@@ -260,7 +270,7 @@ def _bare(table: str, prefix: Optional[str]) -> Optional[str]:
         return table
     if not table.startswith(prefix):
         return None
-    return re.sub(r"^\d+_", "", table[len(prefix):])
+    return re.sub(r"^\d+_", "", table[len(prefix) :])
 
 
 def _table_matches(rule: _Rule, table: str, bare: str, prefix: Optional[str]) -> bool:
@@ -270,7 +280,7 @@ def _table_matches(rule: _Rule, table: str, bare: str, prefix: Optional[str]) ->
         return bool(re.match(r"^(?:[A-Za-z0-9]+_)?cache_", table))
     if prefix is not None:
         return bare == rule.suffix
-    return table == rule.suffix or (table.endswith(rule.suffix) and not table[:-len(rule.suffix)][-1:].isalpha())
+    return table == rule.suffix or (table.endswith(rule.suffix) and not table[: -len(rule.suffix)][-1:].isalpha())
 
 
 class _Row:
@@ -392,9 +402,16 @@ def _moodle_config(r: _Row):
 
 
 _ACTIONS: Dict[str, Callable[[_Row], object]] = {
-    "wp_users": _wp_users, "wp_usermeta": _wp_usermeta, "wp_options": _wp_options, "wp_sitemeta": _wp_sitemeta,
-    "wp_comments": _wp_comments, "joomla_users": _joomla_users, "joomla_extensions": _joomla_extensions,
-    "drupal_users": _drupal_users, "drupal_config": _drupal_config, "moodle_user": _moodle_user,
+    "wp_users": _wp_users,
+    "wp_usermeta": _wp_usermeta,
+    "wp_options": _wp_options,
+    "wp_sitemeta": _wp_sitemeta,
+    "wp_comments": _wp_comments,
+    "joomla_users": _joomla_users,
+    "joomla_extensions": _joomla_extensions,
+    "drupal_users": _drupal_users,
+    "drupal_config": _drupal_config,
+    "moodle_user": _moodle_user,
     "moodle_config": _moodle_config,
 }
 
@@ -405,8 +422,14 @@ _ACTIONS: Dict[str, Callable[[_Row], object]] = {
 class Redaction:
     """The redacted dump as an iterator of bytes lines; `.summary` is complete once it is exhausted."""
 
-    def __init__(self, lines: Iterable[bytes], dialect: str, application: Optional[str] = None,
-                 prefix: Optional[str] = None, scrub_emails: bool = False):
+    def __init__(
+        self,
+        lines: Iterable[bytes],
+        dialect: str,
+        application: Optional[str] = None,
+        prefix: Optional[str] = None,
+        scrub_emails: bool = False,
+    ):
         if application is not None and application not in APPLICATIONS:
             raise ValueError(f"unknown application {application!r} (want one of {', '.join(APPLICATIONS)})")
         self.dialect, self.application, self.prefix, self.scrub_emails = dialect, application, prefix, scrub_emails
@@ -435,9 +458,15 @@ class Redaction:
         if plan is None:
             bare = _bare(row.table, self.prefix)
             columns = {c.lower() for c in row.columns}
-            plan = [] if bare is None else [
-                rule for rule in self.rules
-                if _table_matches(rule, row.table, bare, self.prefix) and set(rule.columns) <= columns]
+            plan = (
+                []
+                if bare is None
+                else [
+                    rule
+                    for rule in self.rules
+                    if _table_matches(rule, row.table, bare, self.prefix) and set(rule.columns) <= columns
+                ]
+            )
             if bare is not None and dumps.SESSION_TABLE_RE.search(row.table):
                 plan.insert(0, _Rule("any", "session", (), "drop"))
             self._plans[key] = plan
@@ -461,8 +490,13 @@ class Redaction:
         return None if r.values == row.values else r.values
 
 
-def redact(lines: Iterable[bytes], dialect: str, application: Optional[str] = None, prefix: Optional[str] = None,
-           scrub_emails: bool = False) -> Redaction:
+def redact(
+    lines: Iterable[bytes],
+    dialect: str,
+    application: Optional[str] = None,
+    prefix: Optional[str] = None,
+    scrub_emails: bool = False,
+) -> Redaction:
     """The dump with personal data and secrets removed (see the module docstring), streamed: iterate the
     result for the bytes lines, then read `.summary` for the counts. `application` is one of APPLICATIONS,
     or None for every CMS's rules (each only where its table's columns are found)."""

@@ -31,8 +31,13 @@ class BuildConfig:
     values: Dict[str, str] = field(default_factory=dict)  # build_environment (a build fills it as it goes)
 
     @classmethod
-    def load(cls, cloudhost: Optional[str] = None, build_identifier: Optional[str] = None,
-             home: Optional[str] = None, env: Mapping[str, str] = os.environ) -> "BuildConfig":
+    def load(
+        cls,
+        cloudhost: Optional[str] = None,
+        build_identifier: Optional[str] = None,
+        home: Optional[str] = None,
+        env: Mapping[str, str] = os.environ,
+    ) -> "BuildConfig":
         """The build named (else the active one) under the build home, its build_environment read once
         (empty when it was never built: `require` says so where values are needed)."""
         runtime = RuntimeData(build_home(env, option=home))
@@ -68,8 +73,10 @@ class BuildConfig:
             raise AdtError(f"build {self.name} has no build_environment", "build it first (adt build)")
         missing = [name for name in names if not self.values.get(name)]
         if missing:
-            raise AdtError(f"build {self.name} has no {', '.join(missing)} in {self.environment.path}",
-                           "build it first (adt build)")
+            raise AdtError(
+                f"build {self.name} has no {', '.join(missing)} in {self.environment.path}",
+                "build it first (adt build)",
+            )
 
     @property
     def vpc(self) -> str:
@@ -108,16 +115,24 @@ class BuildConfig:
         from adt.cloud.base import role_of
 
         mark = f"-{self.region}-{self.build_identifier}-"
-        return [server for server in driver.list_servers(mark)
-                if mark in server.name and (role is None or role_of(server.name) == role)]
+        return [
+            server
+            for server in driver.list_servers(mark)
+            if mark in server.name and (role is None or role_of(server.name) == role)
+        ]
 
     # -- the datastore ---------------------------------------------------------------------------
     def endpoint(self):
         from adt.datastore.endpoints import Endpoint
 
         self.require("S3_HOST_BASE")
-        return Endpoint(1, self.value("S3_HOST_BASE"), self.value("S3_ACCESS_KEY"), self.value("S3_SECRET_KEY"),
-                        self.value("S3_LOCATION"))
+        return Endpoint(
+            1,
+            self.value("S3_HOST_BASE"),
+            self.value("S3_ACCESS_KEY"),
+            self.value("S3_SECRET_KEY"),
+            self.value("S3_LOCATION"),
+        )
 
     def config_store(self):
         """The build's configuration datastore (its bucket named from WEBSITE_URL and SERVER_USER)."""

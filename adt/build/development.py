@@ -25,16 +25,24 @@ from adt import remote
 from adt.build.config import BuildConfig
 from adt.cloud.base import UserData
 from adt.errors import AdtError
-from adt.files import open_private
+from adt.fs import open_private
 from adt.machine.bootstrap import php_fpm
 from adt.net import ip_mask
 from adt.run import announce, dry_run, run
 from adt.settings.runtime import SUBDIRECTORIES, templates_dir
 from adt.settings.template import Template, write_atomically
 
-REQUIRED = {"mariadbd": "mariadb-server", "mariadb": "mariadb-client", "nginx": "nginx",
-            "sshd": "openssh-server", "ssh": "openssh-client", "ssh-keygen": "openssh-client", "ip": "iproute2",
-            "nsenter": "util-linux", "unshare": "util-linux"}
+REQUIRED = {
+    "mariadbd": "mariadb-server",
+    "mariadb": "mariadb-client",
+    "nginx": "nginx",
+    "sshd": "openssh-server",
+    "ssh": "openssh-client",
+    "ssh-keygen": "openssh-client",
+    "ip": "iproute2",
+    "nsenter": "util-linux",
+    "unshare": "util-linux",
+}
 ALPHANUMERIC = string.ascii_letters + string.digits
 
 
@@ -53,8 +61,10 @@ def _remove(path: Path) -> None:
 
 def preflight(template_number: int) -> None:
     if os.geteuid() != 0:
-        raise AdtError("the local cloud host needs root (it makes network namespaces and mounts)",
-                       "run as root, as the original build machine does")
+        raise AdtError(
+            "the local cloud host needs root (it makes network namespaces and mounts)",
+            "run as root, as the original build machine does",
+        )
     missing = sorted({package for tool, package in REQUIRED.items() if not shutil.which(tool)})
     if not php_fpm():
         missing.append("php-fpm")
@@ -63,15 +73,20 @@ def preflight(template_number: int) -> None:
     if missing:
         raise AdtError(f"missing packages: {', '.join(missing)}", "run 'make deps' (it installs them)")
     if template_number != 1:
-        raise AdtError(f"template {template_number} cannot be built on the local cloud host yet",
-                       "use template 1 (a development build of a virgin application)")
+        raise AdtError(
+            f"template {template_number} cannot be built on the local cloud host yet",
+            "use template 1 (a development build of a virgin application)",
+        )
 
 
 def load_template(build: BuildConfig, template_number: int, template_file: Optional[str]) -> Dict[str, str]:
     from adt.settings.validate import validate_template
 
-    path = Path(template_file) if template_file else \
-        templates_dir(build.build_home) / build.cloudhost / f"{build.cloudhost}{template_number}.tmpl"
+    path = (
+        Path(template_file)
+        if template_file
+        else templates_dir(build.build_home) / build.cloudhost / f"{build.cloudhost}{template_number}.tmpl"
+    )
     template = Template.load(path).set("BUILD_IDENTIFIER", build.build_identifier).set("CLOUDHOST", build.cloudhost)
     problems = validate_template(template)
     if problems:
@@ -104,21 +119,31 @@ class Builder:
         path = template_file or str(templates_dir(b.build_home) / b.cloudhost / f"{b.cloudhost}{template_number}.tmpl")
         server_user = "X" + _random(18) + "X"
         values = dict(b.values)
-        values.update({"SERVER_USER": server_user, "SERVER_USER_PASSWORD": _random(18),
-                       "DB_NAME": "n" + _random(8) + "n", "DB_USERNAME": "u" + _random(8) + "u",
-                       "DB_PASSWORD": "p" + _random(8) + "p", "DB_PORT": values.get("DB_PORT", "2035"),
-                       "DB_IDENTIFIER": "self-managed"})
+        values.update(
+            {
+                "SERVER_USER": server_user,
+                "SERVER_USER_PASSWORD": _random(18),
+                "DB_NAME": "n" + _random(8) + "n",
+                "DB_USERNAME": "u" + _random(8) + "u",
+                "DB_PASSWORD": "p" + _random(8) + "p",
+                "DB_PORT": values.get("DB_PORT", "2035"),
+                "DB_IDENTIFIER": "self-managed",
+            }
+        )
         b.values = values
         credentials = base / "credentials"
-        files = {runtime.root / "current_template_name": path + "\n",
-                 credentials / "SERVERUSER": server_user + "\n",
-                 credentials / "SERVERUSERPASSWORD": values["SERVER_USER_PASSWORD"] + "\n",
-                 credentials / "db_credentials.dat": f"DBNAME:{values['DB_NAME']}\nUSERNAME:{values['DB_USERNAME']}\n"
-                                                     f"PASSWORD:{values['DB_PASSWORD']}\n",
-                 base / "build_environment": "".join(f"{k}={v}\n" for k, v in values.items())}
+        files = {
+            runtime.root / "current_template_name": path + "\n",
+            credentials / "SERVERUSER": server_user + "\n",
+            credentials / "SERVERUSERPASSWORD": values["SERVER_USER_PASSWORD"] + "\n",
+            credentials / "db_credentials.dat": f"DBNAME:{values['DB_NAME']}\nUSERNAME:{values['DB_USERNAME']}\n"
+            f"PASSWORD:{values['DB_PASSWORD']}\n",
+            base / "build_environment": "".join(f"{k}={v}\n" for k, v in values.items()),
+        }
         if dry_run():
-            announce(f"{runtime.root}/ACTIVE_CLOUDHOST={b.cloudhost}, ACTIVE_BUILD_IDENTIFIER={b.build_identifier}",
-                     "write")
+            announce(
+                f"{runtime.root}/ACTIVE_CLOUDHOST={b.cloudhost}, ACTIVE_BUILD_IDENTIFIER={b.build_identifier}", "write"
+            )
             announce(f"{base}/ with {', '.join(SUBDIRECTORIES)} (0700)", "create")
             for file in files:
                 announce(f"{file} (0600)", "write")
@@ -133,8 +158,22 @@ class Builder:
         key = self.build.key
         for stale in (key, key.with_name(key.name + ".pub")):
             _remove(stale)
-        run(["ssh-keygen", "-q", "-t", self.build.values.get("ALGORITHM", "ed25519"), "-N", "", "-C",
-             f"adt-{self.build.build_identifier}", "-f", str(key)], what="making the build key", log=self.log)
+        run(
+            [
+                "ssh-keygen",
+                "-q",
+                "-t",
+                self.build.values.get("ALGORITHM", "ed25519"),
+                "-N",
+                "",
+                "-C",
+                f"adt-{self.build.build_identifier}",
+                "-f",
+                str(key),
+            ],
+            what="making the build key",
+            log=self.log,
+        )
 
     def start_network(self) -> None:
         from adt.cloud.local import LocalDriver
@@ -163,8 +202,9 @@ class Builder:
             assert server.state  # started, or found running
             key, secret = server.state["rw"]
             endpoint = Endpoint(1, server.endpoint, key, secret, "")
-            v.update({"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret,
-                      "S3_LOCATION": "US"})
+            v.update(
+                {"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret, "S3_LOCATION": "US"}
+            )
         bucket = config_bucket(v["WEBSITE_URL"], v["SERVER_USER"])
         client = s3_client(endpoint)
         prefix = bucket.rsplit("-", 1)[0] + "-"
@@ -180,19 +220,35 @@ class Builder:
 
     def machine_settings(self, role: str) -> str:
         v = self.build.values
-        keys = {"WEBSITEURL": v["WEBSITE_URL"], "SERVERUSER": v["SERVER_USER"], "S3ACCESSKEY": v["S3_ACCESS_KEY"],
-                "S3SECRETKEY": v["S3_SECRET_KEY"], "S3LOCATION": v["S3_LOCATION"], "S3HOSTBASE": v["S3_HOST_BASE"],
-                "DBNAME": v["DB_NAME"], "DBUSERNAME": v["DB_USERNAME"], "DBPASSWORD": v["DB_PASSWORD"],
-                "DBPORT": v["DB_PORT"], "DBIDENTIFIER": v["DB_IDENTIFIER"],
-                "DATABASEINSTALLATIONTYPE": v.get("DATABASE_INSTALLATION_TYPE", "Maria"),
-                "APPLICATION": v.get("APPLICATION", ""), "BUILDIDENTIFIER": self.build.build_identifier,
-                "CLOUDHOST": self.build.cloudhost, "REGION": v.get("REGION", ""), "SSHPORT": v["SSH_PORT"],
-                "VPCIPRANGE": v["VPC_IP_RANGE"], "BUILDMACHINEIP": self.driver.gateway,
-                "IPMASK": ip_mask(v["VPC_IP_RANGE"]),
-                "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""), "PHPVERSION": v.get("PHP_VERSION", ""),
-                "DEVELOPMENT": v.get("DEVELOPMENT", "1"), "PRODUCTION": v.get("PRODUCTION", "0"),
-                "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"), "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
-                "FIREWALL": "iptables"}
+        keys = {
+            "WEBSITEURL": v["WEBSITE_URL"],
+            "SERVERUSER": v["SERVER_USER"],
+            "S3ACCESSKEY": v["S3_ACCESS_KEY"],
+            "S3SECRETKEY": v["S3_SECRET_KEY"],
+            "S3LOCATION": v["S3_LOCATION"],
+            "S3HOSTBASE": v["S3_HOST_BASE"],
+            "DBNAME": v["DB_NAME"],
+            "DBUSERNAME": v["DB_USERNAME"],
+            "DBPASSWORD": v["DB_PASSWORD"],
+            "DBPORT": v["DB_PORT"],
+            "DBIDENTIFIER": v["DB_IDENTIFIER"],
+            "DATABASEINSTALLATIONTYPE": v.get("DATABASE_INSTALLATION_TYPE", "Maria"),
+            "APPLICATION": v.get("APPLICATION", ""),
+            "BUILDIDENTIFIER": self.build.build_identifier,
+            "CLOUDHOST": self.build.cloudhost,
+            "REGION": v.get("REGION", ""),
+            "SSHPORT": v["SSH_PORT"],
+            "VPCIPRANGE": v["VPC_IP_RANGE"],
+            "BUILDMACHINEIP": self.driver.gateway,
+            "IPMASK": ip_mask(v["VPC_IP_RANGE"]),
+            "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""),
+            "PHPVERSION": v.get("PHP_VERSION", ""),
+            "DEVELOPMENT": v.get("DEVELOPMENT", "1"),
+            "PRODUCTION": v.get("PRODUCTION", "0"),
+            "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"),
+            "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
+            "FIREWALL": "iptables",
+        }
         return "".join(f"{k}:{val}\n" for k, val in keys.items())
 
     def server_name(self, role: str) -> str:
@@ -205,12 +261,20 @@ class Builder:
         v = self.build.values
         home = f"/home/{v['SERVER_USER']}"
         user_data = UserData(
-            files={"/home/homedir.dat": (home + "\n", 0o644),
-                   f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role), 0o600)},
-            command=[str(Path(sys.executable).parent / "adt"), "machine", "bootstrap", "--role", role])
+            files={
+                "/home/homedir.dat": (home + "\n", 0o644),
+                f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role), 0o600),
+            },
+            command=[str(Path(sys.executable).parent / "adt"), "machine", "bootstrap", "--role", role],
+        )
         name = self.server_name(role)
-        server = self.driver.create_server(name, v.get("WS_SERVER_TYPE", "local"), user_data, int(v["SSH_PORT"]),
-                                           self.build.key.with_name(self.build.key.name + ".pub").read_text())
+        server = self.driver.create_server(
+            name,
+            v.get("WS_SERVER_TYPE", "local"),
+            user_data,
+            int(v["SSH_PORT"]),
+            self.build.key.with_name(self.build.key.name + ".pub").read_text(),
+        )
         (self.build.dir / "ips").mkdir(exist_ok=True)
         (self.build.dir / "ips" / f"{role}:{server.private_ip}").touch()
         self.build.known_hosts(role, server.private_ip).unlink(missing_ok=True)  # a new host key
@@ -233,20 +297,26 @@ class Builder:
             time.sleep(0.25)
         lines = log.read_text().strip().splitlines() if log.exists() else []
         errors = [i for i, line in enumerate(lines) if line.startswith("adt: ")]
-        tail = " ".join(line.strip() for line in lines[errors[-1]:errors[-1] + 2]) if errors else "; ".join(lines[-1:])
+        tail = (
+            " ".join(line.strip() for line in lines[errors[-1] : errors[-1] + 2]) if errors else "; ".join(lines[-1:])
+        )
         if probe is not None and probe.returncode == 255:
-            raise AdtError(f"machine {name} ({role}): cannot ssh to {ip}: {probe.stderr.strip()}",
-                           f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}")
-        raise AdtError(f"machine {name} ({role}) did not become ready: bootstrap said {tail or 'nothing'}",
-                       f"read {log}")
+            raise AdtError(
+                f"machine {name} ({role}): cannot ssh to {ip}: {probe.stderr.strip()}",
+                f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}",
+            )
+        raise AdtError(
+            f"machine {name} ({role}) did not become ready: bootstrap said {tail or 'nothing'}", f"read {log}"
+        )
 
     def check(self, ws_ip: str) -> None:
         target = self.build.target("webserver", ws_ip)
         adt = str(Path(sys.executable).parent / "adt")
         result = run(remote.ssh(target, [adt, "machine", "check-database"]), check=False, timeout=60)
         if result.returncode != 0:
-            raise AdtError(f"the webserver at {ws_ip} cannot reach the database: "
-                           f"{(result.stderr or result.stdout).strip()}")
+            raise AdtError(
+                f"the webserver at {ws_ip} cannot reach the database: {(result.stderr or result.stdout).strip()}"
+            )
         self.log.write(result.stdout)
         url = f"http://{ws_ip}/wp-admin/install.php"
         body = ""
@@ -269,8 +339,9 @@ class Builder:
         from adt.build.firewall import apply_native
 
         for role, ip in ips.items():
-            result = run(remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile"]), check=False,
-                         timeout=60)
+            result = run(
+                remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile"]), check=False, timeout=60
+            )
             if result.returncode != 0:
                 raise AdtError(f"the firewall of the {role} at {ip} failed: {(result.stderr or result.stdout).strip()}")
             self.log.write(f"{role} {ip}: {result.stdout}")
@@ -280,25 +351,39 @@ class Builder:
     def finish(self, ws_ip: str) -> None:
         self.store.put("INSTALLED_SUCCESSFULLY")
         target = self.build.target("webserver", ws_ip)
-        run(remote.ssh(target, ["touch", f"/home/{self.build.values['SERVER_USER']}/runtime/INSTALLED_SUCCESSFULLY"]),
-            what="marking the webserver installed")
+        run(
+            remote.ssh(target, ["touch", f"/home/{self.build.values['SERVER_USER']}/runtime/INSTALLED_SUCCESSFULLY"]),
+            what="marking the webserver installed",
+        )
         write_atomically(self.build.dir / "INITIAL_BUILD_COMPLETED", "", 0o600)
 
 
-def build_development(cloudhost: str, template_number: int, build_identifier: str, build_home: Path, *,
-                      rebuild: bool = False, template_file: Optional[str] = None,
-                      progress: Callable[[str], None] = print) -> dict:
+def build_development(
+    cloudhost: str,
+    template_number: int,
+    build_identifier: str,
+    build_home: Path,
+    *,
+    rebuild: bool = False,
+    template_file: Optional[str] = None,
+    progress: Callable[[str], None] = print,
+) -> dict:
     if cloudhost != "local":
         raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
     preflight(template_number)
     build = BuildConfig(Path(build_home), cloudhost, build_identifier)
     build.values = load_template(build, template_number, template_file)
     existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
-    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or (build.dir / "datastore").exists()
-                               or _machines(existing, build.vpc)):
+    if build.dir.exists() and (
+        (build.dir / "INITIAL_BUILD_COMPLETED").exists()
+        or (build.dir / "datastore").exists()
+        or _machines(existing, build.vpc)
+    ):
         if not rebuild:
-            raise AdtError(f"build {cloudhost}/{build_identifier} exists already",
-                           f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild")
+            raise AdtError(
+                f"build {cloudhost}/{build_identifier} exists already",
+                f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild",
+            )
         progress(f"destroying the existing build {cloudhost}/{build_identifier} first (--rebuild)")
         destroy(existing, progress=progress)
     builder = Builder(build, progress)
@@ -307,9 +392,12 @@ def build_development(cloudhost: str, template_number: int, build_identifier: st
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
         if dry_run():
-            announce(f"start the datastore, create the machines {builder.server_name('database')} and "
-                     f"{builder.server_name('webserver')}, wait for them, check the website, apply the firewalls; "
-                     "a dry run stops here: these steps need the machines it does not start", "then")
+            announce(
+                f"start the datastore, create the machines {builder.server_name('database')} and "
+                f"{builder.server_name('webserver')}, wait for them, check the website, apply the firewalls; "
+                "a dry run stops here: these steps need the machines it does not start",
+                "then",
+            )
             return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         builder.phase("datastore", builder.start_datastore)
         db_ip = builder.phase("database machine", lambda: builder.launch("database"))
@@ -319,15 +407,23 @@ def build_development(cloudhost: str, template_number: int, build_identifier: st
         builder.phase("finish", lambda: builder.finish(ws_ip))
     except AdtError as error:
         log = getattr(builder.log, "name", build.dir / "logs")
-        raise AdtError(f"build {cloudhost}/{build_identifier} failed: {error.message}",
-                       error.hint or f"read {log}; the fleet can be destroyed with: "
-                                     f"adt destroy -c {cloudhost} -b {build_identifier}") from None
+        raise AdtError(
+            f"build {cloudhost}/{build_identifier} failed: {error.message}",
+            error.hint
+            or f"read {log}; the fleet can be destroyed with: adt destroy -c {cloudhost} -b {build_identifier}",
+        ) from None
     finally:
         builder.log.write(json.dumps({"timings": builder.timings}) + "\n")
         builder.log.close()
-    return {"url": f"http://{ws_ip}/", "webserver": ws_ip, "database": db_ip, "timings": builder.timings,
-            "credentials": str(build.dir / "credentials"), "build_dir": str(build.dir),
-            "website_url": build.values["WEBSITE_URL"]}
+    return {
+        "url": f"http://{ws_ip}/",
+        "webserver": ws_ip,
+        "database": db_ip,
+        "timings": builder.timings,
+        "credentials": str(build.dir / "credentials"),
+        "build_dir": str(build.dir),
+        "website_url": build.values["WEBSITE_URL"],
+    }
 
 
 def _machines(build: BuildConfig, vpc: str):

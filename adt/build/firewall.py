@@ -19,10 +19,14 @@ def apply_native(config: BuildConfig, driver=None) -> List[str]:
     config.require("SERVER_USER")
     fleet = members(config.config_store())
     driver = driver or config.driver()
-    settings = {"SSHPORT": config.value("SSH_PORT"), "DBPORT": config.value("DB_PORT"),
-                "VPCIPRANGE": config.value("VPC_IP_RANGE"), "BUILDMACHINEIP": getattr(driver, "gateway", ""),
-                "DNSCHOICE": config.value("DNS_CHOICE"),
-                "DATABASEINSTALLATIONTYPE": config.value("DATABASE_INSTALLATION_TYPE")}
+    settings = {
+        "SSHPORT": config.value("SSH_PORT"),
+        "DBPORT": config.value("DB_PORT"),
+        "VPCIPRANGE": config.value("VPC_IP_RANGE"),
+        "BUILDMACHINEIP": getattr(driver, "gateway", ""),
+        "DNSCHOICE": config.value("DNS_CHOICE"),
+        "DATABASEINSTALLATIONTYPE": config.value("DATABASE_INSTALLATION_TYPE"),
+    }
     cloudflare = parse_ranges(SHIPPED_RANGES.read_text(), str(SHIPPED_RANGES))
     done = []
     for server in config.servers(driver):

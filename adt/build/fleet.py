@@ -28,8 +28,13 @@ def running_ips(config: BuildConfig, role: str, driver=None) -> List[str]:
     return [server.private_ip for server in config.servers(driver, role) if server.status == "running"]
 
 
-def pick(config: BuildConfig, role: str, ip: Optional[str] = None,
-         ask: Optional[Callable[[List[str]], str]] = None, driver=None) -> remote.Target:
+def pick(
+    config: BuildConfig,
+    role: str,
+    ip: Optional[str] = None,
+    ask: Optional[Callable[[List[str]], str]] = None,
+    driver=None,
+) -> remote.Target:
     """The ssh target of one running machine of a role: the given IP, the only one, or the one `ask` picks."""
     config.require("SSH_PORT")
     ips = running_ips(config, role, driver)
@@ -77,5 +82,6 @@ def copy_to(target: remote.Target, local: str, remote_dir: str) -> None:
 
 
 def copy_from(target: remote.Target, remote_path: str, local_dir: str) -> None:
-    run.run(remote.scp_from(target, remote_path, local_dir), what=f"copying {remote_path} from {target.host}",
-            timeout=600)
+    run.run(
+        remote.scp_from(target, remote_path, local_dir), what=f"copying {remote_path} from {target.host}", timeout=600
+    )

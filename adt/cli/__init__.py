@@ -78,14 +78,22 @@ class Runtime:
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--home", metavar="DIR", help="The machine's home (default: ADT_HOME, /home/homedir.dat, $HOME).")
-@click.option("--settings", metavar="FILE",
-              help="Machine settings file (default: ADT_SETTINGS_FILE, else "
-                   "<home>/runtime/<role>_configuration_settings.dat).")
-@click.option("--role", type=click.Choice(["autoscaler", "database", "webserver"]),
-              help="Machine role whose settings file to use (default: ADT_ROLE, else the one present).")
-@click.option("--env-file", metavar="FILE", type=click.Path(dir_okay=False),
-              help="A .env file of ADT_* variables to load first (default: ADT_ENV_FILE). "
-                   "Variables already set win.")
+@click.option(
+    "--settings",
+    metavar="FILE",
+    help="Machine settings file (default: ADT_SETTINGS_FILE, else <home>/runtime/<role>_configuration_settings.dat).",
+)
+@click.option(
+    "--role",
+    type=click.Choice(["autoscaler", "database", "webserver"]),
+    help="Machine role whose settings file to use (default: ADT_ROLE, else the one present).",
+)
+@click.option(
+    "--env-file",
+    metavar="FILE",
+    type=click.Path(dir_okay=False),
+    help="A .env file of ADT_* variables to load first (default: ADT_ENV_FILE). Variables already set win.",
+)
 @click.version_option(package_name="adt", prog_name="adt", message="%(prog)s %(version)s")
 @click.pass_context
 def cli(ctx, home, settings, role, env_file):

@@ -76,8 +76,12 @@ def start(path, log_path, wait):
         return
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log_path = log_path or path + ".log"
-    process = runner.spawn([sys.executable, "-m", "adt", "agent", "run", "--socket", path], log_path=log_path,
-                           process=True, what="the agent")
+    process = runner.spawn(
+        [sys.executable, "-m", "adt", "agent", "run", "--socket", path],
+        log_path=log_path,
+        process=True,
+        what="the agent",
+    )
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -35,8 +35,14 @@ def _meter(label: str):
     from rich.filesize import decimal
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 
-    with Progress(SpinnerColumn(), TextColumn(f"{label} {{task.fields[size]}}"), TransferSpeedColumn(),
-                  TimeElapsedColumn(), console=Console(stderr=True), transient=True) as bar:
+    with Progress(
+        SpinnerColumn(),
+        TextColumn(f"{label} {{task.fields[size]}}"),
+        TransferSpeedColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+        transient=True,
+    ) as bar:
         task = bar.add_task(label, total=None, size="0 bytes")
         yield lambda done: bar.update(task, completed=done, size=decimal(done))
 
@@ -60,8 +66,9 @@ def website(ctx, period, webroot, exclude, dry_run):
     with dry_running(dry_run), _meter("archive") as meter:
         results = run_backup(ctx.obj.settings, period, Path(webroot), exclude, progress=click.echo, meter=meter)
     for result in results:
-        click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
-                   f"{result.seconds:.1f} s)")
+        click.echo(
+            f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, {result.seconds:.1f} s)"
+        )
 
 
 @backup.command("database")
@@ -77,8 +84,9 @@ def database_backup(ctx, period, host, dry_run):
     with dry_running(dry_run), _meter("SQL dumped") as meter:
         results = run_backup(ctx.obj.settings, period, host, progress=click.echo, meter=meter)
     for result in results:
-        click.echo(f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, "
-                   f"{result.seconds:.1f} s)")
+        click.echo(
+            f"backed up to endpoint {result.endpoint}: {result.bucket} ({result.size} bytes, {result.seconds:.1f} s)"
+        )
 
 
 @backup.command()
@@ -115,8 +123,12 @@ def checksums(ctx, host, database):
 @click.argument("period", metavar="PERIOD")
 @click.argument("build_identifier", required=False, metavar="[BUILD_IDENTIFIER]")
 @click.option("--force", is_flag=True, help="Skip the webserver's gates (INSTALLED_SUCCESSFULLY, WEBSERVER_READY).")
-@click.option("--from-cron", is_flag=True, help="As the original's BackupFromCron.sh: sleep a random 1-60 s, then "
-              "take the fleet's lock (BACKUP_RUNNING; DB_BACKUP_RUNNING when MULTIREGION is 1), stale after 300 s.")
+@click.option(
+    "--from-cron",
+    is_flag=True,
+    help="As the original's BackupFromCron.sh: sleep a random 1-60 s, then "
+    "take the fleet's lock (BACKUP_RUNNING; DB_BACKUP_RUNNING when MULTIREGION is 1), stale after 300 s.",
+)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
 def run(ctx, period, build_identifier, force, from_cron, dry_run):
@@ -125,8 +137,16 @@ def run(ctx, period, build_identifier, force, from_cron, dry_run):
     from adt.backup import schedule
 
     with dry_running(dry_run), _meter("backed up") as meter:
-        schedule.run(ctx.obj.settings, ctx.obj.home, _role(ctx), period, from_cron=from_cron, force=force,
-                     say=click.echo, meter=meter)
+        schedule.run(
+            ctx.obj.settings,
+            ctx.obj.home,
+            _role(ctx),
+            period,
+            from_cron=from_cron,
+            force=force,
+            say=click.echo,
+            meter=meter,
+        )
 
 
 @click.group()
@@ -145,9 +165,13 @@ def _source(period, baseline) -> None:
 @click.option("--remote-base", metavar="URL", help="With --baseline: where its repository is (as `adt baseline`).")
 @click.option("--target", default="/var/www/html", show_default=True, type=click.Path(file_okay=False))
 @click.option("--key", default="applicationsourcecode.tar.gz", show_default=True, help="Which generation.")
-@click.option("--skip-unsafe", is_flag=True, help="Restore without the members that would reach outside the "
-              "target (absolute paths, '..', symlinks leading out, foreign hard links, devices), listing them; "
-              "by default such an archive is refused.")
+@click.option(
+    "--skip-unsafe",
+    is_flag=True,
+    help="Restore without the members that would reach outside the "
+    "target (absolute paths, '..', symlinks leading out, foreign hard links, devices), listing them; "
+    "by default such an archive is refused.",
+)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
 def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe, dry_run):
@@ -161,14 +185,30 @@ def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe
         from adt.baseline.publish import restore_website as run_restore
 
         with dry_running(dry_run):
-            click.echo(run_restore(ctx.obj.settings, baseline, Path(target), remote_base, skip_unsafe=skip_unsafe,
-                                   progress=lambda line: click.echo(line, err=True)))
+            click.echo(
+                run_restore(
+                    ctx.obj.settings,
+                    baseline,
+                    Path(target),
+                    remote_base,
+                    skip_unsafe=skip_unsafe,
+                    progress=lambda line: click.echo(line, err=True),
+                )
+            )
         return
     from adt.backup.website import restore as run_restore
 
     with dry_running(dry_run):
-        click.echo(run_restore(ctx.obj.settings, period, Path(target), key, skip_unsafe=skip_unsafe,
-                               progress=lambda line: click.echo(line, err=True)))
+        click.echo(
+            run_restore(
+                ctx.obj.settings,
+                period,
+                Path(target),
+                key,
+                skip_unsafe=skip_unsafe,
+                progress=lambda line: click.echo(line, err=True),
+            )
+        )
 
 
 @restore.command("database")
@@ -178,8 +218,12 @@ def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe
 @click.option("--key", help="Which generation (default the newest, <WEBSITE_NAME>-DB-backup.tar.gz).")
 @click.option("--database", help="Load into this database instead of DBNAME (it must exist).")
 @click.option("--host", help="The database server (default as for `backup database`).")
-@click.option("--spool-dir", type=click.Path(file_okay=False), help="Where the download is held while it is "
-              "checked (default TMPDIR); it needs the archive's size, not the dump's.")
+@click.option(
+    "--spool-dir",
+    type=click.Path(file_okay=False),
+    help="Where the download is held while it is "
+    "checked (default TMPDIR); it needs the archive's size, not the dump's.",
+)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
 @click.pass_context
 def restore_database(ctx, period, baseline, remote_base, key, database, host, spool_dir, dry_run):
@@ -213,13 +257,23 @@ def restore_database(ctx, period, baseline, remote_base, key, database, host, sp
 
 
 @backup.command()
-@click.option("--period",
-              help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent).")
+@click.option(
+    "--period", help="HOURLY, DAILY, WEEKLY, MONTHLY, BIMONTHLY, MANUAL, SHUTDOWN or ALL (asked when absent)."
+)
 @click.option("--ip", help="Which webserver, when there are several.")
-@click.option("--role", type=click.Choice(["webserver", "database"]), default="webserver", show_default=True,
-              help="Which machine takes it (PerformDatabaseBackup.sh passes database).")
-@click.option("--dry-run", is_flag=True, help="Have the machine print the commands and S3 writes of its backup "
-              "(`adt backup run --dry-run` over ssh) and change nothing.")
+@click.option(
+    "--role",
+    type=click.Choice(["webserver", "database"]),
+    default="webserver",
+    show_default=True,
+    help="Which machine takes it (PerformDatabaseBackup.sh passes database).",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Have the machine print the commands and S3 writes of its backup "
+    "(`adt backup run --dry-run` over ssh) and change nothing.",
+)
 @build_options
 def perform(period, ip, role, dry_run, cloudhost, build_identifier, home_dir):
     """From the build machine: have a machine of a build take a backup now (PerformWebsiteBackup.sh,
@@ -236,7 +290,10 @@ def perform(period, ip, role, dry_run, cloudhost, build_identifier, home_dir):
         raise click.UsageError(f"unknown periodicity {period!r}: use one of {', '.join(choices)}")
     target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
     for each in schedule.periods(period):  # a dry run on the machine changes nothing: run it, as a read
-        code = runner.interactive(remote.ssh(target, schedule.run_command(each, dry_run)), changes=not dry_run,
-                                  what=f"the {each} backup on {target.host}")
+        code = runner.interactive(
+            remote.ssh(target, schedule.run_command(each, dry_run)),
+            changes=not dry_run,
+            what=f"the {each} backup on {target.host}",
+        )
         if code != 0:
             raise AdtError(f"the {each} backup on {target.host} failed (exit {code})")

@@ -16,8 +16,11 @@ from adt.settings.providers import CLOUDHOSTS
 @click.option("--template-file", type=click.Path(exists=True, dir_okay=False), help="Use this template file.")
 @click.option("--build-home", "home_dir", metavar="DIR", help=BUILD_HOME_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
-@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP + " It stops before the datastore: the later steps "
-              "need machines it does not start.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help=DRY_RUN_HELP + " It stops before the datastore: the later steps need machines it does not start.",
+)
 def build(words, rebuild, template_file, home_dir, as_json, dry_run):
     """Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh).
 
@@ -40,8 +43,11 @@ def build(words, rebuild, template_file, home_dir, as_json, dry_run):
     else:
         cloudhost = click.prompt("Cloud host", type=click.Choice(CLOUDHOSTS), default="local")
         buildos = click.prompt("Build OS", type=click.Choice(["debian", "ubuntu"]), default="debian")
-        template = click.prompt("Template (1 virgin development, 2 baseline development, 3 production)",
-                                type=click.Choice(["1", "2", "3"]), default="1")
+        template = click.prompt(
+            "Template (1 virgin development, 2 baseline development, 3 production)",
+            type=click.Choice(["1", "2", "3"]),
+            default="1",
+        )
         identifier = click.prompt("Build identifier", default="demo")
     if cloudhost not in CLOUDHOSTS:
         raise click.UsageError(f"unknown cloud host {cloudhost!r}: use one of {', '.join(CLOUDHOSTS)}")
@@ -52,13 +58,16 @@ def build(words, rebuild, template_file, home_dir, as_json, dry_run):
     from adt.settings.validate import IDENTIFIER
 
     if not IDENTIFIER.match(identifier):
-        raise AdtError(f"build identifier {identifier!r} is not valid",
-                       "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'")
+        raise AdtError(
+            f"build identifier {identifier!r} is not valid",
+            "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'",
+        )
     home = build_home(option=home_dir)
     progress = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     with dry_running(dry_run, echo=progress):
-        result = build_development(cloudhost, int(template), identifier, home, rebuild=rebuild,
-                                   template_file=template_file, progress=progress)
+        result = build_development(
+            cloudhost, int(template), identifier, home, rebuild=rebuild, template_file=template_file, progress=progress
+        )
     if as_json:
         click.echo(json.dumps(result))
         return

@@ -91,9 +91,20 @@ def list_(ctx, key, modes, as_json, full_path):
     store = _store(ctx)
     entries = [e for e in store.list(key, recursive=True) if not e.is_dir]
     if as_json:
-        click.echo(json.dumps([{"key": e.key, "name": e.key.rsplit("/", 1)[-1], "size": e.size,
-                                "last_modified": e.modified.isoformat() if e.modified else None}
-                               for e in entries], indent=None))
+        click.echo(
+            json.dumps(
+                [
+                    {
+                        "key": e.key,
+                        "name": e.key.rsplit("/", 1)[-1],
+                        "size": e.size,
+                        "last_modified": e.modified.isoformat() if e.modified else None,
+                    }
+                    for e in entries
+                ],
+                indent=None,
+            )
+        )
     elif full_path:
         for e in entries:
             click.echo(keys.s3cmd_line(store.bucket, e.key, e.size, e.modified))
@@ -106,8 +117,12 @@ def list_(ctx, key, modes, as_json, full_path):
 @click.argument("key")
 @click.argument("words", nargs=-1, metavar="[[LOCAL] RECURSIVE]")
 @click.option("--recursive", "-r", is_flag=True, help="Delete every key that starts with KEY (as 'yes').")
-@click.option("--all-keys", is_flag=True, help="Allow a delete that selects every key of the bucket ('' or '*' "
-              "with yes) or of its root ('*'); refused without it.")
+@click.option(
+    "--all-keys",
+    is_flag=True,
+    help="Allow a delete that selects every key of the bucket ('' or '*' "
+    "with yes) or of its root ('*'); refused without it.",
+)
 @click.pass_context
 def delete(ctx, key, words, recursive, all_keys):
     """Delete KEY, printing `delete: 's3://<bucket>/<key>'` for each key as s3cmd does.
@@ -126,9 +141,11 @@ def delete(ctx, key, words, recursive, all_keys):
     if key == "" and not recursive:
         raise click.UsageError("give the key to delete (or yes, to delete every key that starts with it)")
     if keys.deletes_every_key(key, recursive) and not all_keys:
-        raise click.UsageError(f"refusing to delete every key {'of' if recursive else 'at the root of'} the "
-                               f"configuration datastore (key {key!r}{' with yes' if recursive else ''}); "
-                               "add --all-keys to do that")
+        raise click.UsageError(
+            f"refusing to delete every key {'of' if recursive else 'at the root of'} the "
+            f"configuration datastore (key {key!r}{' with yes' if recursive else ''}); "
+            "add --all-keys to do that"
+        )
     store = _store(ctx)
     for deleted in store.delete(key, recursive=recursive):
         click.echo(keys.s3cmd_delete_line(store.bucket, deleted))
@@ -168,8 +185,10 @@ def credential(ctx, words):
     with tempfile.TemporaryDirectory(prefix="adt-credential-") as scratch:
         target = Path(scratch) / "credential"
         if not _store(ctx).get(key, target):
-            raise AdtError(f"no {field} in {ctx.obj.settings.path} and no key {key} in the configuration datastore",
-                           f"add {field}:<value> to the settings file")
+            raise AdtError(
+                f"no {field} in {ctx.obj.settings.path} and no key {key} in the configuration datastore",
+                f"add {field}:<value> to the settings file",
+            )
         lines = target.read_text(encoding="utf-8", errors="replace").splitlines()
     line = keys.CREDENTIAL_LINES[field]
     if len(lines) < line or not lines[line - 1]:

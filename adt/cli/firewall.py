@@ -92,8 +92,9 @@ def _build_machine_store(config, build_machine_ip):
 
 
 def build_machine_options(function):
-    function = click.option("--build-machine-ip", required=True,
-                            help="This build machine's address (names the bucket).")(function)
+    function = click.option(
+        "--build-machine-ip", required=True, help="This build machine's address (names the bucket)."
+    )(function)
     return build_options(function)
 
 

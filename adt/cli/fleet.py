@@ -12,8 +12,9 @@ from adt.errors import AdtError
 from adt.settings.paths import ROLES
 
 
-def pick_machine(role: str, cloudhost: Optional[str], build_identifier: Optional[str], ip: Optional[str],
-                 home_dir: Optional[str]):
+def pick_machine(
+    role: str, cloudhost: Optional[str], build_identifier: Optional[str], ip: Optional[str], home_dir: Optional[str]
+):
     """The ssh target of one machine of a role in a build (the only one, the given IP, or the one the user
     chooses from a numbered list) and the server user's home there."""
     from adt.build import fleet as machines
@@ -31,8 +32,9 @@ def pick_machine(role: str, cloudhost: Optional[str], build_identifier: Optional
 def picker_options(function):
     function = click.option("--ip", help="Which machine, when there are several.")(function)
     function = build_options(function)
-    return click.option("--role", "-r", type=click.Choice(ROLES), required=True,
-                        help="Which kind of machine.")(function)
+    return click.option("--role", "-r", type=click.Choice(ROLES), required=True, help="Which kind of machine.")(
+        function
+    )
 
 
 @click.group()

@@ -58,10 +58,12 @@ def _problems(template: Template):
 
 
 def template_options(function):
-    function = click.option("--template", "-t", "number", type=click.IntRange(1, 3),
-                            help="Template number (with --cloudhost).")(function)
-    function = click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS),
-                            help="Cloud host of the template.")(function)
+    function = click.option(
+        "--template", "-t", "number", type=click.IntRange(1, 3), help="Template number (with --cloudhost)."
+    )(function)
+    function = click.option("--cloudhost", "-c", type=click.Choice(CLOUDHOSTS), help="Cloud host of the template.")(
+        function
+    )
     return function
 
 
@@ -179,8 +181,7 @@ def validate_(ctx, file, cloudhost, number, quiet):
     if not quiet:
         for problem in problems:
             click.echo(f"{path}: {problem.render()}")
-        click.echo(f"{path}: {'valid' if not problems else f'{len(problems)} problem(s)'}",
-                   err=bool(problems))
+        click.echo(f"{path}: {'valid' if not problems else f'{len(problems)} problem(s)'}", err=bool(problems))
     ctx.exit(1 if problems else 0)
 
 
@@ -207,8 +208,9 @@ def edit(cloudhost, file):
         try:
             code = run.interactive(shlex.split(editor) + [str(scratch)], what=f"the editor {editor!r}")
         except AdtError as missing:
-            raise AdtError(f"{missing.message}; {path} is unchanged",
-                           "set VISUAL or EDITOR to an editor that is installed") from None
+            raise AdtError(
+                f"{missing.message}; {path} is unchanged", "set VISUAL or EDITOR to an editor that is installed"
+            ) from None
         if code != 0:
             raise AdtError(f"the editor {editor!r} failed; {path} is unchanged")
         try:
@@ -233,8 +235,9 @@ def edit(cloudhost, file):
 @click.option("--set", "assignments", multiple=True, metavar="NAME=VALUE", help="A value to use (repeatable).")
 @click.option("--all", "walk_all", is_flag=True, help="Also ask for the variables that are not MANDATORY.")
 @click.option("--no-input", is_flag=True, help="Ask nothing: defaults plus --set values.")
-@click.option("--output-dir", type=click.Path(file_okay=False),
-              help="Where to write (default: ${BUILD_HOME}/overridescripts).")
+@click.option(
+    "--output-dir", type=click.Path(file_okay=False), help="Where to write (default: ${BUILD_HOME}/overridescripts)."
+)
 def override(stack, cloudhost, number, assignments, walk_all, no_input, output_dir):
     """Write an override template, overridescripts/<cloudhost><N>override.tmpl, from a shipped template:
     asks for each MANDATORY variable (with --all, every one) showing what it is; enter keeps the value,
@@ -258,8 +261,12 @@ def override(stack, cloudhost, number, assignments, walk_all, no_input, output_d
         ask = not no_input and line.name not in given and (walk_all or "MANDATORY" in line.tail)
         if ask:
             click.echo(f"\n{line.name}: {var.help if var else ''}")
-            answer = click.prompt(f"{line.name}", default=value, show_default=not (var and var.secret),
-                                  hide_input=bool(var and var.secret))
+            answer = click.prompt(
+                f"{line.name}",
+                default=value,
+                show_default=not (var and var.secret),
+                hide_input=bool(var and var.secret),
+            )
             value = "" if answer == "reset" else answer
         result = result.set(line.name, value)
     directory = Path(output_dir) if output_dir else (_build_home() or Path.cwd()) / "overridescripts"

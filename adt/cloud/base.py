@@ -20,6 +20,7 @@ class Server:
 @dataclass
 class UserData:
     """What a new machine is given at first boot (cloud-init's write_files and runcmd)."""
+
     files: Dict[str, Tuple[str, int]] = field(default_factory=dict)  # path -> (text, mode)
     command: Sequence[str] = ()  # the first-boot command (the role bootstrap)
     environment: Dict[str, str] = field(default_factory=dict)
@@ -44,8 +45,7 @@ class CloudDriver(ABC):
     name = ""
 
     @abstractmethod
-    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int,
-                      authorized_key: str) -> Server:
+    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int, authorized_key: str) -> Server:
         """Create and start a machine that runs sshd on ssh_port for authorized_key, then user_data."""
 
     @abstractmethod

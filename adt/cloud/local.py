@@ -25,11 +25,22 @@ from typing import List, Optional
 
 from adt.cloud.base import CloudDriver, Server, UserData, role_of
 from adt.errors import AdtError
-from adt.files import write_atomically
+from adt.fs import write_atomically
 from adt.run import alive, announce, dry_run, run, shown, spawn
 
-PRIVATE_DIRS = ("/home", "/var/www", "/etc/ufw", "/var/lib/mysql", "/run/mysqld", "/run/adt", "/run/adt-machine",
-                "/etc/adt", "/var/log/adt", "/var/spool/cron/crontabs", "/etc/cron.d")
+PRIVATE_DIRS = (
+    "/home",
+    "/var/www",
+    "/etc/ufw",
+    "/var/lib/mysql",
+    "/run/mysqld",
+    "/run/adt",
+    "/run/adt-machine",
+    "/etc/adt",
+    "/var/log/adt",
+    "/var/spool/cron/crontabs",
+    "/etc/cron.d",
+)
 
 
 SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
@@ -43,32 +54,38 @@ def _short(text: str, length: int) -> str:
 
 
 # the native firewall: new TCP connections towards a machine's link go through that machine's chain
-NATIVE_TABLE = ("add table bridge adt\n"
-                "add chain bridge adt forward { type filter hook forward priority 0; policy accept; }\n"
-                "add map bridge adt machines { type ifname : verdict; }\n"
-                "add rule bridge adt forward tcp flags & (syn|ack) == syn oifname vmap @machines\n")
+NATIVE_TABLE = (
+    "add table bridge adt\n"
+    "add chain bridge adt forward { type filter hook forward priority 0; policy accept; }\n"
+    "add map bridge adt machines { type ifname : verdict; }\n"
+    "add rule bridge adt forward tcp flags & (syn|ack) == syn oifname vmap @machines\n"
+)
 
 
 def network_steps(switch: str, host_veth: str, gateway: str, prefix: int) -> List[List[str]]:
     """The switch: a namespace holding a bridge, and the build machine's link into it on the gateway address."""
-    return [["ip", "netns", "add", switch],
-            ["ip", "-n", switch, "link", "add", "br0", "type", "bridge"],
-            ["ip", "-n", switch, "link", "set", "br0", "up"],
-            ["ip", "-n", switch, "link", "set", "lo", "up"],
-            ["ip", "link", "add", host_veth, "type", "veth", "peer", "name", "up0", "netns", switch],
-            ["ip", "-n", switch, "link", "set", "up0", "master", "br0", "up"],
-            ["ip", "addr", "add", f"{gateway}/{prefix}", "dev", host_veth],
-            ["ip", "link", "set", host_veth, "up"]]
+    return [
+        ["ip", "netns", "add", switch],
+        ["ip", "-n", switch, "link", "add", "br0", "type", "bridge"],
+        ["ip", "-n", switch, "link", "set", "br0", "up"],
+        ["ip", "-n", switch, "link", "set", "lo", "up"],
+        ["ip", "link", "add", host_veth, "type", "veth", "peer", "name", "up0", "netns", switch],
+        ["ip", "-n", switch, "link", "set", "up0", "master", "br0", "up"],
+        ["ip", "addr", "add", f"{gateway}/{prefix}", "dev", host_veth],
+        ["ip", "link", "set", host_veth, "up"],
+    ]
 
 
 def machine_steps(switch: str, netns: str, veth: str, ip: str, prefix: int) -> List[List[str]]:
     """A machine's network: its namespace, and a link from the bridge to its eth0 carrying its address."""
-    return [["ip", "netns", "add", netns],
-            ["ip", "-n", switch, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns],
-            ["ip", "-n", switch, "link", "set", veth, "master", "br0", "up"],
-            ["ip", "-n", netns, "addr", "add", f"{ip}/{prefix}", "dev", "eth0"],
-            ["ip", "-n", netns, "link", "set", "eth0", "up"],
-            ["ip", "-n", netns, "link", "set", "lo", "up"]]
+    return [
+        ["ip", "netns", "add", netns],
+        ["ip", "-n", switch, "link", "add", veth, "type", "veth", "peer", "name", "eth0", "netns", netns],
+        ["ip", "-n", switch, "link", "set", veth, "master", "br0", "up"],
+        ["ip", "-n", netns, "addr", "add", f"{ip}/{prefix}", "dev", "eth0"],
+        ["ip", "-n", netns, "link", "set", "eth0", "up"],
+        ["ip", "-n", netns, "link", "set", "lo", "up"],
+    ]
 
 
 def nft(switch: str) -> List[str]:
@@ -138,8 +155,10 @@ class LocalDriver(CloudDriver):
             except ValueError:
                 continue
             if taken.overlaps(self.network):
-                raise AdtError(f"VPC_IP_RANGE {self.network} overlaps a network this machine already routes "
-                               f"({line.strip()})", "choose another private range for the local cloud host")
+                raise AdtError(
+                    f"VPC_IP_RANGE {self.network} overlaps a network this machine already routes ({line.strip()})",
+                    "choose another private range for the local cloud host",
+                )
         try:
             for step in network_steps(self.switch, self.host_veth, self.gateway, self.network.prefixlen):
                 run(step, what="creating the local network")
@@ -158,8 +177,10 @@ class LocalDriver(CloudDriver):
         record = self.state / "created-mountpoints"
         if dry_run():
             if record.exists():
-                announce(f"the mount points adt made, when empty: {' '.join(sorted(set(record.read_text().split())))}",
-                         "remove")
+                announce(
+                    f"the mount points adt made, when empty: {' '.join(sorted(set(record.read_text().split())))}",
+                    "remove",
+                )
             return
         if record.exists():
             for path in sorted(set(record.read_text().split()), reverse=True):
@@ -212,8 +233,7 @@ class LocalDriver(CloudDriver):
                 return str(host)
         raise AdtError(f"no free address left in {self.network}")
 
-    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int,
-                      authorized_key: str) -> Server:
+    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int, authorized_key: str) -> Server:
         if (self._dir(name) / "machine.json").exists():
             raise AdtError(f"a local machine named {name} exists already", "destroy it first")
         self.ensure_network()
@@ -222,8 +242,17 @@ class LocalDriver(CloudDriver):
         os.chmod(self.state, 0o700)
         ip = self._allocate()
         netns, veth = f"adt-{name}"[:60], f"v{_short(name, 11)}"
-        machine = {"name": name, "ip": ip, "netns": netns, "veth": veth, "switch": self.switch, "holder": 0,
-                   "ssh_port": ssh_port, "role": role_of(name), "created": time.time()}
+        machine = {
+            "name": name,
+            "ip": ip,
+            "netns": netns,
+            "veth": veth,
+            "switch": self.switch,
+            "holder": 0,
+            "ssh_port": ssh_port,
+            "role": role_of(name),
+            "created": time.time(),
+        }
         (base / "machine.json").write_text(json.dumps(machine))
         try:
             for step in machine_steps(self.switch, netns, veth, ip, self.network.prefixlen):
@@ -256,10 +285,12 @@ class LocalDriver(CloudDriver):
                 shutil.copytree(private, source, dirs_exist_ok=True, symlinks=True)
             lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
             for path in keep:
-                relative = path[len(private) + 1:]
+                relative = path[len(private) + 1 :]
                 lines.append(f"mkdir -p {shlex.quote(path)}")
-                lines.append(f"mount --bind {shlex.quote(str(base / 'hostview' / private.lstrip('/') / relative))} "
-                             f"{shlex.quote(path)}")
+                lines.append(
+                    f"mount --bind {shlex.quote(str(base / 'hostview' / private.lstrip('/') / relative))} "
+                    f"{shlex.quote(path)}"
+                )
         for private, kind in PRIVATE_FILES.items():
             if kind == "copy" and not os.path.isfile(private):
                 continue
@@ -275,8 +306,24 @@ class LocalDriver(CloudDriver):
         ready = base / "holder.ready"
         ready.unlink(missing_ok=True)
         lines += [f"hostname {shlex.quote(name[:63])}", f"touch {shlex.quote(str(ready))}", "exec sleep infinity"]
-        pid = spawn(["ip", "netns", "exec", netns, "unshare", "--mount", "--uts", "--propagation", "private", "--",
-                     "sh", "-c", "\n".join(lines)], log_path=str(base / "holder.log"))
+        pid = spawn(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                "unshare",
+                "--mount",
+                "--uts",
+                "--propagation",
+                "private",
+                "--",
+                "sh",
+                "-c",
+                "\n".join(lines),
+            ],
+            log_path=str(base / "holder.log"),
+        )
         deadline = time.monotonic() + 15
         while not ready.exists():
             if not alive(pid) or time.monotonic() > deadline:
@@ -300,10 +347,13 @@ class LocalDriver(CloudDriver):
             "PasswordAuthentication no\nKbdInteractiveAuthentication no\nUsePAM no\nStrictModes no\n"
             "Subsystem sftp /usr/lib/openssh/sftp-server\nLogLevel VERBOSE\n"
             # adt is "installed" on a local machine: sessions find it first on their PATH
-            f"SetEnv PATH={Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
+            f"SetEnv PATH={Path(sys.executable).parent}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n"
+        )
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
-        run([*self.enter(name), "/usr/sbin/sshd", "-f", str(ssh / "sshd_config"), "-E", str(ssh / "sshd.log")],
-            what=f"starting sshd on {name}")
+        run(
+            [*self.enter(name), "/usr/sbin/sshd", "-f", str(ssh / "sshd_config"), "-E", str(ssh / "sshd.log")],
+            what=f"starting sshd on {name}",
+        )
 
     def _first_boot(self, name: str, user_data: UserData) -> None:
         for path, (text, mode) in user_data.files.items():

@@ -9,5 +9,14 @@ between the engines, behind the same names (to add an engine: a module with thos
 from adt.database.connection import DUMP_NAMES, MARKER_TABLE, Connection, checksum_lines, checksums, engine_of, ip_mask
 from adt.database.dump import dump_to, load_dump
 
-__all__ = ["DUMP_NAMES", "MARKER_TABLE", "Connection", "checksum_lines", "checksums", "dump_to", "engine_of",
-           "ip_mask", "load_dump"]
+__all__ = [
+    "DUMP_NAMES",
+    "MARKER_TABLE",
+    "Connection",
+    "checksum_lines",
+    "checksums",
+    "dump_to",
+    "engine_of",
+    "ip_mask",
+    "load_dump",
+]

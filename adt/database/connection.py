@@ -32,8 +32,10 @@ def engine_of(settings) -> str:
         return mariadb.DIALECT
     if kind == "Postgres":
         return postgresql.DIALECT
-    raise AdtError(f"unknown database installation type {kind!r}", "DATABASEINSTALLATIONTYPE must be Maria, "
-                   "MySQL, Postgres or DBaaS (with DATABASEDBaaSINSTALLATIONTYPE)")
+    raise AdtError(
+        f"unknown database installation type {kind!r}",
+        "DATABASEINSTALLATIONTYPE must be Maria, MySQL, Postgres or DBaaS (with DATABASEDBaaSINSTALLATIONTYPE)",
+    )
 
 
 def ip_mask(settings, host: str) -> str:
@@ -57,9 +59,15 @@ class Connection:
         dbaas = settings.value("DATABASEINSTALLATIONTYPE") == "DBaaS"
         if not host:
             host = settings.require("DBIDENTIFIER") if dbaas else settings.value("MYIP") or net.my_ip()
-        return cls(engine_of(settings), host, settings.require("DBPORT"),
-                   application_part(settings.require("DBUSERNAME")), application_part(settings.require("DBPASSWORD")),
-                   database or application_part(settings.require("DBNAME")), ssl=dbaas)
+        return cls(
+            engine_of(settings),
+            host,
+            settings.require("DBPORT"),
+            application_part(settings.require("DBUSERNAME")),
+            application_part(settings.require("DBPASSWORD")),
+            database or application_part(settings.require("DBNAME")),
+            ssl=dbaas,
+        )
 
     @property
     def engine(self) -> ModuleType:
@@ -80,8 +88,9 @@ class Connection:
         os.write(write, options)
         os.close(write)
         try:
-            return run.start([*self.command(tool, f"/dev/fd/{read}"), *extra], pass_fds=(read,), env=self.env(),
-                             what=what, **kwargs)
+            return run.start(
+                [*self.command(tool, f"/dev/fd/{read}"), *extra], pass_fds=(read,), env=self.env(), what=what, **kwargs
+            )
         finally:
             os.close(read)
 
@@ -98,8 +107,7 @@ class Connection:
 
     def query(self, sql: str) -> List[List[str]]:
         """Rows of a query, tab-separated fields."""
-        process = self.popen("client", self.engine.query_arguments(sql), stdout=run.PIPE, stderr=run.PIPE,
-                             text=True)
+        process = self.popen("client", self.engine.query_arguments(sql), stdout=run.PIPE, stderr=run.PIPE, text=True)
         out, err = process.communicate(timeout=600)
         if process.returncode != 0:
             lines = [line.strip() for line in err.splitlines() if line.strip()] or ["no message"]

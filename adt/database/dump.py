@@ -21,7 +21,7 @@ from typing import Dict, Iterable, Iterator, List, Tuple
 from adt import run
 from adt.database.connection import ENGINES, MARKER_TABLE, Connection, checksums
 from adt.errors import AdtError
-from adt.files import open_private
+from adt.fs import open_private
 from adt.text.branding import SqlLineReplacer
 
 USER_MASK, IP_MASK = "XXXXXXXXXX", "YYYYYYYYYY"
@@ -41,8 +41,9 @@ class Sanitiser:
         at a time costs Python ~10 s a GB); otherwise line by line (`__call__` inlined: calls are the cost)."""
         rewrite, replace = self.lines, self.replace
         if any(needle in data for needle in replace.needles) or not rewrite.quiet(data):
-            return b"".join(replace(kept) if (kept := rewrite(line)) else kept
-                            for line in data.splitlines(keepends=True))
+            return b"".join(
+                replace(kept) if (kept := rewrite(line)) else kept for line in data.splitlines(keepends=True)
+            )
         rewrite.passed(data, replace)
         return data
 
@@ -114,11 +115,15 @@ def sanitised_dump(connection: Connection, pairs) -> Iterator[bytes]:
         code = dump.wait()
         if code != 0:
             stderr_reader.join(5)
-            raise AdtError(f"the database dump failed ({describe_exit(code)}): {_last_error(errors)}",
-                           "the previous backup is still the live one; fix the cause and run it again")
+            raise AdtError(
+                f"the database dump failed ({describe_exit(code)}): {_last_error(errors)}",
+                "the previous backup is still the live one; fix the cause and run it again",
+            )
         if not complete:
-            raise AdtError(f"the dump stopped before its end (no {engine.COMPLETED.decode()!r} line)",
-                           "the previous backup is still the live one")
+            raise AdtError(
+                f"the dump stopped before its end (no {engine.COMPLETED.decode()!r} line)",
+                "the previous backup is still the live one",
+            )
         yield engine.TRAILER
     finally:
         if dump.poll() is None:
@@ -130,8 +135,9 @@ def sanitised_dump(connection: Connection, pairs) -> Iterator[bytes]:
 def load(connection: Connection, dump_blocks: Iterable[bytes], pairs) -> None:
     """Feed a dump (in blocks of whole lines) to the database's client, placeholders put back."""
     sanitise = Sanitiser(connection.dialect, pairs, loading=True)
-    client = connection.popen("client", connection.engine.LOAD_ARGUMENTS, stdin=run.PIPE, stdout=run.DEVNULL,
-                              stderr=run.PIPE)
+    client = connection.popen(
+        "client", connection.engine.LOAD_ARGUMENTS, stdin=run.PIPE, stdout=run.DEVNULL, stderr=run.PIPE
+    )
     widen(client.stdin)
     errors: collections.deque = collections.deque(maxlen=20)
     reader = threading.Thread(target=lambda: errors.extend(client.stderr), daemon=True)
@@ -155,8 +161,9 @@ def load_dump(connection: Connection, path: Path, pairs) -> Dict[str, Tuple[int,
         dump.seek(max(0, dump.seek(0, 2) - 65536))
         lines = [line for line in dump.read().splitlines() if line.strip()]
         if not lines or MARKER_TABLE.encode() not in lines[-1]:
-            raise AdtError(f"the last line of {path.name} does not mention the table {MARKER_TABLE}: "
-                           "the dump is incomplete")
+            raise AdtError(
+                f"the last line of {path.name} does not mention the table {MARKER_TABLE}: the dump is incomplete"
+            )
         dump.seek(0)
         load(connection, blocks(dump), pairs)
     if MARKER_TABLE not in connection.tables():

@@ -22,13 +22,17 @@ DUMP_NAME = "applicationDB.sql"
 COMPLETED = b"-- Dump completed"
 REQUIRE_PRIMARY_KEY = b"SET SESSION sql_require_primary_key"  # MySQL 8 only: MariaDB refuses it on a restore
 HEAD = REQUIRE_PRIMARY_KEY + b" = 0;\nDROP TABLE IF EXISTS `zzzz`;\n"
-TRAILER = (b"DROP TABLE IF EXISTS `zzzz`;\nCREATE TABLE `zzzz` ( `idxx` int(10) unsigned NOT NULL, "
-           b"PRIMARY KEY (`idxx`) ) Engine=INNODB CHARSET=utf8mb4;\n")
+TRAILER = (
+    b"DROP TABLE IF EXISTS `zzzz`;\nCREATE TABLE `zzzz` ( `idxx` int(10) unsigned NOT NULL, "
+    b"PRIMARY KEY (`idxx`) ) Engine=INNODB CHARSET=utf8mb4;\n"
+)
 # statements the original strips (from MySQL's mysqldump; other servers and DBaaS refuse them)
 DROPPED = (b"SET @@SESSION.SQL_LOG_BIN", b"SET GLOBAL INNODB_STATS_AUTO_RECALC")
 DATA_LINES = (b"INSERT INTO ", b"(")  # mariadb-dump 10.11 puts each row of an INSERT on a line of its own
-TABLES = ("SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
-          "AND table_type = 'BASE TABLE' ORDER BY 1")
+TABLES = (
+    "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE() "
+    "AND table_type = 'BASE TABLE' ORDER BY 1"
+)
 LOAD_ARGUMENTS: Tuple[str, ...] = ()  # the dump holds its own transaction handling
 
 
@@ -36,8 +40,10 @@ def refuse_line_breaks(value: str, what: str) -> str:
     """Settings files, option files and cron lines are line-based: a value with a line break (or a NUL) cannot
     be passed on, so it is refused clearly rather than cut."""
     if any(c in value for c in "\n\r\0"):
-        raise AdtError(f"the {what} holds a line break or a NUL byte, which cannot be passed to the database tools",
-                       f"choose a {what} without one")
+        raise AdtError(
+            f"the {what} holds a line break or a NUL byte, which cannot be passed to the database tools",
+            f"choose a {what} without one",
+        )
     return value
 
 
@@ -65,8 +71,12 @@ def sql_identifier(value: str, what: str = "name") -> str:
 
 def option_file(connection: "Connection") -> bytes:
     """The [client] group of an option file for this connection, every value quoted."""
-    values = {"host": connection.host, "port": str(connection.port), "user": connection.user,
-              "password": connection.password}
+    values = {
+        "host": connection.host,
+        "port": str(connection.port),
+        "user": connection.user,
+        "password": connection.password,
+    }
     return ("[client]\n" + "".join(f"{key}={option_value(value, key)}\n" for key, value in values.items())).encode()
 
 
@@ -77,6 +87,7 @@ def environment(connection: "Connection") -> Dict[str, str]:
 
 def programs(bin_dir: str = "/usr/bin") -> Tuple[str, str]:
     """(dump, client) as installed: MariaDB's, or MySQL's (mysqldump, mysql) where only those are there."""
+
     def have(name: str) -> bool:
         return os.path.exists(os.path.join(bin_dir, name))
 
@@ -88,20 +99,35 @@ def programs(bin_dir: str = "/usr/bin") -> Tuple[str, str]:
 def dump_command(connection: "Connection", options_file: str, program: str = "mariadb-dump") -> List[str]:
     """A consistent dump (one transaction, no locks) with blobs in hex, routines and triggers."""
     if program == "mysqldump":
-        tool = ["mysqldump", f"--defaults-extra-file={options_file}", "--set-gtid-purged=OFF",
-                "--skip-column-statistics", *(["--ssl-mode=REQUIRED"] if connection.ssl else [])]
+        tool = [
+            "mysqldump",
+            f"--defaults-extra-file={options_file}",
+            "--set-gtid-purged=OFF",
+            "--skip-column-statistics",
+            *(["--ssl-mode=REQUIRED"] if connection.ssl else []),
+        ]
     else:
         tool = [program, f"--defaults-extra-file={options_file}", *(["--ssl"] if connection.ssl else [])]
-    return [*tool, "--skip-lock-tables", "--single-transaction", "--hex-blob", "--routines", "--triggers",
-            "--force", "-y", connection.name]
+    return [
+        *tool,
+        "--skip-lock-tables",
+        "--single-transaction",
+        "--hex-blob",
+        "--routines",
+        "--triggers",
+        "--force",
+        "-y",
+        connection.name,
+    ]
 
 
 def client_command(connection: "Connection", options_file: str, program: str = "mariadb") -> List[str]:
     return [program, f"--defaults-extra-file={options_file}", *(["--ssl"] if connection.ssl else []), connection.name]
 
 
-def command(connection: "Connection", tool: str, options_file: Optional[str],
-            installed: Optional[Tuple[str, str]] = None) -> List[str]:
+def command(
+    connection: "Connection", tool: str, options_file: Optional[str], installed: Optional[Tuple[str, str]] = None
+) -> List[str]:
     """argv of `dump` or `client`, with the tools `installed` (default: as found in /usr/bin)."""
     dump, client = installed or programs()
     if tool == "dump":
@@ -120,8 +146,10 @@ def checksums(connection: "Connection", tables: Sequence[str]) -> Dict[str, Tupl
     sums = {row[0].split(".", 1)[1]: row[1] for row in connection.query(f"CHECKSUM TABLE {quoted} EXTENDED")}
     missing = [t for t in tables if sums.get(t, "NULL") in ("", "NULL")]
     if missing:  # a comparison of two empty checksums would prove nothing
-        raise AdtError(f"the database {connection.name} gave no checksum for table(s) {', '.join(missing)}",
-                       "is a table being dropped or damaged? CHECK TABLE tells")
+        raise AdtError(
+            f"the database {connection.name} gave no checksum for table(s) {', '.join(missing)}",
+            "is a table being dropped or damaged? CHECK TABLE tells",
+        )
     counts = connection.query(" UNION ALL ".join(f"SELECT '{t}', COUNT(*) FROM `{t}`" for t in tables))
     return {name: (int(count), sums[name]) for name, count in counts}
 
@@ -138,8 +166,12 @@ class DumpLines:
     def quiet(self, data: bytes) -> bool:
         """Whether a block has nothing for us: the statements dropped all start with SET; a table's COLLATE=
         shares CHARSET='s line."""
-        return (not self.skipping and b"SET " not in data and b"CHARSET=" not in data
-                and not (self.loading and b"utf8mb4_0900_ai_ci" in data))
+        return (
+            not self.skipping
+            and b"SET " not in data
+            and b"CHARSET=" not in data
+            and not (self.loading and b"utf8mb4_0900_ai_ci" in data)
+        )
 
     def passed(self, data: bytes, replace) -> None:
         """A quiet block went past whole: nothing to follow."""

@@ -45,8 +45,9 @@ def client_command(connection: "Connection") -> List[str]:
     return ["psql", *_target(connection), "-X", "-q", "-v", "ON_ERROR_STOP=1"]
 
 
-def command(connection: "Connection", tool: str, options_file: Optional[str] = None,
-            installed: Optional[Tuple[str, str]] = None) -> List[str]:
+def command(
+    connection: "Connection", tool: str, options_file: Optional[str] = None, installed: Optional[Tuple[str, str]] = None
+) -> List[str]:
     """argv of `dump` or `client` (no option file, one set of tools: the arguments are for the same shape)."""
     return dump_command(connection) if tool == "dump" else client_command(connection)
 
@@ -60,7 +61,9 @@ def checksums(connection: "Connection", tables: Sequence[str]) -> Dict[str, Tupl
     """Per table: (rows, an order-free md5 over every row's text)."""
     sql = " UNION ALL ".join(
         f"SELECT '{t}', count(*), coalesce(md5(string_agg(md5(x::text), '' ORDER BY md5(x::text))), '') "
-        f"FROM public.\"{t}\" x" for t in tables)
+        f'FROM public."{t}" x'
+        for t in tables
+    )
     return {name: (int(count), digest) for name, count, digest in connection.query(sql)}
 
 

@@ -147,14 +147,15 @@ def describe(exc: Exception, endpoint: Endpoint, bucket: str, action: str) -> Ad
     if isinstance(exc, ClientError):
         code = error_code(exc) or "error"
         if code in REFUSALS:
-            return AdtError(f"{where} refused to {action}: {code}",
-                            "check S3ACCESSKEY and S3SECRETKEY, and that this identity may write")
+            return AdtError(
+                f"{where} refused to {action}: {code}",
+                "check S3ACCESSKEY and S3SECRETKEY, and that this identity may write",
+            )
         message = exc.response.get("Error", {}).get("Message", "")
         return AdtError(f"{where} failed to {action}: {code} {message}".rstrip())
     if isinstance(exc, BotoCoreError):
         reason = str(exc).split(":", 1)[-1].strip() if "Could not connect" in str(exc) else str(exc)
-        return AdtError(f"cannot reach {where} to {action}: {reason}",
-                        "check S3HOSTBASE and that the S3 server is up")
+        return AdtError(f"cannot reach {where} to {action}: {reason}", "check S3HOSTBASE and that the S3 server is up")
     return AdtError(f"{where}: {action} failed: {exc}")
 
 

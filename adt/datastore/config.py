@@ -7,8 +7,6 @@ first put, so a fresh build needs no separate "mount" step.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +17,7 @@ from adt.datastore import keys
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import check_bucket_name, config_bucket
 from adt.errors import AdtError
+from adt.fs import atomic_writer
 
 
 @dataclass(frozen=True)
@@ -124,16 +123,9 @@ class ConfigDatastore:
                 if s3.error_code(exc) in ("NoSuchKey", "404", "NoSuchBucket"):
                     return False
                 raise
-            target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
-            try:
-                with os.fdopen(fd, "wb") as out:
-                    for chunk in response["Body"].iter_chunks(1 << 20):
-                        out.write(chunk)
-                os.replace(tmp, target)
-            except BaseException:
-                os.unlink(tmp)
-                raise
+            with atomic_writer(target) as out:
+                for chunk in response["Body"].iter_chunks(1 << 20):
+                    out.write(chunk)
             return True
 
         return self._do(self.endpoints[0], "get", fetch)
@@ -185,7 +177,7 @@ class ConfigDatastore:
             else:
                 doomed = [key]
             for start in range(0, len(doomed), 1000):
-                batch = [{"Key": k} for k in doomed[start:start + 1000]]
+                batch = [{"Key": k} for k in doomed[start : start + 1000]]
                 try:
                     result = client.delete_objects(Bucket=self.bucket, Delete={"Objects": batch, "Quiet": True})
                 except s3.s3_errors() as exc:
@@ -195,8 +187,10 @@ class ConfigDatastore:
                 errors = result.get("Errors") or []
                 if errors:
                     first = errors[0]
-                    raise AdtError(f"S3 endpoint refused to delete {first.get('Key')} from bucket "
-                                   f"{self.bucket}: {first.get('Code')} ({len(errors)} key(s) not deleted)")
+                    raise AdtError(
+                        f"S3 endpoint refused to delete {first.get('Key')} from bucket "
+                        f"{self.bucket}: {first.get('Code')} ({len(errors)} key(s) not deleted)"
+                    )
             return doomed
 
         deleted: List[str] = []

@@ -96,21 +96,29 @@ def endpoints_from_settings(settings) -> List[Endpoint]:
         if key == "S3LOCATION" and raw[key] == [""]:
             raw[key] = [""] * count
         if len(raw[key]) != count:
-            raise AdtError(f"settings file {settings.path}: {key} has {len(raw[key])} '|'-separated values, "
-                           f"S3HOSTBASE has {count}", "give every S3* key one value per endpoint")
+            raise AdtError(
+                f"settings file {settings.path}: {key} has {len(raw[key])} '|'-separated values, "
+                f"S3HOSTBASE has {count}",
+                "give every S3* key one value per endpoint",
+            )
     endpoints = []
     for i in range(count):
         values = {key: raw[key][i].strip() for key in KEYS}
         for key in ("S3ACCESSKEY", "S3SECRETKEY", "S3HOSTBASE"):
             if not values[key]:
-                raise AdtError(f"settings file {settings.path}: value {i + 1} of {key} is empty",
-                               "give every S3* key one value per endpoint")
+                raise AdtError(
+                    f"settings file {settings.path}: value {i + 1} of {key} is empty",
+                    "give every S3* key one value per endpoint",
+                )
         problem = host_base_problem(values["S3HOSTBASE"])
         if problem:
             which = f"value {i + 1} of S3HOSTBASE" if count > 1 else "S3HOSTBASE"
             shown = "a URL with credentials" if "@" in values["S3HOSTBASE"] else repr(values["S3HOSTBASE"])
-            raise AdtError(f"settings file {settings.path}: {which} is {shown}: {problem}",
-                           "give a host name (sgp1.digitaloceanspaces.com) or a URL (http://10.0.0.2:8333)")
-        endpoints.append(Endpoint(i + 1, values["S3HOSTBASE"], values["S3ACCESSKEY"],
-                                  values["S3SECRETKEY"], values["S3LOCATION"]))
+            raise AdtError(
+                f"settings file {settings.path}: {which} is {shown}: {problem}",
+                "give a host name (sgp1.digitaloceanspaces.com) or a URL (http://10.0.0.2:8333)",
+            )
+        endpoints.append(
+            Endpoint(i + 1, values["S3HOSTBASE"], values["S3ACCESSKEY"], values["S3SECRETKEY"], values["S3LOCATION"])
+        )
     return endpoints

@@ -112,9 +112,17 @@ def get_target(key: str, destination: Optional[str], is_dir) -> str:
     return posixpath.join(destination, base)
 
 
-CREDENTIAL_FIELDS = {"1": "DBNAME", "2": "DBPASSWORD", "3": "DBUSERNAME",
-                     "name": "DBNAME", "password": "DBPASSWORD", "username": "DBUSERNAME",
-                     "dbname": "DBNAME", "dbpassword": "DBPASSWORD", "dbusername": "DBUSERNAME"}
+CREDENTIAL_FIELDS = {
+    "1": "DBNAME",
+    "2": "DBPASSWORD",
+    "3": "DBUSERNAME",
+    "name": "DBNAME",
+    "password": "DBPASSWORD",
+    "username": "DBUSERNAME",
+    "dbname": "DBNAME",
+    "dbpassword": "DBPASSWORD",
+    "dbusername": "DBUSERNAME",
+}
 CREDENTIAL_LINES = {"DBNAME": 1, "DBPASSWORD": 2, "DBUSERNAME": 3}
 DEFAULT_CREDENTIAL_KEY = "credentials/shit"  # the key the original's GetDBCredential.sh callers used
 

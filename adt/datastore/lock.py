@@ -120,10 +120,11 @@ def conditional_writes(store, client) -> bool:
     probe = PROBE_PREFIX + secrets.token_hex(8)
     try:
         client.put_object(Bucket=store.bucket, Key=probe, Body=b"1", IfNoneMatch="*")
-        supported = (_refused(lambda: client.put_object(Bucket=store.bucket, Key=probe, Body=b"2", IfNoneMatch="*"))
-                     and _refused(lambda: client.put_object(Bucket=store.bucket, Key=probe, Body=b"3",
-                                                            IfMatch=_NO_ETAG))
-                     and _refused(lambda: client.delete_object(Bucket=store.bucket, Key=probe, IfMatch=_NO_ETAG)))
+        supported = (
+            _refused(lambda: client.put_object(Bucket=store.bucket, Key=probe, Body=b"2", IfNoneMatch="*"))
+            and _refused(lambda: client.put_object(Bucket=store.bucket, Key=probe, Body=b"3", IfMatch=_NO_ETAG))
+            and _refused(lambda: client.delete_object(Bucket=store.bucket, Key=probe, IfMatch=_NO_ETAG))
+        )
     except s3.s3_errors() as exc:
         if s3.is_missing_bucket(exc):
             raise  # the caller creates the bucket and asks again
@@ -137,8 +138,13 @@ def conditional_writes(store, client) -> bool:
     return supported
 
 
-def acquire(store, name: str, stale_after: Optional[float] = None, settle: Optional[float] = None,
-            conditional: Optional[bool] = None) -> Optional[Held]:
+def acquire(
+    store,
+    name: str,
+    stale_after: Optional[float] = None,
+    settle: Optional[float] = None,
+    conditional: Optional[bool] = None,
+) -> Optional[Held]:
     """Take the lock `name` on the first endpoint of `store` (a ConfigDatastore); None when another machine
     holds it. `stale_after` and `settle` default to STALE_AFTER and SETTLE; `conditional` forces the mode
     (True: conditional writes, False: plain writes), by default the server is probed."""
@@ -193,15 +199,25 @@ def _while_ours(store, held: Held, action: str, write) -> bool:
 
 def release(store, held: Held) -> bool:
     """Delete the lock if it still holds our token; False when it was not ours any more."""
-    return _while_ours(store, held, "release", lambda client, conditions: client.delete_object(
-        Bucket=store.bucket, Key=held.name, **conditions))
+    return _while_ours(
+        store,
+        held,
+        "release",
+        lambda client, conditions: client.delete_object(Bucket=store.bucket, Key=held.name, **conditions),
+    )
 
 
 def renew(store, held: Held) -> bool:
     """Write the lock again, so its age starts anew, if it still holds our token; False when it is not ours
     any more (nothing is written then)."""
-    return _while_ours(store, held, "renew", lambda client, conditions: client.put_object(
-        Bucket=store.bucket, Key=held.name, Body=held.token.encode(), **conditions))
+    return _while_ours(
+        store,
+        held,
+        "renew",
+        lambda client, conditions: client.put_object(
+            Bucket=store.bucket, Key=held.name, Body=held.token.encode(), **conditions
+        ),
+    )
 
 
 @contextmanager

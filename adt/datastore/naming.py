@@ -30,13 +30,13 @@ def ssl_bucket(website_url: str, dns_choice: str, ssl_service: str) -> str:
     try:
         service = SSL_SERVICES[ssl_service]
     except KeyError:
-        raise AdtError(f"unknown SSL generation service {ssl_service!r}",
-                       f"use one of: {', '.join(SSL_SERVICES)}") from None
+        raise AdtError(
+            f"unknown SSL generation service {ssl_service!r}", f"use one of: {', '.join(SSL_SERVICES)}"
+        ) from None
     return f"{dashed(website_url)}-{dns_choice}-{service}-ssl"
 
 
-def backup_bucket(website_url: str, period: str, cloudhost: Optional[str] = None,
-                  database: bool = False) -> str:
+def backup_bucket(website_url: str, period: str, cloudhost: Optional[str] = None, database: bool = False) -> str:
     """`<U>-<period>[-<cloudhost>]` for webroot backups, `<U>-db-<period>[-<cloudhost>]` for databases."""
     spec = period if not cloudhost else f"{period}-{cloudhost}"
     return f"{dashed(website_url)}-{'db-' if database else ''}{spec}"
@@ -93,6 +93,8 @@ _BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 def check_bucket_name(name: str, source: str) -> str:
     """Refuse a name S3 would refuse, naming the settings it came from."""
     if not _BUCKET_RE.match(name) or ".." in name or re.match(r"^\d+\.\d+\.\d+\.\d+$", name):
-        raise AdtError(f"bucket name {name!r} (from {source}) is not a valid S3 bucket name",
-                       "bucket names are 3-63 characters of a-z, 0-9, '.' and '-'")
+        raise AdtError(
+            f"bucket name {name!r} (from {source}) is not a valid S3 bucket name",
+            "bucket names are 3-63 characters of a-z, 0-9, '.' and '-'",
+        )
     return name

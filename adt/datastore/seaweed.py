@@ -25,10 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from adt import run
-from adt.files import write_atomically
+from adt.fs import write_atomically
 
-PORT_NAMES = ("s3", "s3.port.grpc", "master", "master.port.grpc", "volume", "volume.port.grpc",
-              "filer", "filer.port.grpc", "admin", "admin.port.grpc")
+PORT_NAMES = (
+    "s3",
+    "s3.port.grpc",
+    "master",
+    "master.port.grpc",
+    "volume",
+    "volume.port.grpc",
+    "filer",
+    "filer.port.grpc",
+    "admin",
+    "admin.port.grpc",
+)
 
 
 def weed_binary() -> str:
@@ -73,9 +83,12 @@ class SeaweedS3:
         return {
             "ADT_S3_ENDPOINT": self.endpoint,
             "ADT_S3_HOSTPORT": f"{s.get('ip', '127.0.0.1')}:{s['ports']['s3']}",
-            "ADT_S3_ACCESS_KEY": s["rw"][0], "ADT_S3_SECRET_KEY": s["rw"][1],
-            "ADT_S3_RO_ACCESS_KEY": s["ro"][0], "ADT_S3_RO_SECRET_KEY": s["ro"][1],
-            "ADT_S3_PID": str(s["pid"]), "ADT_S3_DIR": str(self.workdir),
+            "ADT_S3_ACCESS_KEY": s["rw"][0],
+            "ADT_S3_SECRET_KEY": s["rw"][1],
+            "ADT_S3_RO_ACCESS_KEY": s["ro"][0],
+            "ADT_S3_RO_SECRET_KEY": s["ro"][1],
+            "ADT_S3_PID": str(s["pid"]),
+            "ADT_S3_DIR": str(self.workdir),
         }
 
     def client(self, readonly: bool = False, profile: str = "config"):
@@ -90,17 +103,23 @@ class SeaweedS3:
         """A machine settings file under home/runtime pointing at this server (for benchmarks and demos)."""
         key, secret = self.state["rw"]
         path = Path(home) / "runtime" / f"{role}_configuration_settings.dat"
-        write_atomically(path, f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\n"
-                         f"S3SECRETKEY:{secret}\nS3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n")
+        write_atomically(
+            path,
+            f"WEBSITEURL:{website}\nSERVERUSER:{server_user}\nS3ACCESSKEY:{key}\n"
+            f"S3SECRETKEY:{secret}\nS3LOCATION:us-east-1\nS3HOSTBASE:{self.endpoint}\n",
+        )
         return path
 
     def write_s3cmd_config(self, path: Path) -> Path:
         """An s3cmd config as an original machine's /root/.s3cfg, pointed at this server (path-style, http)."""
         key, secret = self.state["rw"]
         host = self.endpoint.split("://", 1)[1]
-        write_atomically(path, f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
-                               f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
-                               "bucket_location = us-east-1\n")
+        write_atomically(
+            path,
+            f"[default]\naccess_key = {key}\nsecret_key = {secret}\nhost_base = {host}\n"
+            f"host_bucket = {host}\nuse_https = False\nsignature_v2 = False\n"
+            "bucket_location = us-east-1\n",
+        )
         return Path(path)
 
     # -- life -------------------------------------------------------------------------------------
@@ -117,8 +136,11 @@ class SeaweedS3:
 
     def _start(self, timeout: float) -> "SeaweedS3":
         if run.dry_run():  # nothing is made: the command is printed with the ports it would be given
-            run.spawn(self.command(dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))),
-                      log_path=os.devnull, what="the SeaweedFS datastore")
+            run.spawn(
+                self.command(dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))),
+                log_path=os.devnull,
+                what="the SeaweedFS datastore",
+            )
             return self
         self.workdir.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.workdir, 0o700)  # credentials and data of the datastore
@@ -127,16 +149,29 @@ class SeaweedS3:
         ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))
         rw = ("rw" + secrets.token_hex(6), secrets.token_hex(16))
         ro = ("ro" + secrets.token_hex(6), secrets.token_hex(16))
-        config = {"identities": [
-            {"name": "admin", "credentials": [{"accessKey": rw[0], "secretKey": rw[1]}],
-             "actions": ["Admin", "Read", "Write", "List", "Tagging"]},
-            {"name": "readonly", "credentials": [{"accessKey": ro[0], "secretKey": ro[1]}],
-             "actions": ["Read", "List"]}]}
+        config = {
+            "identities": [
+                {
+                    "name": "admin",
+                    "credentials": [{"accessKey": rw[0], "secretKey": rw[1]}],
+                    "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+                },
+                {
+                    "name": "readonly",
+                    "credentials": [{"accessKey": ro[0], "secretKey": ro[1]}],
+                    "actions": ["Read", "List"],
+                },
+            ]
+        }
         s3config = self.workdir / "s3config.json"
         write_atomically(s3config, json.dumps(config))
-        process = run.spawn(self.command(ports), log_path=str(self.workdir / "logs" / "weed.out"),
-                            env={**os.environ, "TMPDIR": str(self.workdir)}, process=True,
-                            what="the SeaweedFS datastore")
+        process = run.spawn(
+            self.command(ports),
+            log_path=str(self.workdir / "logs" / "weed.out"),
+            env={**os.environ, "TMPDIR": str(self.workdir)},
+            process=True,
+            what="the SeaweedFS datastore",
+        )
         self.state = {"pid": process.pid, "ports": ports, "rw": rw, "ro": ro, "ip": self.ip}
         write_atomically(self.state_file, json.dumps(self.state))
         deadline = time.monotonic() + timeout
@@ -144,8 +179,9 @@ class SeaweedS3:
         while time.monotonic() < deadline:
             if process.poll() is not None:
                 tail = (self.workdir / "logs" / "weed.out").read_text(errors="replace").strip().splitlines()[-3:]
-                raise _ExitedEarly(f"weed exited with {process.returncode}: {' | '.join(tail)} "
-                                   f"(logs in {self.workdir / 'logs'})")
+                raise _ExitedEarly(
+                    f"weed exited with {process.returncode}: {' | '.join(tail)} (logs in {self.workdir / 'logs'})"
+                )
             try:
                 self.client().list_buckets()
                 return self
@@ -157,12 +193,22 @@ class SeaweedS3:
 
     def command(self, ports: dict) -> list:
         """`weed mini` on these ports, every file of it in the server's own directory."""
-        command = [weed_binary(), f"-logdir={self.workdir / 'logs'}", "mini", f"-dir={self.workdir / 'data'}",
-                   f"-ip={self.ip}", f"-ip.bind={self.ip}", "-master.telemetry=false",
-                   f"-s3.config={self.workdir / 's3config.json'}", "-admin.ui=false", "-webdav=false",
-                   "-s3.port.iceberg=0", "-s3.port.lance=0",
-                   f"-s3.localSocket={self.workdir / 's3.sock'}",
-                   f"-filer.localSocket={self.workdir / 'filer.sock'}"]
+        command = [
+            weed_binary(),
+            f"-logdir={self.workdir / 'logs'}",
+            "mini",
+            f"-dir={self.workdir / 'data'}",
+            f"-ip={self.ip}",
+            f"-ip.bind={self.ip}",
+            "-master.telemetry=false",
+            f"-s3.config={self.workdir / 's3config.json'}",
+            "-admin.ui=false",
+            "-webdav=false",
+            "-s3.port.iceberg=0",
+            "-s3.port.lance=0",
+            f"-s3.localSocket={self.workdir / 's3.sock'}",
+            f"-filer.localSocket={self.workdir / 'filer.sock'}",
+        ]
         for name, port in ports.items():
             command.append(f"-{name if '.' in name else name + '.port'}={port}")
         return command

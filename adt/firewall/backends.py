@@ -16,10 +16,15 @@ from adt.run import announce, dry_run, run
 
 def iptables_ruleset(rules: Sequence[Rule]) -> str:
     """The complete filter table: drop inbound and forwarded traffic unless a rule accepts it."""
-    lines = ["*filter", ":INPUT DROP [0:0]", ":FORWARD DROP [0:0]", ":OUTPUT ACCEPT [0:0]",
-             "-A INPUT -i lo -j ACCEPT",
-             "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
-             "-A INPUT -m conntrack --ctstate INVALID -j DROP"]
+    lines = [
+        "*filter",
+        ":INPUT DROP [0:0]",
+        ":FORWARD DROP [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+        "-A INPUT -i lo -j ACCEPT",
+        "-A INPUT -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT",
+        "-A INPUT -m conntrack --ctstate INVALID -j DROP",
+    ]
     for rule in rules:
         comment = f'-m comment --comment "adt: {rule.why}"' if rule.why else ""
         match = "-p icmp --icmp-type echo-request" if rule.proto == "icmp" else f"-p tcp --dport {rule.port}"
@@ -48,8 +53,9 @@ def ufw_current(user_rules: str) -> Set[Tuple[str, int, str]]:
     found = set()
     for match in re.finditer(r"^### tuple ### allow (\w+) (\d+) \S+ \S+ (\S+) in", user_rules, re.M):
         proto, port, source = match.groups()
-        found.add((proto, int(port), "0.0.0.0/0" if source == "0.0.0.0/0" else
-                   source if "/" in source else f"{source}/32"))
+        found.add(
+            (proto, int(port), "0.0.0.0/0" if source == "0.0.0.0/0" else source if "/" in source else f"{source}/32")
+        )
     return found
 
 
@@ -101,8 +107,10 @@ class Ufw:
             run(["ufw", "default", "deny", "incoming"], what="ufw default deny")
             run(["ufw", "default", "allow", "outgoing"], what="ufw default allow outgoing")
         for rule in adds:  # the new rules first: nothing is ever less closed than before
-            run(["ufw", *ufw_args(rule), "comment", f"adt: {rule.why}"],
-                what=f"ufw allow {rule.source} port {rule.port}")
+            run(
+                ["ufw", *ufw_args(rule), "comment", f"adt: {rule.why}"],
+                what=f"ufw allow {rule.source} port {rule.port}",
+            )
         for proto, port, source in deletes:
             run(["ufw", "delete", *ufw_args(Rule(proto, port, source))], what=f"ufw delete {source} port {port}")
         if not was_active:

@@ -22,8 +22,13 @@ from adt.errors import AdtError
 
 ANYWHERE = "0.0.0.0/0"
 PUBLIC_ROLES = ("webserver", "reverseproxy", "authenticator")
-PORT_LINES = {"webserver": "WEBSERVERPORTS", "reverseproxy": "REVERSEPROXYPORTS", "autoscaler": "AUTOSCALERPORTS",
-              "database": "DATABASEPORTS", "authenticator": "AUTHENTICATORPORTS"}
+PORT_LINES = {
+    "webserver": "WEBSERVERPORTS",
+    "reverseproxy": "REVERSEPROXYPORTS",
+    "autoscaler": "AUTOSCALERPORTS",
+    "database": "DATABASEPORTS",
+    "authenticator": "AUTHENTICATORPORTS",
+}
 MEMBER_KEYS = ("webserverips", "autoscalerips", "databaseip", "reverseproxyips", "authenticatorip")
 
 
@@ -52,20 +57,30 @@ def parse_ports(text: str, role: str) -> List[tuple]:
     for line in text.splitlines():
         if not line.startswith(wanted):
             continue
-        for token in line[len(wanted):].split():
+        for token in line[len(wanted) :].split():
             fields = token.split("|")
             if fields[0] == "cloudflare":
                 found.append(("cloudflare", "cloudflare", False))
                 continue
             if len(fields) < 3 or not fields[0].isdigit() or not 0 < int(fields[0]) < 65536 or fields[1] != "ipv4":
                 raise AdtError(f"firewallports.dat: {role} token {token!r} is not port|ipv4|cidr[|DELETE]")
-            found.append((int(fields[0]), cidr(fields[2], f"firewallports.dat token {token}"),
-                          len(fields) > 3 and fields[3] == "DELETE"))
+            found.append(
+                (
+                    int(fields[0]),
+                    cidr(fields[2], f"firewallports.dat token {token}"),
+                    len(fields) > 3 and fields[3] == "DELETE",
+                )
+            )
     return found
 
 
-def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequence[str]],
-           cloudflare: Iterable[str] = (), custom_ports: str = "") -> List[Rule]:
+def policy(
+    role: str,
+    settings: Mapping[str, str],
+    members: Mapping[str, Sequence[str]],
+    cloudflare: Iterable[str] = (),
+    custom_ports: str = "",
+) -> List[Rule]:
     """The inbound rules of a machine. `settings` uses the machine settings keys (SSHPORT, DBPORT,
     VPCIPRANGE, BUILDMACHINEIP, DNSCHOICE, DATABASEINSTALLATIONTYPE)."""
     if role not in PORT_LINES:
@@ -73,8 +88,10 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
     ssh = int(settings.get("SSHPORT") or 22)
     build_machine = settings.get("BUILDMACHINEIP", "")
     if not build_machine:
-        raise AdtError("BUILDMACHINEIP is not set: the build machine would be locked out",
-                       "add BUILDMACHINEIP to the machine settings file")
+        raise AdtError(
+            "BUILDMACHINEIP is not set: the build machine would be locked out",
+            "add BUILDMACHINEIP to the machine settings file",
+        )
     cloudflare = [cidr(c, "Cloudflare range") for c in cloudflare]
     fleet = sorted({ip for key in MEMBER_KEYS for ip in members.get(key, ())})
     rules = [Rule("tcp", ssh, cidr(build_machine, "BUILDMACHINEIP"), "ssh from the build machine")]
@@ -85,17 +102,20 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
     if role == "database" and settings.get("DATABASEINSTALLATIONTYPE", "") != "DBaaS":
         port = int(settings.get("DBPORT") or 3306)
         clients = sorted(set(members.get("webserverips", ())) | set(members.get("autoscalerips", ())))
-        rules += [Rule("tcp", port, cidr(ip, "database client"), "database from webservers and autoscalers")
-                  for ip in clients]
+        rules += [
+            Rule("tcp", port, cidr(ip, "database client"), "database from webservers and autoscalers") for ip in clients
+        ]
     if role in PUBLIC_ROLES:
         only_cloudflare = settings.get("DNSCHOICE", "") == "cloudflare"
         if only_cloudflare and not cloudflare:
-            raise AdtError("DNS is Cloudflare's but no Cloudflare ranges are known",
-                           "adt firewall update-cloudflare-ranges FILE")
+            raise AdtError(
+                "DNS is Cloudflare's but no Cloudflare ranges are known", "adt firewall update-cloudflare-ranges FILE"
+            )
         sources = cloudflare if only_cloudflare else [ANYWHERE]
         for port in (443, 80):
-            rules += [Rule("tcp", port, s, "web from Cloudflare" if only_cloudflare else "web from anywhere")
-                      for s in sources]
+            rules += [
+                Rule("tcp", port, s, "web from Cloudflare" if only_cloudflare else "web from anywhere") for s in sources
+            ]
             rules += [Rule("tcp", port, cidr(ip, "fleet member"), "web within the fleet") for ip in fleet]
     deleted = set()
     for port, source, delete in parse_ports(custom_ports, role):
@@ -114,11 +134,12 @@ def policy(role: str, settings: Mapping[str, str], members: Mapping[str, Sequenc
 def build_machine_policy(ssh_port: int, laptop_ip: str, authorised: Iterable[str]) -> List[Rule]:
     """The build machine's own inbound rules: its SSH port only from the laptop and the authorised
     addresses (authorised-ips.dat); refused when that would admit nobody."""
-    sources = sorted({cidr(ip, "authorised address") for ip in [laptop_ip, *authorised]
-                      if ip and ip != "BYPASS"})
+    sources = sorted({cidr(ip, "authorised address") for ip in [laptop_ip, *authorised] if ip and ip != "BYPASS"})
     if not sources:
-        raise AdtError("no address may reach the build machine's SSH: this would lock everyone out",
-                       "set LAPTOP_IP, or allow an address with AllowLaptopIP.sh")
+        raise AdtError(
+            "no address may reach the build machine's SSH: this would lock everyone out",
+            "set LAPTOP_IP, or allow an address with AllowLaptopIP.sh",
+        )
     rules = [Rule("tcp", int(ssh_port), source, "ssh to the build machine") for source in sources]
     rules += [Rule("icmp", 0, source, "ping the build machine") for source in sources]
     return sorted(rules, key=lambda r: (r.proto, r.port, r.source))

@@ -55,8 +55,10 @@ def update_cloudflare_ranges(source: Path, home: Path) -> int:
 def members(store) -> Dict[str, List[str]]:
     """The fleet as its machines publish it in a configuration datastore (`webserverips/<ip>`, ...): the
     one reading of it, for a machine's own firewall and for the native one applied from the build machine."""
-    return {key: sorted(e.key.rsplit("/", 1)[1] for e in store.list(key + "/") if not e.is_dir)
-            for key in firewall_policy.MEMBER_KEYS}
+    return {
+        key: sorted(e.key.rsplit("/", 1)[1] for e in store.list(key + "/") if not e.is_dir)
+        for key in firewall_policy.MEMBER_KEYS
+    }
 
 
 def firewall_kind(home: Path, settings) -> str:
@@ -113,9 +115,13 @@ def machine_rules(settings, home: Path, role: str) -> List[firewall_policy.Rule]
 
     keys = ("SSHPORT", "DBPORT", "VPCIPRANGE", "BUILDMACHINEIP", "DNSCHOICE", "DATABASEINSTALLATIONTYPE")
     ports = home / "runtime" / "firewallports.dat"
-    return firewall_policy.policy(role, {key: settings.value(key) or "" for key in keys},
-                                  members(ConfigDatastore.from_settings(settings)), cloudflare_ranges(home),
-                                  ports.read_text() if ports.is_file() else "")
+    return firewall_policy.policy(
+        role,
+        {key: settings.value(key) or "" for key in keys},
+        members(ConfigDatastore.from_settings(settings)),
+        cloudflare_ranges(home),
+        ports.read_text() if ports.is_file() else "",
+    )
 
 
 def role_of_settings(path: Path) -> Optional[str]:

@@ -22,7 +22,7 @@ from pathlib import Path
 from adt.database import Connection
 from adt.database.mariadb import sql_identifier, sql_string
 from adt.errors import AdtError
-from adt.files import write_atomically
+from adt.fs import write_atomically
 from adt.net import my_ip
 from adt.run import run, spawn
 
@@ -51,19 +51,28 @@ def _ready(home: Path, marker: str) -> None:
     (home / "runtime" / marker).touch()
 
 
-BACKUP_SCHEDULE = (("2 * * * *", "HOURLY"), ("30 2 * * *", "DAILY"), ("30 3 * * 7", "WEEKLY"),
-                   ("30 4 1 * *", "MONTHLY"), ("30 5 1 Jan,Mar,May,Jul,Sep,Nov *", "BIMONTHLY"))
+BACKUP_SCHEDULE = (
+    ("2 * * * *", "HOURLY"),
+    ("30 2 * * *", "DAILY"),
+    ("30 3 * * 7", "WEEKLY"),
+    ("30 4 1 * *", "MONTHLY"),
+    ("30 5 1 Jan,Mar,May,Jul,Sep,Nov *", "BIMONTHLY"),
+)
 
 
 def crontab(home: Path) -> str:
     """The machine's root crontab, as the original writes it (MAILTO='', `export HOME=… &&` lines)."""
     root = Path(__file__).resolve().parents[2]
     bin_dir = Path(sys.executable).parent
-    return ("MAILTO=''\n"
-            f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
-            f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n"
-            + "".join(f"{when} export HOME={home} && {root}/cron/BackupFromCron.sh '{period}' >/dev/null 2>&1\n"
-                      for when, period in BACKUP_SCHEDULE))
+    return (
+        "MAILTO=''\n"
+        f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
+        f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n"
+        + "".join(
+            f"{when} export HOME={home} && {root}/cron/BackupFromCron.sh '{period}' >/dev/null 2>&1\n"
+            for when, period in BACKUP_SCHEDULE
+        )
+    )
 
 
 def install_cron(home: Path) -> None:
@@ -84,9 +93,11 @@ def application_database_sql(name: str, user: str, password: str, host: str) -> 
     """The statements that make the application's database and user (reachable from `host`, a MariaDB host
     pattern); every value quoted, so a password of any characters works."""
     account = f"{sql_string(user, 'user')}@{sql_string(host, 'host')}"
-    return (f"CREATE DATABASE IF NOT EXISTS {sql_identifier(name)};\n"
-            f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_string(password, 'password')};\n"
-            f"GRANT ALL PRIVILEGES ON {sql_identifier(name)}.* TO {account};\nFLUSH PRIVILEGES;\n")
+    return (
+        f"CREATE DATABASE IF NOT EXISTS {sql_identifier(name)};\n"
+        f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {sql_string(password, 'password')};\n"
+        f"GRANT ALL PRIVILEGES ON {sql_identifier(name)}.* TO {account};\nFLUSH PRIVILEGES;\n"
+    )
 
 
 def database(settings, home: Path) -> None:
@@ -96,12 +107,34 @@ def database(settings, home: Path) -> None:
     for directory in (RUN, LOG, datadir):
         directory.mkdir(parents=True, exist_ok=True)
     if not (datadir / "mysql").exists():
-        run(["mariadb-install-db", "--no-defaults", f"--datadir={datadir}", "--user=root",
-             "--auth-root-authentication-method=socket", "--skip-test-db"], what="initialising MariaDB", timeout=120)
+        run(
+            [
+                "mariadb-install-db",
+                "--no-defaults",
+                f"--datadir={datadir}",
+                "--user=root",
+                "--auth-root-authentication-method=socket",
+                "--skip-test-db",
+            ],
+            what="initialising MariaDB",
+            timeout=120,
+        )
     socket_path = RUN / "mysqld.sock"
-    spawn(["mariadbd", "--no-defaults", "--user=root", f"--datadir={datadir}", f"--socket={socket_path}",
-           f"--port={port}", f"--bind-address={ip}", f"--pid-file={RUN / 'mariadbd.pid'}",
-           f"--log-error={LOG / 'mariadb.log'}", "--innodb-buffer-pool-size=64M"], log_path=str(LOG / "mariadbd.out"))
+    spawn(
+        [
+            "mariadbd",
+            "--no-defaults",
+            "--user=root",
+            f"--datadir={datadir}",
+            f"--socket={socket_path}",
+            f"--port={port}",
+            f"--bind-address={ip}",
+            f"--pid-file={RUN / 'mariadbd.pid'}",
+            f"--log-error={LOG / 'mariadb.log'}",
+            "--innodb-buffer-pool-size=64M",
+        ],
+        log_path=str(LOG / "mariadbd.out"),
+    )
     root = ["mariadb", "--no-defaults", f"--socket={socket_path}", "-uroot"]
     deadline = time.monotonic() + 60
     while run([*root, "-e", "SELECT 1"], check=False, timeout=10).returncode != 0:
@@ -110,8 +143,9 @@ def database(settings, home: Path) -> None:
         time.sleep(0.2)
     host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
     sql = application_database_sql(name, user, password, host)
-    run(root, input=sql, what="creating the application database",
-        secrets=[password, sql_string(password)[1:-1]])  # as given, and as the SQL quotes it
+    run(
+        root, input=sql, what="creating the application database", secrets=[password, sql_string(password)[1:-1]]
+    )  # as given, and as the SQL quotes it
     store = _store(settings)
     store.delete("databaseip", recursive=True)
     store.put(f"databaseip/{ip}")
@@ -126,8 +160,7 @@ def _wait_for_database(settings, timeout: float = 300) -> str:
         if found:
             return found[0]
         time.sleep(1)
-    raise AdtError(f"no databaseip/* in the configuration datastore after {timeout:g} s",
-                   "is the database machine up?")
+    raise AdtError(f"no databaseip/* in the configuration datastore after {timeout:g} s", "is the database machine up?")
 
 
 def php_string(value: str) -> str:
@@ -136,18 +169,30 @@ def php_string(value: str) -> str:
 
 
 def wordpress_config(settings, db_host: str) -> str:
-    salts = "\n".join(f"define('{k}', '{secrets.token_urlsafe(48)}');" for k in (
-        "AUTH_KEY", "SECURE_AUTH_KEY", "LOGGED_IN_KEY", "NONCE_KEY",
-        "AUTH_SALT", "SECURE_AUTH_SALT", "LOGGED_IN_SALT", "NONCE_SALT"))
-    return (f"<?php\n/* written by adt at first boot */\n"
-            f"define('DB_NAME', {php_string(settings.require('DBNAME'))});\n"
-            f"define('DB_USER', {php_string(settings.require('DBUSERNAME'))});\n"
-            f"define('DB_PASSWORD', {php_string(settings.require('DBPASSWORD'))});\n"
-            f"define('DB_HOST', {php_string(db_host + ':' + settings.require('DBPORT'))});\n"
-            "define('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n"
-            f"{salts}\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\n"
-            "if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }\n"
-            "require_once ABSPATH . 'wp-settings.php';\n")
+    salts = "\n".join(
+        f"define('{k}', '{secrets.token_urlsafe(48)}');"
+        for k in (
+            "AUTH_KEY",
+            "SECURE_AUTH_KEY",
+            "LOGGED_IN_KEY",
+            "NONCE_KEY",
+            "AUTH_SALT",
+            "SECURE_AUTH_SALT",
+            "LOGGED_IN_SALT",
+            "NONCE_SALT",
+        )
+    )
+    return (
+        f"<?php\n/* written by adt at first boot */\n"
+        f"define('DB_NAME', {php_string(settings.require('DBNAME'))});\n"
+        f"define('DB_USER', {php_string(settings.require('DBUSERNAME'))});\n"
+        f"define('DB_PASSWORD', {php_string(settings.require('DBPASSWORD'))});\n"
+        f"define('DB_HOST', {php_string(db_host + ':' + settings.require('DBPORT'))});\n"
+        "define('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n"
+        f"{salts}\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\n"
+        "if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }\n"
+        "require_once ABSPATH . 'wp-settings.php';\n"
+    )
 
 
 UPLOADS = "wp-content/uploads"  # the one part of the webroot the web server user writes
@@ -168,12 +213,16 @@ def install_application(source: Path, webroot: Path) -> None:
     if not (webroot / "wp-settings.php").exists():
         run(copy_application_command(source, webroot), what="copying WordPress into the webroot")
     if not list((webroot / "wp-content" / "themes").glob("*/style.css")):
-        raise AdtError(f"{webroot}/wp-content/themes has no theme: the site's pages would be empty",
-                       "install Debian's wordpress-theme-twentytwentythree (make deps), then build again")
+        raise AdtError(
+            f"{webroot}/wp-content/themes has no theme: the site's pages would be empty",
+            "install Debian's wordpress-theme-twentytwentythree (make deps), then build again",
+        )
     uploads = webroot / UPLOADS
     if uploads.is_symlink():  # a webroot from a backup or baseline may hold one: handing it over would give
-        raise AdtError(f"{uploads} is a symlink (to {os.readlink(uploads)}): not handing it to www-data",  # away
-                       "make it a directory of its own")  # whatever it points to
+        raise AdtError(
+            f"{uploads} is a symlink (to {os.readlink(uploads)}): not handing it to www-data",  # away
+            "make it a directory of its own",
+        )  # whatever it points to
     uploads.mkdir(parents=True, exist_ok=True)  # root owns wp-content: www-data cannot swap this for a link
     www = pwd.getpwnam("www-data")
     os.chown(uploads, www.pw_uid, www.pw_gid, follow_symlinks=False)
@@ -198,29 +247,30 @@ def webserver(settings, home: Path) -> None:
     (CONF / "php-fpm.conf").write_text(
         f"[global]\npid = {RUN / 'php-fpm.pid'}\nerror_log = {LOG / 'php-fpm.log'}\ndaemonize = yes\n"
         f"[www]\nuser = www-data\ngroup = www-data\nlisten = {RUN / 'php-fpm.sock'}\n"
-        "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\npm = static\npm.max_children = 3\n")
+        "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\npm = static\npm.max_children = 3\n"
+    )
     tmp = RUN / "nginx"
     tmp.mkdir(exist_ok=True)
     (CONF / "nginx.conf").write_text(f"""user www-data;
 worker_processes 1;
-pid {RUN / 'nginx.pid'};
-error_log {LOG / 'nginx-error.log'};
+pid {RUN / "nginx.pid"};
+error_log {LOG / "nginx-error.log"};
 events {{ worker_connections 256; }}
 http {{
   include /etc/nginx/mime.types;
-  access_log {LOG / 'nginx-access.log'};
+  access_log {LOG / "nginx-access.log"};
   client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
   uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
   server {{
     listen {ip}:80;
-    server_name {settings.value('WEBSITEURL') or '_'};
+    server_name {settings.value("WEBSITEURL") or "_"};
     root {WEBROOT};
     index index.php index.html;
     location / {{ try_files $uri $uri/ /index.php?$args; }}
     location ~ \\.php$ {{
       include /etc/nginx/fastcgi_params;
       fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:{RUN / 'php-fpm.sock'};
+      fastcgi_pass unix:{RUN / "php-fpm.sock"};
     }}
   }}
 }}

@@ -16,10 +16,10 @@ TITLES = {
 DESCRIPTIONS = {
     1: "One webserver and one database machine with a fresh install of the chosen CMS, to customise.",
     2: "One webserver and one database machine built from the <id>-webroot-sourcecode-baseline and\n"
-       "<id>-db-baseline repositories that a baseline made.",
+    "<id>-db-baseline repositories that a baseline made.",
     3: "Autoscalers keep NO_WEBSERVERS webservers running from the newest backup of the chosen periodicity;\n"
-       "the database comes from its backup too. Set GENERATE_SNAPSHOTS or AUTOSCALE_FROM_SNAPSHOTS for\n"
-       "snapshot builds.",
+    "the database comes from its backup too. Set GENERATE_SNAPSHOTS or AUTOSCALE_FROM_SNAPSHOTS for\n"
+    "snapshot builds.",
 }
 
 
@@ -46,8 +46,10 @@ def render_template(cloudhost: str, number: int) -> str:
 
 def render_description(cloudhost: str, number: int) -> str:
     title = TITLES[number]
-    return (f"{title}\n{'-' * len(title)}\n{DESCRIPTIONS[number]}\n\n"
-            f"Edit it with: helperscripts/EditTemplate.sh {cloudhost} {cloudhost}{number}.tmpl\n")
+    return (
+        f"{title}\n{'-' * len(title)}\n{DESCRIPTIONS[number]}\n\n"
+        f"Edit it with: helperscripts/EditTemplate.sh {cloudhost} {cloudhost}{number}.tmpl\n"
+    )
 
 
 def render_menu() -> str:

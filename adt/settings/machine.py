@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import List, Optional
 
 from adt.errors import AdtError
-from adt.files import write_atomically
+from adt.fs import write_atomically
 
 
 def _read(path: Path) -> str:
@@ -43,23 +43,26 @@ class MachineSettings:
         try:
             text = _read(path)
         except FileNotFoundError:
-            raise AdtError(f"settings file {path} does not exist",
-                           "set --settings or ADT_SETTINGS_FILE, or check /home/homedir.dat") from None
+            raise AdtError(
+                f"settings file {path} does not exist",
+                "set --settings or ADT_SETTINGS_FILE, or check /home/homedir.dat",
+            ) from None
         except OSError as exc:
-            raise AdtError(f"cannot read settings file {path}: {exc.strerror}",
-                           "run as the user that owns it (normally root)") from None
+            raise AdtError(
+                f"cannot read settings file {path}: {exc.strerror}", "run as the user that owns it (normally root)"
+            ) from None
         return cls(path, _lines(text))
 
     def value(self, key: str) -> Optional[str]:
         prefix = key + ":"
         for line in self.lines:
             if line.startswith(prefix):
-                return line[len(prefix):]
+                return line[len(prefix) :]
         return None
 
     def values(self, key: str) -> List[str]:
         prefix = key + ":"
-        return [" ".join(line[len(prefix):].split(":")) for line in self.lines if line.startswith(prefix)]
+        return [" ".join(line[len(prefix) :].split(":")) for line in self.lines if line.startswith(prefix)]
 
     def contains(self, pair: str) -> bool:
         return bool(pair) and any(pair in line for line in self.lines)
@@ -67,8 +70,7 @@ class MachineSettings:
     def require(self, key: str) -> str:
         found = self.value(key)
         if found is None or found == "":
-            raise AdtError(f"settings file {self.path} has no value for {key}",
-                           f"add a line '{key}:<value>' to it")
+            raise AdtError(f"settings file {self.path} has no value for {key}", f"add a line '{key}:<value>' to it")
         return found
 
 

@@ -36,8 +36,9 @@ def home_dir(env: Mapping[str, str] = os.environ, option: Optional[str] = None) 
     found = option or env.get("ADT_HOME") or _read_pointer(env.get("ADT_HOMEDIR_FILE", HOMEDIR_FILE))
     found = found or env.get("HOME")
     if not found:
-        raise AdtError("cannot tell the machine's home directory",
-                       f"write it to {HOMEDIR_FILE}, or set ADT_HOME or --home")
+        raise AdtError(
+            "cannot tell the machine's home directory", f"write it to {HOMEDIR_FILE}, or set ADT_HOME or --home"
+        )
     return Path(found)
 
 
@@ -45,8 +46,9 @@ TOOLKIT = Path(__file__).resolve().parents[2]  # the adt checkout this code runs
 ENTRY_POINT = "ExpeditedAgileDeploymentToolkit.sh"
 
 
-def build_home(env: Mapping[str, str] = os.environ, option: Optional[str] = None,
-               toolkit: Optional[Path] = None) -> Path:
+def build_home(
+    env: Mapping[str, str] = os.environ, option: Optional[str] = None, toolkit: Optional[Path] = None
+) -> Path:
     """The build machine's toolkit root (`${BUILD_HOME}`), the one rule every build-side command uses:
     --build-home > ADT_BUILD_HOME > BUILD_HOME > /home/buildhome.dat (ADT_BUILDHOME_FILE) > the adt checkout
     this code runs from, when it is one (it holds ExpeditedAgileDeploymentToolkit.sh: the original's BUILD_HOME
@@ -58,12 +60,16 @@ def build_home(env: Mapping[str, str] = os.environ, option: Optional[str] = None
     toolkit = toolkit or TOOLKIT
     if (toolkit / ENTRY_POINT).is_file():
         return toolkit
-    raise AdtError(f"cannot tell the build home: no --build-home, BUILD_HOME or {pointer}, and adt does not run "
-                   f"from a toolkit checkout", "write the toolkit's path there, or set BUILD_HOME or ADT_BUILD_HOME")
+    raise AdtError(
+        f"cannot tell the build home: no --build-home, BUILD_HOME or {pointer}, and adt does not run "
+        f"from a toolkit checkout",
+        "write the toolkit's path there, or set BUILD_HOME or ADT_BUILD_HOME",
+    )
 
 
-def settings_file(home: Path, env: Mapping[str, str] = os.environ, option: Optional[str] = None,
-                  role: Optional[str] = None) -> Path:
+def settings_file(
+    home: Path, env: Mapping[str, str] = os.environ, option: Optional[str] = None, role: Optional[str] = None
+) -> Path:
     """The machine settings file: explicit path, else `<home>/runtime/<role>_configuration_settings.dat`."""
     explicit = option or env.get("ADT_SETTINGS_FILE")
     if explicit:
@@ -78,5 +84,7 @@ def settings_file(home: Path, env: Mapping[str, str] = os.environ, option: Optio
     for candidate in candidates:
         if candidate.exists():
             return candidate
-    raise AdtError(f"no machine settings file in {runtime} (looked for {', '.join(c.name for c in candidates)})",
-                   "set --settings or ADT_SETTINGS_FILE, or --role, or check /home/homedir.dat")
+    raise AdtError(
+        f"no machine settings file in {runtime} (looked for {', '.join(c.name for c in candidates)})",
+        "set --settings or ADT_SETTINGS_FILE, or --role, or check /home/homedir.dat",
+    )

@@ -46,8 +46,9 @@ class RuntimeData:
         build_identifier = build_identifier or active_identifier
         if not cloudhost or not build_identifier:
             missing = "ACTIVE_CLOUDHOST" if not cloudhost else "ACTIVE_BUILD_IDENTIFIER"
-            raise AdtError(f"no build given and {self.root / missing} is not set",
-                           "pass --cloudhost and --build-identifier")
+            raise AdtError(
+                f"no build given and {self.root / missing} is not set", "pass --cloudhost and --build-identifier"
+            )
         if cloudhost not in CLOUDHOSTS:
             raise AdtError(f"unknown cloud host {cloudhost!r}", f"use one of: {', '.join(CLOUDHOSTS)}")
         return cloudhost, build_identifier
@@ -100,7 +101,7 @@ class BuildEnvironment:
 
     def get(self, name: str) -> List[str]:
         prefix = name + "="
-        return [line[len(prefix):].replace('"', "") for line in self._lines() if line.startswith(prefix)]
+        return [line[len(prefix) :].replace('"', "") for line in self._lines() if line.startswith(prefix)]
 
     def set(self, name: str, value: str) -> None:
         if "\n" in value:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Union
 
 from adt.errors import AdtError
-from adt.files import write_atomically  # noqa: F401  (imported from here by runtime, build, firewall)
+from adt.fs import write_atomically  # noqa: F401  (imported from here by runtime, build, firewall)
 
 NAME = r"[A-Za-z_][A-Za-z0-9_]*"
 _EXPORT = re.compile(rf"^(?P<lead>\s*export\s+)(?P<name>{NAME})=(?P<rest>.*)$")
@@ -23,8 +23,10 @@ _UNQUOTED = re.compile(r"^[^\s\"'#$`\\;|&<>()]*")
 
 class ParseError(AdtError):
     def __init__(self, path: str, line: int, message: str):
-        super().__init__(f"{path}:{line}: {message}",
-                         'template lines are export NAME="value" (optionally with a #comment), comments or blank')
+        super().__init__(
+            f"{path}:{line}: {message}",
+            'template lines are export NAME="value" (optionally with a #comment), comments or blank',
+        )
         self.path, self.line = path, line
 
 
@@ -41,7 +43,7 @@ class Line:
         """The line as read (comments, spacing and quoting kept), or as written by `set` (raw is then empty)."""
         if self.name is None or self.raw:
             return self.raw
-        value = quote_value(self.value) if self.quote == '"' else self.value
+        value = quote_value(self.value or "") if self.quote == '"' else self.value
         return f"{self.lead}{self.name}={self.quote}{value}{self.quote}{self.tail}"
 
     @property
@@ -61,7 +63,8 @@ def quote_value(value: str) -> str:
 def _double_quoted(path: str, number: int, name: str, rest: str):
     """The value of a double-quoted word at the start of `rest` and where it ends, as sh reads it; an unescaped
     `$` or backquote is refused (the shell would expand it: a template holds plain values)."""
-    value, i = [], 1
+    value: List[str] = []
+    i = 1
     while i < len(rest):
         c = rest[i]
         if c == '"':
@@ -71,8 +74,9 @@ def _double_quoted(path: str, number: int, name: str, rest: str):
             i += 2
             continue
         if c in "$`":
-            raise ParseError(path, number, f"the value of {name} holds an unescaped {c}, which the shell would "
-                                           f"expand (write \\{c})")
+            raise ParseError(
+                path, number, f"the value of {name} holds an unescaped {c}, which the shell would expand (write \\{c})"
+            )
         value.append(c)
         i += 1
     raise ParseError(path, number, f'the value of {name} has no closing "')
@@ -85,7 +89,7 @@ def _parse_line(path: str, number: int, raw: str) -> Line:
     match = _EXPORT.match(raw)
     if not match:
         shown = stripped if len(stripped) <= 40 else stripped[:37] + "..."
-        raise ParseError(path, number, f"expected export NAME=\"value\", a comment or a blank line, found {shown!r}")
+        raise ParseError(path, number, f'expected export NAME="value", a comment or a blank line, found {shown!r}')
     name, rest = match["name"], match["rest"]
     if rest[:1] == '"':
         quote = '"'
@@ -96,11 +100,13 @@ def _parse_line(path: str, number: int, raw: str) -> Line:
         end = rest.find(quote, 1)
         if end < 0:
             raise ParseError(path, number, f"the value of {name} has no closing {quote}")
-        value, after = rest[1:end], rest[end + 1:]
+        value, after = rest[1:end], rest[end + 1 :]
     else:
         quote = ""
-        value = _UNQUOTED.match(rest).group(0)
-        after = rest[len(value):]
+        unquoted = _UNQUOTED.match(rest)
+        assert unquoted is not None  # the pattern matches the empty string too
+        value = unquoted.group(0)
+        after = rest[len(value) :]
     if not _TAIL.match(after):
         raise ParseError(path, number, f"unexpected text after the value of {name}: {after.strip()[:30]!r}")
     return Line(raw, name, value, match["lead"], quote, after)
@@ -114,7 +120,7 @@ class Template:
     @classmethod
     def parse(cls, text: str, path: str = "<template>") -> "Template":
         if "\x00" in text:
-            line = text[:text.index("\x00")].count("\n") + 1
+            line = text[: text.index("\x00")].count("\n") + 1
             raise ParseError(path, line, "a NUL byte: this is not a text file")
         parts = text.split("\n")
         if parts and parts[-1] == "":
@@ -133,7 +139,7 @@ class Template:
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
-            raise ParseError(path, data[:exc.start].count(b"\n") + 1, "not UTF-8 text") from None
+            raise ParseError(path, data[: exc.start].count(b"\n") + 1, "not UTF-8 text") from None
         return cls.parse(text, path)
 
     # -- reading ---------------------------------------------------------------------------------
@@ -142,7 +148,7 @@ class Template:
 
     def values(self) -> Dict[str, str]:
         """Every variable's value; a later assignment wins, as when the shell sources the file."""
-        return {line.name: line.value for line in self.assignments()}
+        return {line.name: line.value or "" for line in self.assignments() if line.name is not None}
 
     def get(self, name: str) -> Optional[str]:
         return self.values().get(name)
@@ -163,8 +169,10 @@ class Template:
         if not re.fullmatch(NAME, name):
             raise AdtError(f"{name!r} is not a variable name", "use letters, digits and _, not starting with a digit")
         if re.search(r"[\n\r\x00]", value):
-            raise AdtError(f"the value for {name} holds a line break or a NUL byte",
-                           "a template value is one line of text (any other character is kept as it is)")
+            raise AdtError(
+                f"the value for {name} holds a line break or a NUL byte",
+                "a template value is one line of text (any other character is kept as it is)",
+            )
         lines = list(self.lines)
         changed = False
         for index, line in enumerate(lines):

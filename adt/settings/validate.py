@@ -89,7 +89,7 @@ def _check_one(var: schema.Var, value: str, cloudhost: Optional[str]) -> Optiona
     elif var.kind == "int":
         if not re.fullmatch(r"\d+", value):
             return f"not a whole number; allowed: {var.low}-{var.high}"
-        if not var.low <= int(value) <= var.high:
+        if var.low is not None and var.high is not None and not var.low <= int(value) <= var.high:
             return f"out of range; allowed: {var.low}-{var.high}"
     elif var.kind == "email" and not _EMAIL.match(value):
         return "not an e-mail address"
@@ -107,8 +107,12 @@ def _check_one(var: schema.Var, value: str, cloudhost: Optional[str]) -> Optiona
     return None
 
 
-def validate(values: Dict[str, str], cloudhost: Optional[str] = None, template: Optional[int] = None,
-             expected: Iterable[str] = ()) -> List[Problem]:
+def validate(
+    values: Dict[str, str],
+    cloudhost: Optional[str] = None,
+    template: Optional[int] = None,
+    expected: Iterable[str] = (),
+) -> List[Problem]:
     """All problems of a template's values. `expected` names variables the template must define."""
     problems: List[Problem] = []
     add = lambda name, message: problems.append(Problem(name, _shown(name, values.get(name)), message))  # noqa: E731
@@ -136,8 +140,9 @@ def validate(values: Dict[str, str], cloudhost: Optional[str] = None, template: 
         if reason:
             add(var.name, reason)
     missing = {p.variable for p in problems if p.message == "MANDATORY value missing"}
-    problems.extend(p for p in cross_field(values, cloudhost, lambda n: _shown(n, values.get(n)))
-                    if p.variable not in missing)  # one report a variable: the missing value says it all
+    problems.extend(
+        p for p in cross_field(values, cloudhost, lambda n: _shown(n, values.get(n))) if p.variable not in missing
+    )  # one report a variable: the missing value says it all
     return problems
 
 
@@ -181,12 +186,21 @@ def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Prob
 
     engine = get("DATABASE_INSTALLATION_TYPE")
     dbaas_engine = get("DATABASE_DBaaS_INSTALLATION_TYPE").split(":", 1)[0]
-    if get("APPLICATION") == "wordpress" and (engine == "Postgres" or (engine == "DBaaS" and dbaas_engine == "Postgres")):
-        rule("APPLICATION", "WordPress is not offered on PostgreSQL: use Maria or MySQL", "DATABASE_INSTALLATION_TYPE",
-             *(["DATABASE_DBaaS_INSTALLATION_TYPE"] if engine == "DBaaS" else []))
+    if get("APPLICATION") == "wordpress" and (
+        engine == "Postgres" or (engine == "DBaaS" and dbaas_engine == "Postgres")
+    ):
+        rule(
+            "APPLICATION",
+            "WordPress is not offered on PostgreSQL: use Maria or MySQL",
+            "DATABASE_INSTALLATION_TYPE",
+            *(["DATABASE_DBaaS_INSTALLATION_TYPE"] if engine == "DBaaS" else []),
+        )
     if engine == "DBaaS" and not get("DATABASE_DBaaS_INSTALLATION_TYPE"):
-        rule("DATABASE_DBaaS_INSTALLATION_TYPE", "DATABASE_INSTALLATION_TYPE is DBaaS: describe the managed database",
-             "DATABASE_INSTALLATION_TYPE")
+        rule(
+            "DATABASE_DBaaS_INSTALLATION_TYPE",
+            "DATABASE_INSTALLATION_TYPE is DBaaS: describe the managed database",
+            "DATABASE_INSTALLATION_TYPE",
+        )
     if engine == "DBaaS" and dbaas_engine and dbaas_engine not in ("Maria", "MySQL", "Postgres"):
         rule("DATABASE_DBaaS_INSTALLATION_TYPE", "its first field must be Maria, MySQL or Postgres")
     if cloudhost == "digitalocean" and engine == "DBaaS" and get("DB_PORT") != "25060":
@@ -197,26 +211,37 @@ def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Prob
         for name in ("APPLICATION_BASELINE_SOURCECODE_REPOSITORY", "BASELINE_DB_REPOSITORY"):
             if not get(name):
                 rule(name, "BUILD_ARCHIVE_CHOICE is baseline: name the baseline repository", "BUILD_ARCHIVE_CHOICE")
-    for name, suffix in (("APPLICATION_BASELINE_SOURCECODE_REPOSITORY", "-webroot-sourcecode-baseline"),
-                         ("BASELINE_DB_REPOSITORY", "-db-baseline")):
+    for name, suffix in (
+        ("APPLICATION_BASELINE_SOURCECODE_REPOSITORY", "-webroot-sourcecode-baseline"),
+        ("BASELINE_DB_REPOSITORY", "-db-baseline"),
+    ):
         if get(name) and not get(name).endswith(suffix):
             rule(name, f"baseline repositories are named <identifier>{suffix}")
     if archive in ("virgin", "baseline") and production == "1":
-        rule("BUILD_ARCHIVE_CHOICE", f"production builds come from temporal backups ({short_list(schema.PERIODS)})",
-             "PRODUCTION")
+        rule(
+            "BUILD_ARCHIVE_CHOICE",
+            f"production builds come from temporal backups ({short_list(schema.PERIODS)})",
+            "PRODUCTION",
+        )
 
     from_snapshots = get("AUTOSCALE_FROM_SNAPSHOTS")
     alias = get("BUILD_FROM_SNAPSHOT")
     if alias and from_snapshots and alias != from_snapshots:
-        rule("BUILD_FROM_SNAPSHOT", "is another name for AUTOSCALE_FROM_SNAPSHOTS: they must agree",
-             "AUTOSCALE_FROM_SNAPSHOTS")
+        rule(
+            "BUILD_FROM_SNAPSHOT",
+            "is another name for AUTOSCALE_FROM_SNAPSHOTS: they must agree",
+            "AUTOSCALE_FROM_SNAPSHOTS",
+        )
     if "1" in (from_snapshots, alias):
         for name in ("AUTOSCALER_SNAPSHOT_ID", "WEBSERVER_SNAPSHOT_ID", "DATABASE_SNAPSHOT_ID"):
             if not get(name):
                 rule(name, "AUTOSCALE_FROM_SNAPSHOTS is 1: give the snapshot id", "AUTOSCALE_FROM_SNAPSHOTS")
         if archive not in schema.PERIODS:
-            rule("BUILD_ARCHIVE_CHOICE", "building from snapshots needs a temporal backup periodicity",
-                 "AUTOSCALE_FROM_SNAPSHOTS")
+            rule(
+                "BUILD_ARCHIVE_CHOICE",
+                "building from snapshots needs a temporal backup periodicity",
+                "AUTOSCALE_FROM_SNAPSHOTS",
+            )
         if get("GENERATE_SNAPSHOTS") == "1":
             rule("GENERATE_SNAPSHOTS", "cannot generate snapshots while building from them", "AUTOSCALE_FROM_SNAPSHOTS")
 
@@ -234,8 +259,15 @@ def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Prob
         rule("MOD_SECURITY", "ModSecurity is not available for LIGHTTPD", "WEBSERVER_CHOICE")
 
     if get("NO_AUTHENTICATORS").isdigit() and int(get("NO_AUTHENTICATORS")) > 0:
-        for name in ("AUTHENTICATOR_TYPE", "AUTH_SERVER_URL", "AUTH_DNS_USERNAME", "AUTH_DNS_SECURITY_KEY",
-                     "USER_EMAIL_DOMAIN", "SYSTEM_EMAIL_PROVIDER", "SYSTEM_FROMEMAIL_ADDRESS"):
+        for name in (
+            "AUTHENTICATOR_TYPE",
+            "AUTH_SERVER_URL",
+            "AUTH_DNS_USERNAME",
+            "AUTH_DNS_SECURITY_KEY",
+            "USER_EMAIL_DOMAIN",
+            "SYSTEM_EMAIL_PROVIDER",
+            "SYSTEM_FROMEMAIL_ADDRESS",
+        ):
             if not get(name):
                 rule(name, "NO_AUTHENTICATORS is above 0: this is needed", "NO_AUTHENTICATORS")
         if get("DNS_CHOICE") == "cloudflare":
@@ -246,20 +278,34 @@ def cross_field(v: Dict[str, str], cloudhost: Optional[str], shown) -> List[Prob
         if not (get("NO_REVERSE_PROXY").isdigit() and int(get("NO_REVERSE_PROXY")) > 0):
             rule("NO_REVERSE_PROXY", "MULTI_REGION needs reverse proxies", "MULTI_REGION")
         if get("PRIMARY_REGION") == "0" and not get("DBaaS_PUBLIC_ENDPOINT"):
-            rule("DBaaS_PUBLIC_ENDPOINT", "a non-primary region needs the managed database's public endpoint",
-                 "MULTI_REGION", "PRIMARY_REGION")
+            rule(
+                "DBaaS_PUBLIC_ENDPOINT",
+                "a non-primary region needs the managed database's public endpoint",
+                "MULTI_REGION",
+                "PRIMARY_REGION",
+            )
 
     chained = {n: get(n).split("|") for n in ("S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_HOST_BASE") if get(n)}
     counts = {n: len(parts) for n, parts in chained.items()}
     if len(set(counts.values())) > 1:
-        rule("S3_HOST_BASE", f"the S3 settings give different numbers of '|'-separated values: {counts}",
-             *[n for n in counts if n != "S3_HOST_BASE"])
+        rule(
+            "S3_HOST_BASE",
+            f"the S3 settings give different numbers of '|'-separated values: {counts}",
+            *[n for n in counts if n != "S3_HOST_BASE"],
+        )
     if cloudhost == "local" and bool(get("S3_ACCESS_KEY")) != bool(get("S3_HOST_BASE")):
-        rule("S3_HOST_BASE", "on local, give an endpoint URL with its keys, or leave all three empty "
-                             "for the embedded datastore", "S3_ACCESS_KEY")
+        rule(
+            "S3_HOST_BASE",
+            "on local, give an endpoint URL with its keys, or leave all three empty for the embedded datastore",
+            "S3_ACCESS_KEY",
+        )
 
     continent, city = get("SERVER_TIMEZONE_CONTINENT"), get("SERVER_TIMEZONE_CITY")
-    if continent and city and os.path.isdir("/usr/share/zoneinfo") and \
-            not os.path.isfile(f"/usr/share/zoneinfo/{continent}/{city}"):
+    if (
+        continent
+        and city
+        and os.path.isdir("/usr/share/zoneinfo")
+        and not os.path.isfile(f"/usr/share/zoneinfo/{continent}/{city}")
+    ):
         rule("SERVER_TIMEZONE_CITY", f'"{continent}/{city}" is not a time zone', "SERVER_TIMEZONE_CONTINENT")
     return out

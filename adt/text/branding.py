@@ -63,50 +63,69 @@ def _keep(pairs) -> Pairs:
 def file_pairs(website_url: str, display_name: str = "", db_username: str = "", ip_mask: str = "") -> Pairs:
     """Remove-branding pairs for webroot files, in order (db_username and ip_mask are unused here)."""
     display, upper, lower = _names(display_name)
-    return _keep([(domain_specifier(website_url), "ApplicationDomainSpec"),
-                  (website_url, "applicationdomainwww.tld"),
-                  (root_domain(website_url), "applicationrootdomain.tld"),
-                  (display, "The GreatApplication"), (upper, "THE GREATAPPLICATION"),
-                  (lower, "greatapplication")])
+    return _keep(
+        [
+            (domain_specifier(website_url), "ApplicationDomainSpec"),
+            (website_url, "applicationdomainwww.tld"),
+            (root_domain(website_url), "applicationrootdomain.tld"),
+            (display, "The GreatApplication"),
+            (upper, "THE GREATAPPLICATION"),
+            (lower, "greatapplication"),
+        ]
+    )
 
 
-def apply_file_pairs(website_url: str, display_name: str = "", db_username: str = "",
-                     ip_mask: str = "") -> Pairs:
+def apply_file_pairs(website_url: str, display_name: str = "", db_username: str = "", ip_mask: str = "") -> Pairs:
     """Apply-branding pairs for webroot files, in order: `file_pairs` reversed placeholder by placeholder."""
     display, upper, lower = _names(display_name)
-    return _keep([("ApplicationDomainSpec", domain_specifier(website_url)),
-                  ("applicationdomainwww.tld", website_url),
-                  ("applicationrootdomain.tld", root_domain(website_url)),
-                  ("The GreatApplication", display), ("THE GREATAPPLICATION", upper),
-                  ("greatapplication", lower)])
+    return _keep(
+        [
+            ("ApplicationDomainSpec", domain_specifier(website_url)),
+            ("applicationdomainwww.tld", website_url),
+            ("applicationrootdomain.tld", root_domain(website_url)),
+            ("The GreatApplication", display),
+            ("THE GREATAPPLICATION", upper),
+            ("greatapplication", lower),
+        ]
+    )
 
 
 def sql_pairs(website_url: str, display_name: str = "", db_username: str = "", ip_mask: str = "") -> Pairs:
     """Remove-branding pairs for a database dump, in order."""
     display, upper, lower = _names(display_name)
     root = root_domain(website_url)
-    return _keep([(domain_specifier(website_url), "ApplicationDomainSpec"),
-                  (website_url, "www.applicationdomain.tld"),
-                  ("@" + root if root else "", "@applicationdomain.tld"),
-                  (root, "applicationdomain.tld"),
-                  (display, "GreatApplication"), (upper, "GREATAPPLICATION"),
-                  (lower + "-online" if lower else "", "application-online"),
-                  (db_username, "XXXXXXXXXX"),
-                  ("@@mail", "@mail"),
-                  (ip_mask, "YYYYYYYYYY")])
+    return _keep(
+        [
+            (domain_specifier(website_url), "ApplicationDomainSpec"),
+            (website_url, "www.applicationdomain.tld"),
+            ("@" + root if root else "", "@applicationdomain.tld"),
+            (root, "applicationdomain.tld"),
+            (display, "GreatApplication"),
+            (upper, "GREATAPPLICATION"),
+            (lower + "-online" if lower else "", "application-online"),
+            (db_username, "XXXXXXXXXX"),
+            ("@@mail", "@mail"),
+            (ip_mask, "YYYYYYYYYY"),
+        ]
+    )
 
 
-def apply_sql_pairs(website_url: str, display_name: str = "", db_username: str = "",
-                    ip_mask: str = "") -> Pairs:
+def apply_sql_pairs(website_url: str, display_name: str = "", db_username: str = "", ip_mask: str = "") -> Pairs:
     """Apply-branding pairs for a database dump (restores), in order."""
     display, upper, lower = _names(display_name)
-    return _keep([("applicationdomain.tld", root_domain(website_url)),
-                  ("The GreatApplication", display), ("GreatApplication", display),
-                  ("THE GREATAPPLICATION", upper), ("GREATAPPLICATION", upper),
-                  ("XXXXXXXXXX", db_username),
-                  ("YYYYYYYYYY", ip_mask),
-                  ("ApplicationDomainSpec", domain_specifier(website_url)),
-                  ("application-online", lower + "-online" if lower else "")])
+    return _keep(
+        [
+            ("applicationdomain.tld", root_domain(website_url)),
+            ("The GreatApplication", display),
+            ("GreatApplication", display),
+            ("THE GREATAPPLICATION", upper),
+            ("GREATAPPLICATION", upper),
+            ("XXXXXXXXXX", db_username),
+            ("YYYYYYYYYY", ip_mask),
+            ("ApplicationDomainSpec", domain_specifier(website_url)),
+            ("application-online", lower + "-online" if lower else ""),
+        ]
+    )
 
 
 def brand_file_bytes(data: bytes, pairs: Pairs) -> bytes:
@@ -128,9 +147,9 @@ class SqlLineReplacer:
         self.dialect = dialect
         needles = set()
         for old, raw in zip((o for o, _ in self.pairs), (o for o, _ in self.bpairs)):
-            needles.add(raw)                                  # as written in bare text / COPY
-            needles.add(sqldump.escape(old, dialect))         # inside a mysql literal / COPY field
-            needles.add(raw.replace(b"'", b"''"))             # inside a postgres INSERT literal
+            needles.add(raw)  # as written in bare text / COPY
+            needles.add(sqldump.escape(old, dialect))  # inside a mysql literal / COPY field
+            needles.add(raw.replace(b"'", b"''"))  # inside a postgres INSERT literal
         self.needles = tuple(needles)
         self.in_copy = False
 
@@ -147,13 +166,14 @@ class SqlLineReplacer:
                     return line
                 if not any(n in line for n in self.needles):
                     return line
-                return cast(bytes, sqldump.rewrite_values(line, "postgres", self._value, copy_row=True,
-                                                          needles=self.needles))  # a COPY row is always data
+                return cast(
+                    bytes, sqldump.rewrite_values(line, "postgres", self._value, copy_row=True, needles=self.needles)
+                )  # a COPY row is always data
             if line.startswith(b"COPY ") and line.rstrip().endswith(b"FROM stdin;"):
                 self.in_copy = True
         if not any(n in line for n in self.needles):
             return line
-        if line[:1] in (b"I", b"R", b"(", b"\t"):           # INSERT, or a row line of a multi-line one
+        if line[:1] in (b"I", b"R", b"(", b"\t"):  # INSERT, or a row line of a multi-line one
             new = sqldump.rewrite_values(line, self.dialect, self._value, needles=self.needles)
             if new is not None:
                 return new
@@ -173,8 +193,13 @@ def sql_line_replacer(pairs: Pairs, dialect: str) -> Callable[[bytes], bytes]:
 def check_dump(lines: Iterable[bytes], dialect: str) -> List[str]:
     """`serialized.check` over every decoded value of a dump, each problem prefixed with table and line.
     (Raw dump text can't be checked: mysql escapes a serialized string's quotes, COPY its newlines.)"""
-    return [f"{row.table} line {row.line}: {problem}" for row in sqldump.iter_rows(lines, dialect)
-            for value in row.values if value and 's:' in value for problem in serialized.check(value)]
+    return [
+        f"{row.table} line {row.line}: {problem}"
+        for row in sqldump.iter_rows(lines, dialect)
+        for value in row.values
+        if value and "s:" in value
+        for problem in serialized.check(value)
+    ]
 
 
 def remaining(text_or_bytes: Union[str, bytes], website_url: str) -> int:

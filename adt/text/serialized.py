@@ -35,7 +35,7 @@ def _string_end(data: bytes, match: "re.Match[bytes]") -> Optional[int]:
     """Where the payload of the string token `match` (of _TOKEN) ends, or None when `";` does not follow
     after its declared number of bytes: then it is no token."""
     end = match.end() + int(match.group(1))
-    return end if data[end:end + 2] == b'";' else None
+    return end if data[end : end + 2] == b'";' else None
 
 
 def _clean(pairs):
@@ -70,13 +70,13 @@ def _rep(data: bytes, pairs: BytePairs) -> bytes:
         if m is None:
             break
         start, end = m.end(), _string_end(data, m)
-        if end is None:                       # not a real token: its text is plain text
+        if end is None:  # not a real token: its text is plain text
             i = start
             continue
-        out.append(plain(data[pos:m.start()], pairs))
+        out.append(plain(data[pos : m.start()], pairs))
         payload = data[start:end]
         new = _rep(payload, pairs)
-        out.append(data[m.start():end + 2] if new is payload else b's:%d:"%s";' % (len(new), new))
+        out.append(data[m.start() : end + 2] if new is payload else b's:%d:"%s";' % (len(new), new))
         pos = i = end + 2
     out.append(plain(data[pos:], pairs))
     return b"".join(out)
@@ -103,7 +103,7 @@ def _check(data: bytes, base: int, problems: List[str]) -> None:
             continue
         close = data.find(b'";', start)
         actual = f"{close - start} bytes up to the next '\";'" if close >= 0 else "no closing '\";'"
-        snippet = data[m.start():m.start() + 40].decode(*_ENC)
+        snippet = data[m.start() : m.start() + 40].decode(*_ENC)
         problems.append(f"byte {base + m.start()}: s:{declared} but {actual}: {snippet!r}")
         i = start
 
@@ -112,7 +112,7 @@ def check(text) -> List[str]:
     """Problems found: serialized string tokens whose declared byte length does not match (str or bytes)."""
     problems: List[str] = []
     data = text if isinstance(text, bytes) else text.encode(*_ENC)
-    if b's:' in data:
+    if b"s:" in data:
         _check(data, 0, problems)
     return problems
 
@@ -123,7 +123,7 @@ _ARRAY = re.compile(rb"a:(\d+):\{")
 _OBJECT = re.compile(rb'O:(\d+):"')
 _OBJECT_COUNT = re.compile(rb'":(\d+):\{')
 
-StringSpan = Tuple[Optional[str], int, int, int]     # (key or None, header start, payload start, payload end)
+StringSpan = Tuple[Optional[str], int, int, int]  # (key or None, header start, payload start, payload end)
 
 
 class _NotSerialized(Exception):
@@ -141,7 +141,7 @@ def _value(data: bytes, pos: int, key: Optional[str], out: List[StringSpan], dep
         if end is None:
             raise _NotSerialized
         out.append((key, pos, match.end(), end))
-        return end + 2, data[match.end():end].decode(*_ENC)
+        return end + 2, data[match.end() : end].decode(*_ENC)
     match = _SCALAR.match(data, pos)
     if match:
         return match.end(), None
@@ -152,7 +152,7 @@ def _value(data: bytes, pos: int, key: Optional[str], out: List[StringSpan], dep
     else:
         match = _OBJECT.match(data, pos)
         if match:
-            pos = match.end() + int(match.group(1))            # past the class name
+            pos = match.end() + int(match.group(1))  # past the class name
             inner = _OBJECT_COUNT.match(data, pos)
             if not inner:
                 raise _NotSerialized
@@ -164,7 +164,7 @@ def _value(data: bytes, pos: int, key: Optional[str], out: List[StringSpan], dep
         pos, name = _value(data, pos, None, out, depth + 1)
         del out[mark:]  # keys are not values
         pos, _ = _value(data, pos, name, out, depth + 1)
-    if data[pos:pos + 1] != b"}":
+    if data[pos : pos + 1] != b"}":
         raise _NotSerialized
     return pos + 1, None
 

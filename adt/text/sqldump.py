@@ -55,16 +55,40 @@ def _check_dialect(dialect: str) -> None:
 
 # ---------------------------------------------------------------- escaping
 # mysql: exactly what mysql_real_escape_string (hence mariadb-dump) escapes; tab and backspace stay raw.
-_MY_ESC = ((b"\\", b"\\\\"), (b"\0", b"\\0"), (b"\n", b"\\n"), (b"\r", b"\\r"), (b"'", b"\\'"),
-           (b'"', b'\\"'), (b"\x1a", b"\\Z"))
+_MY_ESC = (
+    (b"\\", b"\\\\"),
+    (b"\0", b"\\0"),
+    (b"\n", b"\\n"),
+    (b"\r", b"\\r"),
+    (b"'", b"\\'"),
+    (b'"', b'\\"'),
+    (b"\x1a", b"\\Z"),
+)
 _MY_NEEDS = re.compile(rb"[\\\0\n\r'\"\x1a]")
 _MY_UN = {b"\\" + bytes([c]): bytes([c]) for c in range(256)}
-_MY_UN.update({b"\\0": b"\0", b"\\b": b"\b", b"\\n": b"\n", b"\\r": b"\r", b"\\t": b"\t", b"\\Z": b"\x1a",
-               b"\\%": b"\\%", b"\\_": b"\\_"})   # MySQL keeps the backslash of \% and \_
+_MY_UN.update(
+    {
+        b"\\0": b"\0",
+        b"\\b": b"\b",
+        b"\\n": b"\n",
+        b"\\r": b"\r",
+        b"\\t": b"\t",
+        b"\\Z": b"\x1a",
+        b"\\%": b"\\%",
+        b"\\_": b"\\_",
+    }
+)  # MySQL keeps the backslash of \% and \_
 _MY_UN_RE = re.compile(rb"\\[\s\S]")
 # postgres COPY text format: exactly what COPY TO escapes; other control characters stay raw.
-_PG_ESC = ((b"\\", b"\\\\"), (b"\b", b"\\b"), (b"\f", b"\\f"), (b"\n", b"\\n"), (b"\r", b"\\r"),
-           (b"\t", b"\\t"), (b"\v", b"\\v"))
+_PG_ESC = (
+    (b"\\", b"\\\\"),
+    (b"\b", b"\\b"),
+    (b"\f", b"\\f"),
+    (b"\n", b"\\n"),
+    (b"\r", b"\\r"),
+    (b"\t", b"\\t"),
+    (b"\v", b"\\v"),
+)
 _PG_NEEDS = re.compile(rb"[\\\b\f\n\r\t\v]")
 _PG_UN = {b"b": b"\b", b"f": b"\f", b"n": b"\n", b"r": b"\r", b"t": b"\t", b"v": b"\v"}
 _PG_UN_RE = re.compile(rb"\\(?:([0-7]{1,3})|x([0-9A-Fa-f]{1,2})|([\s\S]))")
@@ -93,8 +117,8 @@ def _unesc_my_slow(b: bytes) -> bytes:
     return _MY_UN_RE.sub(lambda m: _MY_UN[m.group()], b)
 
 
-_MY_ODD = re.compile(rb"\\(?:[^'\"nrtb]|\Z)")      # \0 and \Z differ in Python (octal, unknown)
-_PG_ODD = re.compile(rb"\\(?:[^bfnrtv]|\Z)")         # octal and \x differ in detail
+_MY_ODD = re.compile(rb"\\(?:[^'\"nrtb]|\Z)")  # \0 and \Z differ in Python (octal, unknown)
+_PG_ODD = re.compile(rb"\\(?:[^bfnrtv]|\Z)")  # octal and \x differ in detail
 
 
 def _unesc_my(b: bytes) -> bytes:
@@ -152,10 +176,10 @@ _BT = rb"`((?:[^`]|``)+)`"
 _PGID = rb'(?:"(?:[^"]|"")*"|[^\s."(),]+)'
 _PGQUAL = rb"(%s(?:\.%s)*)" % (_PGID, _PGID)
 _HEAD = {
-    "mysql": re.compile(rb"(?:INSERT|REPLACE)\s+(?:IGNORE\s+)?INTO\s+" + _BT +
-                        rb"\s*(?:\(([^)]*)\)\s*)?VALUES\s*"),
-    "postgres": re.compile(rb"INSERT\s+INTO\s+" + _PGQUAL +
-                           rb"\s*(?:\(([^)]*)\)\s*)?(?:OVERRIDING\s+\w+\s+VALUE\s+)?VALUES\s*"),
+    "mysql": re.compile(rb"(?:INSERT|REPLACE)\s+(?:IGNORE\s+)?INTO\s+" + _BT + rb"\s*(?:\(([^)]*)\)\s*)?VALUES\s*"),
+    "postgres": re.compile(
+        rb"INSERT\s+INTO\s+" + _PGQUAL + rb"\s*(?:\(([^)]*)\)\s*)?(?:OVERRIDING\s+\w+\s+VALUE\s+)?VALUES\s*"
+    ),
 }
 _MY_CREATE = re.compile(rb"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _BT + rb"\s*\(\s*\Z")
 _MY_COL = re.compile(rb"\s+" + _BT + rb"\s")
@@ -164,12 +188,11 @@ _PG_COL = re.compile(rb"\s+(" + _PGID + rb")\s")
 _PG_COPY = re.compile(rb"COPY\s+" + _PGQUAL + rb"\s*(?:\(([^)]*)\)\s*)?FROM\s+stdin;\s*\Z")
 _PG_DOLLAR = re.compile(rb"\$(?:[A-Za-z_][A-Za-z_0-9]*)?\$")
 _PG_STRIP = re.compile(_QSTR["postgres"] + rb"|--.*")
-_SAFE_BARE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9A-Fa-f]+|true|false",
-                        re.IGNORECASE)
+_SAFE_BARE = re.compile(r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?|0x[0-9A-Fa-f]+|true|false", re.IGNORECASE)
 _COPY_END = (b"\\.\n", b"\\.", b"\\.\r\n")
 
-Token = Tuple[Optional[bytes], Optional[bytes]]          # (quoted literal incl. quotes, bare token)
-Parsed = List[Tuple[int, int, List[Token]]]               # (row start, row end, tokens) per row
+Token = Tuple[Optional[bytes], Optional[bytes]]  # (quoted literal incl. quotes, bare token)
+Parsed = List[Tuple[int, int, List[Token]]]  # (row start, row end, tokens) per row
 
 
 def _ident(raw: bytes, dialect: str) -> str:
@@ -211,17 +234,17 @@ def _parse_rows(stmt: bytes, pos: int, dialect: str, partial: bool = False) -> O
         m = _ROW_NEXT.match(stmt, pos)
         if m is None:
             return None
-        if m.group(1) is None:                # the closing ';'
+        if m.group(1) is None:  # the closing ';'
             return rows
         pos = m.end()
-        if partial and _TRAIL.match(stmt, pos):   # a row line of a multi-line INSERT
+        if partial and _TRAIL.match(stmt, pos):  # a row line of a multi-line INSERT
             return rows
 
 
 def _quote_parity(chunk: bytes, dialect: str) -> int:
     """1 if `chunk` opens (or closes) a string literal, i.e. holds an odd number of unescaped quotes."""
     if dialect == "mysql" and b"\\" in chunk:
-        chunk = chunk.replace(b"\\\\", b"")        # escaped backslashes pair up left to right
+        chunk = chunk.replace(b"\\\\", b"")  # escaped backslashes pair up left to right
         return (chunk.count(b"'") - chunk.count(b"\\'")) & 1
     return chunk.count(b"'") & 1
 
@@ -229,11 +252,11 @@ def _quote_parity(chunk: bytes, dialect: str) -> int:
 # ---------------------------------------------------------------- rows
 @dataclass
 class Row:
-    table: str                   # bare table name: "wp_users"
-    columns: List[str]           # column names in order (empty if unknown)
+    table: str  # bare table name: "wp_users"
+    columns: List[str]  # column names in order (empty if unknown)
     values: List[Optional[str]]  # decoded: None for NULL; bare tokens (numbers, 0x..) as written
-    quoted: List[bool]           # True where the value was a quoted string; COPY: every non-NULL field
-    line: int                    # 1-based line number of the statement row / COPY row
+    quoted: List[bool]  # True where the value was a quoted string; COPY: every non-NULL field
+    line: int  # 1-based line number of the statement row / COPY row
 
     def get(self, column: str) -> Optional[str]:
         try:
@@ -251,20 +274,21 @@ def _decode_tokens(toks: List[Token], dialect: str) -> Tuple[List[Optional[str]]
             inner = _unesc_my(inner) if dialect == "mysql" else inner.replace(b"''", b"'")
             values.append(inner.decode(*_ENC))
             quoted.append(True)
-        else:                                 # a token is quoted or bare, never neither
+        else:  # a token is quoted or bare, never neither
             bare = cast(bytes, bare).strip()
             values.append(None if bare.upper() == b"NULL" else bare.decode(*_ENC))
             quoted.append(False)
     return values, quoted
 
 
-def _render_row(toks: List[Token], old: List[Optional[str]], new: List[Optional[str]], dialect: str,
-                keep_same: bool) -> bytes:
+def _render_row(
+    toks: List[Token], old: List[Optional[str]], new: List[Optional[str]], dialect: str, keep_same: bool
+) -> bytes:
     """A `(...)` row for new values. Bare tokens stay bare (as written if unchanged); everything else is
     quoted and escaped; with keep_same, unchanged values are copied as written."""
     out = []
     for (q, maybe_bare), o, v in zip(toks, old, new):
-        bare = cast(bytes, maybe_bare)        # set whenever q is None, the only time it is read
+        bare = cast(bytes, maybe_bare)  # set whenever q is None, the only time it is read
         if v is None:
             out.append(b"NULL")
         elif keep_same and v == o:
@@ -293,8 +317,10 @@ def _render_copy(values: List[Optional[str]]) -> bytes:
 
 def _checked(result, row: Row):
     if result is not None and result is not DROP and len(result) != len(row.values):
-        raise ValueError(f"row function returned {len(result)} values for a {len(row.values)}-column row "
-                         f"(table {row.table}, line {row.line})")
+        raise ValueError(
+            f"row function returned {len(result)} values for a {len(row.values)}-column row "
+            f"(table {row.table}, line {row.line})"
+        )
     return result
 
 
@@ -308,17 +334,17 @@ def _scan(lines: Iterable[bytes], dialect: str) -> Iterator[tuple]:
     my = dialect == "mysql"
     head_re = _HEAD[dialect]
     tables: dict = {}
-    create: Optional[List[str]] = None       # columns of the CREATE TABLE being read
-    quiet: Optional[bytes] = None             # mysql: active non-';' DELIMITER; postgres: open $tag$
+    create: Optional[List[str]] = None  # columns of the CREATE TABLE being read
+    quiet: Optional[bytes] = None  # mysql: active non-';' DELIMITER; postgres: open $tag$
     copy: Optional[Tuple[str, List[str]]] = None
-    buf: Optional[List[bytes]] = None         # lines of an INSERT statement being gathered
+    buf: Optional[List[bytes]] = None  # lines of an INSERT statement being gathered
     head = None
     parity = start_no = 0
 
     def finish():
         stmt = b"".join(buf)
         rows = _parse_rows(stmt, head.end(), dialect)
-        if rows is None:                      # not a data statement after all: plain lines
+        if rows is None:  # not a data statement after all: plain lines
             return [(_TEXT, ln, start_no + i) for i, ln in enumerate(buf)]
         table = _ident(head.group(1), dialect)
         cols = _column_list(head.group(2), dialect)
@@ -345,7 +371,7 @@ def _scan(lines: Iterable[bytes], dialect: str) -> Iterator[tuple]:
                 head = head_re.match(line)
                 if head is not None:
                     buf, start_no = [line], no
-                    parity = _quote_parity(line[head.end():], dialect)
+                    parity = _quote_parity(line[head.end() :], dialect)
                     if not parity and line.rstrip().endswith(b";"):
                         yield from finish()
                         buf = None
@@ -370,7 +396,7 @@ def _scan(lines: Iterable[bytes], dialect: str) -> Iterator[tuple]:
             if c == b"D" and line.startswith(b"DELIMITER "):
                 d = line[10:].strip()
                 quiet = None if d == b";" else d
-        elif b"$" in line:                    # postgres: track $$-quoted bodies
+        elif b"$" in line:  # postgres: track $$-quoted bodies
             rest = line if quiet is not None else _PG_STRIP.sub(b"", line)
             for tag in _PG_DOLLAR.findall(rest):
                 if quiet is None:
@@ -378,7 +404,7 @@ def _scan(lines: Iterable[bytes], dialect: str) -> Iterator[tuple]:
                 elif tag == quiet:
                     quiet = None
         yield _TEXT, line, no
-    if buf is not None:                       # unterminated statement at the end: plain lines
+    if buf is not None:  # unterminated statement at the end: plain lines
         for i, ln in enumerate(buf):
             yield _TEXT, ln, start_no + i
 
@@ -401,8 +427,12 @@ def iter_rows(lines: Iterable[bytes], dialect: str) -> Iterator[Row]:
                 yield Row(table, cols, values, quoted, no)
 
 
-def transform(lines: Iterable[bytes], dialect: str, row_fn: Optional[RowFn] = None,
-              text_fn: Optional[Callable[[bytes], bytes]] = None) -> Iterator[bytes]:
+def transform(
+    lines: Iterable[bytes],
+    dialect: str,
+    row_fn: Optional[RowFn] = None,
+    text_fn: Optional[Callable[[bytes], bytes]] = None,
+) -> Iterator[bytes]:
     """Stream the dump back out: data rows through row_fn (None = keep, DROP = delete, list = rewrite, every
     quoted value re-escaped), other lines through text_fn. Unchanged lines are the very same objects; a
     gathered multi-line INSERT comes out as one chunk; an INSERT whose rows are all dropped disappears."""
@@ -442,12 +472,17 @@ def transform(lines: Iterable[bytes], dialect: str, row_fn: Optional[RowFn] = No
             if not changed:
                 yield data
             elif out:
-                sep = data[rows[0][1]:rows[1][0]] if len(rows) > 1 else (b"," if dialect == "mysql" else b", ")
-                yield data[:rows[0][0]] + sep.join(out) + data[rows[-1][1]:]
+                sep = data[rows[0][1] : rows[1][0]] if len(rows) > 1 else (b"," if dialect == "mysql" else b", ")
+                yield data[: rows[0][0]] + sep.join(out) + data[rows[-1][1] :]
 
 
-def rewrite_values(chunk: bytes, dialect: str, fn: Callable[[str], str], copy_row: bool = False,
-                   needles: Optional[Tuple[bytes, ...]] = None) -> Optional[bytes]:
+def rewrite_values(
+    chunk: bytes,
+    dialect: str,
+    fn: Callable[[str], str],
+    copy_row: bool = False,
+    needles: Optional[Tuple[bytes, ...]] = None,
+) -> Optional[bytes]:
     """Map every quoted (non-NULL) value of one piece of a dump through `fn`, on its own: a whole INSERT
     statement, a row line of a multi-line INSERT (`(...),` / `(...);`), or with copy_row a COPY data line.
     Returns `chunk` itself when nothing changed, None when the chunk is not such data. Unchanged values are
@@ -469,8 +504,7 @@ def rewrite_values(chunk: bytes, dialect: str, fn: Callable[[str], str], copy_ro
                     fields[i], changed = _esc_pg(n.encode(*_ENC)), True
         return b"\t".join(fields) + nl if changed else chunk
     head = _HEAD[dialect].match(chunk)
-    rows = (_parse_rows(chunk, head.end(), dialect) if head is not None
-            else _parse_rows(chunk, 0, dialect, partial=True))
+    rows = _parse_rows(chunk, head.end(), dialect) if head is not None else _parse_rows(chunk, 0, dialect, partial=True)
     if rows is None:
         return None
     out, pos = [], 0

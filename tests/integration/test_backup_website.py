@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from adt import fs
 from adt.backup import website
 from adt.datastore.seaweed import SeaweedS3
 from adt.errors import AdtError
@@ -170,7 +171,7 @@ def test_excludes_keep_the_dots_of_names(settings, plain_machine, tmp_path):
     names = tarfile.open(fileobj=io.BytesIO(body["Body"].read()), mode="r:gz").getnames()
     assert not [n for n in names if "kept-out" in n]
     assert "./cache/kept-in.txt" in names
-    assert website.webroot_relative("./.cache/") == ".cache" and website.webroot_relative("/a/b") == "a/b"
+    assert fs.webroot_relative("./.cache/") == ".cache" and fs.webroot_relative("/a/b") == "a/b"
 
 
 def test_a_failing_tar_keeps_the_previous_generation_and_says_why(settings, plain_machine, tmp_path, monkeypatch):

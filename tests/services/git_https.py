@@ -22,7 +22,7 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-from adt.files import write_atomically
+from adt.fs import write_atomically
 from tests.services.databases import free_port
 
 FCGIWRAP = "/usr/sbin/fcgiwrap"

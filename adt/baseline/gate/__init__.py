@@ -18,5 +18,15 @@ from adt.baseline.gate.dumps import scan_dump
 from adt.baseline.gate.files import scan_text, scan_tree
 from adt.baseline.gate.findings import Finding, GateResult, Waivers, gate, manifest, report_lines, stale_waivers
 
-__all__ = ["Finding", "GateResult", "Waivers", "gate", "manifest", "report_lines", "scan_dump", "scan_text",
-           "scan_tree", "stale_waivers"]
+__all__ = [
+    "Finding",
+    "GateResult",
+    "Waivers",
+    "gate",
+    "manifest",
+    "report_lines",
+    "scan_dump",
+    "scan_text",
+    "scan_tree",
+    "stale_waivers",
+]

@@ -31,21 +31,80 @@ HASH_RE = re.compile(
     | \$[156]\$(?:rounds=\d+\$)?[./A-Za-z0-9]{1,16}\$[./A-Za-z0-9]{22,86}            # crypt md5/sha
     | \$generic\$[A-Za-z0-9_\-./+]{20,}                               # WordPress 6.8 application passwords
     | \$pbkdf2(?:-sha\d+)?\$\d+\$[./A-Za-z0-9+]+\$[./A-Za-z0-9+=]+    # passlib / Moodle plugins
-    )(?![A-Za-z0-9./])""")
-HEX_HASH_RE = re.compile(r"(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})"
-                         r"(?::[A-Za-z0-9./]{8,64})?")
+    )(?![A-Za-z0-9./])"""
+)
+HEX_HASH_RE = re.compile(
+    r"(?:[0-9a-fA-F]{32}|[0-9a-fA-F]{40}|[0-9a-fA-F]{64}|[0-9a-fA-F]{128})"
+    r"(?::[A-Za-z0-9./]{8,64})?"
+)
 EMAIL_RE = re.compile(
     r"(?<![\w.%+\-])([A-Za-z0-9][A-Za-z0-9._%+\-]{0,63})@((?:[A-Za-z0-9](?:[A-Za-z0-9\-]{0,61}[A-Za-z0-9])?\.)+"
-    r"([A-Za-z]{2,24}))(?![\w\-]|\.[A-Za-z0-9])")
-NOT_TLDS = frozenset({"png", "jpg", "jpeg", "gif", "svg", "webp", "avif", "bmp", "ico", "css", "js", "php",
-                      "html", "htm", "json", "xml", "txt", "pdf", "zip", "mp4", "mp3", "woff", "woff2", "ttf",
-                      "min", "map", "scss", "less", "vue", "ts", "md"})
+    r"([A-Za-z]{2,24}))(?![\w\-]|\.[A-Za-z0-9])"
+)
+NOT_TLDS = frozenset(
+    {
+        "png",
+        "jpg",
+        "jpeg",
+        "gif",
+        "svg",
+        "webp",
+        "avif",
+        "bmp",
+        "ico",
+        "css",
+        "js",
+        "php",
+        "html",
+        "htm",
+        "json",
+        "xml",
+        "txt",
+        "pdf",
+        "zip",
+        "mp4",
+        "mp3",
+        "woff",
+        "woff2",
+        "ttf",
+        "min",
+        "map",
+        "scss",
+        "less",
+        "vue",
+        "ts",
+        "md",
+    }
+)
 PASS_COLUMN_RE = re.compile(r"(?i)pass|pwd|hash")
 SESSION_TABLE_RE = re.compile(r"(?:^|_)(?:sessions?|user_keys|user_private_key|external_tokens|webauthn_credentials)$")
-SALT_OPTIONS = frozenset({"auth_key", "secure_auth_key", "logged_in_key", "nonce_key",
-                          "auth_salt", "secure_auth_salt", "logged_in_salt", "nonce_salt"})
-PK_COLUMNS = ("id", "umeta_id", "meta_id", "option_id", "comment_id", "uid", "sid", "session_id",
-              "extension_id", "link_id", "term_id", "post_id", "user_id")
+SALT_OPTIONS = frozenset(
+    {
+        "auth_key",
+        "secure_auth_key",
+        "logged_in_key",
+        "nonce_key",
+        "auth_salt",
+        "secure_auth_salt",
+        "logged_in_salt",
+        "nonce_salt",
+    }
+)
+PK_COLUMNS = (
+    "id",
+    "umeta_id",
+    "meta_id",
+    "option_id",
+    "comment_id",
+    "uid",
+    "sid",
+    "session_id",
+    "extension_id",
+    "link_id",
+    "term_id",
+    "post_id",
+    "user_id",
+)
 
 
 def email_addresses(text: str) -> Iterator["re.Match[str]"]:
@@ -179,8 +238,9 @@ def _dump_excerpt(value: str, hit: Hit, column: str) -> str:
     return f"{column}=" + (f"{label}: " if label else "") + shown
 
 
-def scan_dump(lines: Iterable[bytes], dialect: str, prefix: Optional[str] = None,
-              place: Optional[str] = None) -> List[Finding]:
+def scan_dump(
+    lines: Iterable[bytes], dialect: str, prefix: Optional[str] = None, place: Optional[str] = None
+) -> List[Finding]:
     """Every finding in an SQL dump (`lines` as bytes, `dialect` "mysql" or "postgres").
 
     `prefix` restricts the table-role rules (sessions, settings) to tables with that prefix; None finds the
@@ -205,10 +265,15 @@ def scan_dump(lines: Iterable[bytes], dialect: str, prefix: Optional[str] = None
         pair = option_name_of(row) if role_ok else None
         setting_name = _column(row, pair[0]) if pair else None
         if role_ok and (_column(row, "meta_key") or "") == "session_tokens" and (_column(row, "meta_value") or ""):
-            findings.append(Finding(
-                ids("session-data", f"{origin}{table}.meta_value {key}", "session_tokens"), "session-data",
-                f"{origin}{table}.meta_value row {key if key is not None else 'line ' + str(row.line)}",
-                f"meta_key=session_tokens user_id={_column(row, 'user_id')}", "high"))
+            findings.append(
+                Finding(
+                    ids("session-data", f"{origin}{table}.meta_value {key}", "session_tokens"),
+                    "session-data",
+                    f"{origin}{table}.meta_value row {key if key is not None else 'line ' + str(row.line)}",
+                    f"meta_key=session_tokens user_id={_column(row, 'user_id')}",
+                    "high",
+                )
+            )
             continue
         for column, value, quoted in zip(row.columns or [""] * len(row.values), row.values, row.quoted):
             if value is None or not quoted or not value:
@@ -220,14 +285,25 @@ def scan_dump(lines: Iterable[bytes], dialect: str, prefix: Optional[str] = None
                 place_key = f"{origin}{table}.{column} {key if key is not None else ''}"
                 if hit.rule == "secret-setting" and hit.label:
                     place_key += f" {hit.label}"
-                findings.append(Finding(ids(hit.rule, place_key, hit.secret), hit.rule,
-                                        f"{origin}{table}.{column} row {where_row}",
-                                        _dump_excerpt(value, hit, column), hit.severity))
+                findings.append(
+                    Finding(
+                        ids(hit.rule, place_key, hit.secret),
+                        hit.rule,
+                        f"{origin}{table}.{column} row {where_row}",
+                        _dump_excerpt(value, hit, column),
+                        hit.severity,
+                    )
+                )
     for table, (count, _first) in sessions.items():
-        findings.append(Finding(ids("session-data", f"{origin}{table}", ""), "session-data",
-                                f"{origin}{table} ({count} row{'s' if count != 1 else ''})",
-                                f"session / login-key table holding {count} row{'s' if count != 1 else ''}",
-                                "high"))
+        findings.append(
+            Finding(
+                ids("session-data", f"{origin}{table}", ""),
+                "session-data",
+                f"{origin}{table} ({count} row{'s' if count != 1 else ''})",
+                f"session / login-key table holding {count} row{'s' if count != 1 else ''}",
+                "high",
+            )
+        )
     return findings
 
 
@@ -235,5 +311,7 @@ def detect_prefix(tables: Iterable[str]) -> Optional[str]:
     """The WordPress table prefix: P such that P+"users" and P+"usermeta" are both tables (the shortest
     such P, i.e. the main site's). None if there is none."""
     names = set(tables)
-    found = [t[:-len("usermeta")] for t in names if t.endswith("usermeta") and t[:-len("usermeta")] + "users" in names]
+    found = [
+        t[: -len("usermeta")] for t in names if t.endswith("usermeta") and t[: -len("usermeta")] + "users" in names
+    ]
     return min(found, key=len) if found else None

@@ -59,7 +59,7 @@ def _value(match) -> Tuple[str, int, int]:
 class _Assign:
     rule: str
     pattern: "re.Pattern[str]"
-    names: Optional["re.Pattern[str]"] = None   # restricts the captured name (CMS config rules)
+    names: Optional["re.Pattern[str]"] = None  # restricts the captured name (CMS config rules)
     severity: str = "high"
 
 
@@ -67,49 +67,107 @@ _NAME_HINT = r"[\w.\-]{0,48}?(?i:pass|pwd|secret|token|salt|key|credential|beare
 
 # the well-known configuration files: any non-empty literal that is not a placeholder
 CMS_RULES: Tuple[Tuple["re.Pattern[str]", Tuple[_Assign, ...]], ...] = (
-    (re.compile(r"^wp-config.*", re.I), (
-        _Assign("wordpress-db-password", re.compile(
-            r"define\s*\(\s*['\"](?P<name>DB_PASSWORD)['\"]\s*,\s*" + _VALUE + r"\s*\)")),
-        _Assign("wordpress-salt", re.compile(
-            r"define\s*\(\s*['\"](?P<name>(?:SECURE_)?AUTH_(?:KEY|SALT)|LOGGED_IN_(?:KEY|SALT)|NONCE_(?:KEY|SALT))"
-            r"['\"]\s*,\s*" + _VALUE + r"\s*\)")),
-    )),
-    (re.compile(r"^configuration.*\.php|^configuration\.php.*", re.I), (
-        _Assign("joomla-config-secret", re.compile(
-            r"(?:public|var)\s+\$(?P<name>password|secret|smtppass|ftp_pass|proxy_pass|redis_server_auth"
-            r"|session_redis_server_auth|memcached_server_auth)\s*=\s*" + _VALUE)),
-    )),
-    (re.compile(r"^(?:default\.)?settings(?:\.[\w\-]+)?\.php.*", re.I), (
-        _Assign("drupal-db-password", re.compile(r"['\"](?P<name>password)['\"]\s*=>\s*" + _VALUE)),
-        _Assign("drupal-hash-salt", re.compile(
-            r"(?:\$settings\s*\[\s*['\"](?P<name>hash_salt)['\"]\s*\]|\$(?P<name7>drupal_hash_salt))\s*=\s*"
-            + _VALUE)),
-    )),
-    (re.compile(r"^config(?:-dist)?\.php.*", re.I), (
-        _Assign("moodle-config-secret", re.compile(
-            r"\$CFG->(?P<name>dbpass|passwordsaltmain|passwordsaltalt\d*|smtppass|proxypassword)\s*=\s*"
-            + _VALUE)),
-    )),
+    (
+        re.compile(r"^wp-config.*", re.I),
+        (
+            _Assign(
+                "wordpress-db-password",
+                re.compile(r"define\s*\(\s*['\"](?P<name>DB_PASSWORD)['\"]\s*,\s*" + _VALUE + r"\s*\)"),
+            ),
+            _Assign(
+                "wordpress-salt",
+                re.compile(
+                    r"define\s*\(\s*['\"](?P<name>(?:SECURE_)?AUTH_(?:KEY|SALT)|LOGGED_IN_(?:KEY|SALT)|NONCE_(?:KEY|SALT))"
+                    r"['\"]\s*,\s*" + _VALUE + r"\s*\)"
+                ),
+            ),
+        ),
+    ),
+    (
+        re.compile(r"^configuration.*\.php|^configuration\.php.*", re.I),
+        (
+            _Assign(
+                "joomla-config-secret",
+                re.compile(
+                    r"(?:public|var)\s+\$(?P<name>password|secret|smtppass|ftp_pass|proxy_pass|redis_server_auth"
+                    r"|session_redis_server_auth|memcached_server_auth)\s*=\s*" + _VALUE
+                ),
+            ),
+        ),
+    ),
+    (
+        re.compile(r"^(?:default\.)?settings(?:\.[\w\-]+)?\.php.*", re.I),
+        (
+            _Assign("drupal-db-password", re.compile(r"['\"](?P<name>password)['\"]\s*=>\s*" + _VALUE)),
+            _Assign(
+                "drupal-hash-salt",
+                re.compile(
+                    r"(?:\$settings\s*\[\s*['\"](?P<name>hash_salt)['\"]\s*\]|\$(?P<name7>drupal_hash_salt))\s*=\s*"
+                    + _VALUE
+                ),
+            ),
+        ),
+    ),
+    (
+        re.compile(r"^config(?:-dist)?\.php.*", re.I),
+        (
+            _Assign(
+                "moodle-config-secret",
+                re.compile(
+                    r"\$CFG->(?P<name>dbpass|passwordsaltmain|passwordsaltalt\d*|smtppass|proxypassword)\s*=\s*"
+                    + _VALUE
+                ),
+            ),
+        ),
+    ),
 )
 
 # anywhere in PHP / JSON / YAML: a secret-looking name with a random-looking literal
 GENERIC_RULES: Tuple[_Assign, ...] = (
-    _Assign("secret-assignment", re.compile(
-        r"define\s*\(\s*['\"](?P<name>" + _NAME_HINT + r")['\"]\s*,\s*" + _VALUE + r"\s*\)"), severity="medium"),
-    _Assign("secret-assignment", re.compile(
-        r"""(?<![\w\\])['"](?P<name>""" + _NAME_HINT + r""")['"]\s*(?:=>|:)\s*""" + _VALUE),
-        severity="medium"),
-    _Assign("secret-assignment", re.compile(
-        r"(?:\$|->|::|\bconst\s+)(?P<name>" + _NAME_HINT + r")\s*=\s*" + _VALUE), severity="medium"),
+    _Assign(
+        "secret-assignment",
+        re.compile(r"define\s*\(\s*['\"](?P<name>" + _NAME_HINT + r")['\"]\s*,\s*" + _VALUE + r"\s*\)"),
+        severity="medium",
+    ),
+    _Assign(
+        "secret-assignment",
+        re.compile(r"""(?<![\w\\])['"](?P<name>""" + _NAME_HINT + r""")['"]\s*(?:=>|:)\s*""" + _VALUE),
+        severity="medium",
+    ),
+    _Assign(
+        "secret-assignment",
+        re.compile(r"(?:\$|->|::|\bconst\s+)(?P<name>" + _NAME_HINT + r")\s*=\s*" + _VALUE),
+        severity="medium",
+    ),
 )
 _LINE_ASSIGN = re.compile(
-    r"(?m)^[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][\w.\-]{0,80})[ \t]*[=:][ \t]*(?P<raw>[^\n]*?)[ \t]*\r?$")
+    r"(?m)^[ \t]*(?:export[ \t]+)?(?P<name>[A-Za-z_][\w.\-]{0,80})[ \t]*[=:][ \t]*(?P<raw>[^\n]*?)[ \t]*\r?$"
+)
 
 PHP_EXT = frozenset({"php", "inc", "module", "install", "phtml", "theme", "profile", "engine"})
 JSON_EXT = frozenset({"json"})
 LINE_EXT = frozenset({"ini", "conf", "cnf", "cfg", "env", "properties", "toml", "yml", "yaml", "neon", "npmrc"})
-BACKUP_SUFFIXES = frozenset({"bak", "old", "orig", "save", "backup", "dist", "sample", "copy", "tmp", "swp",
-                             "txt", "1", "2", "example", "template", "default", "local"})
+BACKUP_SUFFIXES = frozenset(
+    {
+        "bak",
+        "old",
+        "orig",
+        "save",
+        "backup",
+        "dist",
+        "sample",
+        "copy",
+        "tmp",
+        "swp",
+        "txt",
+        "1",
+        "2",
+        "example",
+        "template",
+        "default",
+        "local",
+    }
+)
 DUMP_ARCHIVE_RE = re.compile(r"\.(?:sql|psql|mysql|dump)\.(?:gz|bz2|xz|zst|zip|7z)$|\.sql\.tar(?:\.\w+)?$", re.I)
 COMMENT_PREFIXES = ("*", "//", "#", "/*", ";", "<!--", "--")
 
@@ -133,7 +191,6 @@ def file_kind(name: str) -> str:
     if ext in LINE_EXT:
         return "line"
     return ""
-
 
 
 def _commented(text: str, pos: int) -> bool:
@@ -161,12 +218,21 @@ def _assignment_windows(source: "Text") -> List[Tuple[int, int]]:
     return merge_windows(windows)
 
 
-def _assign_hits(text: str, rules: Sequence[_Assign], priority: int, accept: Callable[[str, str, bool], bool],
-                 skip_comments: bool = True, windows: Optional[List[Tuple[int, int]]] = None) -> List[Hit]:
+def _assign_hits(
+    text: str,
+    rules: Sequence[_Assign],
+    priority: int,
+    accept: Callable[[str, str, bool], bool],
+    skip_comments: bool = True,
+    windows: Optional[List[Tuple[int, int]]] = None,
+) -> List[Hit]:
     hits = []
     for rule in rules:
-        matches = (m for start, end in (windows if windows is not None else [(0, len(text))])
-                   for m in rule.pattern.finditer(text, start, end))
+        matches = (
+            m
+            for start, end in (windows if windows is not None else [(0, len(text))])
+            for m in rule.pattern.finditer(text, start, end)
+        )
         for match in matches:
             name = match.group("name") or (match.groupdict().get("name7") or "")
             value, start, end = _value(match)
@@ -194,7 +260,7 @@ def _unquote(raw: str) -> Tuple[str, int, int]:
         end = raw.find(raw[0], 1)
         return raw[1:end], 1, end
     cut = re.search(r"\s[#;]", raw)
-    value = raw[:cut.start()] if cut else raw
+    value = raw[: cut.start()] if cut else raw
     value = value.rstrip()
     return value, 0, len(value)
 
@@ -212,10 +278,18 @@ def _line_hits(text: str, env: bool, priority: int) -> List[Hit]:
             ok = looks_random(value)
         if ok:
             base = match.start("raw")
-            hits.append(Hit("env-secret" if env else "secret-assignment", base + start, base + end, value,
-                             "high" if env else "medium", priority, name))
+            hits.append(
+                Hit(
+                    "env-secret" if env else "secret-assignment",
+                    base + start,
+                    base + end,
+                    value,
+                    "high" if env else "medium",
+                    priority,
+                    name,
+                )
+            )
     return hits
-
 
 
 def text_hits(text: str, name: str) -> List[Hit]:
@@ -229,8 +303,14 @@ def text_hits(text: str, name: str) -> List[Hit]:
             if pattern.match(name):
                 hits += _assign_hits(text, rules, base, _cms_accept)
     if kind in ("php", "json"):
-        hits += _assign_hits(text, GENERIC_RULES, base + 2, _generic_accept, skip_comments=kind == "php",
-                             windows=_assignment_windows(source))
+        hits += _assign_hits(
+            text,
+            GENERIC_RULES,
+            base + 2,
+            _generic_accept,
+            skip_comments=kind == "php",
+            windows=_assignment_windows(source),
+        )
     elif kind in ("env", "line"):
         hits += _line_hits(text, kind == "env", base + 1)
     return resolve(hits)
@@ -242,7 +322,9 @@ def _excerpt(text: str, hit: Hit, hits: Sequence[Hit], width: int = 140) -> str:
     line_end = text.find("\n", hit.start)
     line_end = len(text) if line_end < 0 else line_end
     if hit.rule == "private-key":
-        marker = re.search(r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", text[max(0, hit.start - 80):hit.start])
+        marker = re.search(
+            r"-----BEGIN [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----", text[max(0, hit.start - 80) : hit.start]
+        )
         header = marker.group(0) if marker else "PRIVATE KEY"
         body = re.sub(r"\\[nr]|\s", "", hit.secret)
         return f"{header} {mask(body)}"
@@ -262,7 +344,7 @@ def _excerpt(text: str, hit: Hit, hits: Sequence[Hit], width: int = 140) -> str:
     line = "".join(pieces).replace("\t", " ").rstrip("\r")
     if len(line) > width:
         left = max(0, min(focus - width // 3, len(line) - width))
-        line = ("…" if left else "") + line[left:left + width].strip() + ("…" if left + width < len(line) else "")
+        line = ("…" if left else "") + line[left : left + width].strip() + ("…" if left + width < len(line) else "")
     return line.strip()
 
 
@@ -284,8 +366,9 @@ def scan_text(text: str, rel: str, ids: Optional[Ids] = None) -> List[Finding]:
     findings = []
     for hit in hits:
         excerpt = _excerpt(text, hit, hits)
-        findings.append(Finding(ids(hit.rule, rel, hit.secret), hit.rule, f"{rel}:{index.line(hit.start)}",
-                                excerpt, hit.severity))
+        findings.append(
+            Finding(ids(hit.rule, rel, hit.secret), hit.rule, f"{rel}:{index.line(hit.start)}", excerpt, hit.severity)
+        )
     return findings
 
 
@@ -359,52 +442,91 @@ def scan_tree(root: Union[str, Path], excludes: Sequence[str] = ()) -> List[Find
     for rel, path, st in _walk(root, excludes):
         name = rel.rsplit("/", 1)[-1]
         if isinstance(st, OSError):
-            findings.append(Finding(ids("unreadable-file", rel, ""), "unreadable-file", f"{rel}:0",
-                                    f"cannot read: {st.strerror or st}", "medium"))
+            findings.append(
+                Finding(
+                    ids("unreadable-file", rel, ""),
+                    "unreadable-file",
+                    f"{rel}:0",
+                    f"cannot read: {st.strerror or st}",
+                    "medium",
+                )
+            )
             continue
         if name == ".git":
-            findings.append(Finding(ids("git-directory", rel, ""), "git-directory", f"{rel}:0",
-                                    "git metadata (history, remotes, maybe credentials) would be published",
-                                    "high"))
+            findings.append(
+                Finding(
+                    ids("git-directory", rel, ""),
+                    "git-directory",
+                    f"{rel}:0",
+                    "git metadata (history, remotes, maybe credentials) would be published",
+                    "high",
+                )
+            )
             continue
         if not stat.S_ISREG(st.st_mode):
             continue
         try:
             findings += _scan_file(rel, path, st, ids)
         except OSError as error:
-            findings.append(Finding(ids("unreadable-file", rel, ""), "unreadable-file", f"{rel}:0",
-                                    f"cannot read: {error.strerror or error}", "medium"))
+            findings.append(
+                Finding(
+                    ids("unreadable-file", rel, ""),
+                    "unreadable-file",
+                    f"{rel}:0",
+                    f"cannot read: {error.strerror or error}",
+                    "medium",
+                )
+            )
     return findings
 
 
 def _scan_file(rel: str, path: Path, st: os.stat_result, ids: Ids) -> List[Finding]:
     name = rel.rsplit("/", 1)[-1]
     if DUMP_ARCHIVE_RE.search(name):
-        return [Finding(ids("database-dump-file", rel, _sha256_file(path)), "database-dump-file", f"{rel}:0",
-                        f"compressed database dump, {st.st_size} bytes", "high")]
+        return [
+            Finding(
+                ids("database-dump-file", rel, _sha256_file(path)),
+                "database-dump-file",
+                f"{rel}:0",
+                f"compressed database dump, {st.st_size} bytes",
+                "high",
+            )
+        ]
     with open(path, "rb") as f:
         head = f.read(BINARY_SNIFF)
         if binary(head):
             return []
         if st.st_size > MAX_TEXT_BYTES:
-            return [Finding(ids("unscanned-large-file", rel, _sha256_file(path)), "unscanned-large-file",
-                            f"{rel}:0", f"text file of {st.st_size} bytes not scanned (limit {MAX_TEXT_BYTES})",
-                            "medium")]
+            return [
+                Finding(
+                    ids("unscanned-large-file", rel, _sha256_file(path)),
+                    "unscanned-large-file",
+                    f"{rel}:0",
+                    f"text file of {st.st_size} bytes not scanned (limit {MAX_TEXT_BYTES})",
+                    "medium",
+                )
+            ]
         data = head + f.read()
     text = data.decode("utf-8", "surrogateescape")
     findings = []
     if name == ".htpasswd" or name.endswith(".htpasswd"):
         entries = [line for line in text.splitlines() if ":" in line and not line.lstrip().startswith("#")]
         first = next((n for n, line in enumerate(text.splitlines(), 1) if line in entries), 1)
-        findings.append(Finding(ids("htpasswd-file", rel, "\n".join(sorted(entries))), "htpasswd-file",
-                                f"{rel}:{first}",
-                                f"password file with {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}",
-                                "high"))
+        findings.append(
+            Finding(
+                ids("htpasswd-file", rel, "\n".join(sorted(entries))),
+                "htpasswd-file",
+                f"{rel}:{first}",
+                f"password file with {len(entries)} entr{'y' if len(entries) == 1 else 'ies'}",
+                "high",
+            )
+        )
         return findings
     findings += scan_text(text, rel, ids)
     if name.lower().endswith((".sql", ".psql")):
         dialect = "postgres" if name.lower().endswith(".psql") or "\nCOPY " in text else "mysql"
-        for finding in scan_dump([line.encode("utf-8", "surrogateescape") for line in text.splitlines(True)],
-                                 dialect, place=rel):
+        for finding in scan_dump(
+            [line.encode("utf-8", "surrogateescape") for line in text.splitlines(True)], dialect, place=rel
+        ):
             findings.append(finding)
     return findings

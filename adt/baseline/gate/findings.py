@@ -25,10 +25,10 @@ SEVERITIES = ("high", "medium", "low")
 
 @dataclass(frozen=True)
 class Finding:
-    id: str        # "F-" + 10 hex, stable (see the module docstring)
-    rule: str      # e.g. "aws-access-key-id"
-    where: str     # "path:line" (files) or "table.column row <pk>" (dumps)
-    excerpt: str   # context with the secret masked; never the secret itself
+    id: str  # "F-" + 10 hex, stable (see the module docstring)
+    rule: str  # e.g. "aws-access-key-id"
+    where: str  # "path:line" (files) or "table.column row <pk>" (dumps)
+    excerpt: str  # context with the secret masked; never the secret itself
     severity: str  # "high" | "medium" | "low"
 
 
@@ -50,7 +50,7 @@ def mask(secret: str) -> str:
 class Ids:
     """Hands out ids, counting identical (rule, place, secret) so repeats get distinct, stable ids."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.seen: Counter = Counter()
 
     def __call__(self, rule: str, place: str, secret: str) -> str:
@@ -58,7 +58,6 @@ class Ids:
         n = self.seen[key]
         self.seen[key] += 1
         return finding_id(rule, place, secret, n)
-
 
 
 # ---------------------------------------------------------------------------------------------- waivers and gate
@@ -179,18 +178,18 @@ def _natural(text: str) -> list:
 
 
 def _clip(text: str, width: int) -> str:
-    return text if len(text) <= width else text[:width - 1] + "…"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def report_lines(findings: Iterable[Finding], where_width: int = 60, excerpt_width: int = 80) -> List[str]:
     """A plain-text table, most severe first: ID, SEVERITY, RULE, WHERE, EXCERPT."""
     rows = sorted(findings, key=lambda f: (_SEVERITY_ORDER.get(f.severity, 9), f.rule, _natural(f.where)))
     table = [("ID", "SEVERITY", "RULE", "WHERE", "EXCERPT")]
-    table += [(f.id, f.severity, f.rule, _clip(f.where, where_width), _clip(f.excerpt, excerpt_width))
-              for f in rows]
+    table += [(f.id, f.severity, f.rule, _clip(f.where, where_width), _clip(f.excerpt, excerpt_width)) for f in rows]
     widths = [max(len(r[i]) for r in table) for i in range(4)]
-    lines = ["  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip()
-             for row in table]
+    lines = [
+        "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)).rstrip() for row in table
+    ]
     lines.insert(1, "  ".join("-" * w for w in widths) + "  " + "-" * 7)
     return lines
 
@@ -208,9 +207,18 @@ def manifest(findings: Iterable[Finding], waived) -> dict:
         "counts": {"total": len(findings), "blocking": len(result.blocking), "waived": len(result.waived)},
         "by_rule": dict(sorted(Counter(f.rule for f in findings).items())),
         "findings": [
-            dict({"id": f.id, "rule": f.rule, "severity": f.severity, "where": f.where, "excerpt": f.excerpt,
-                  "waived": f.id in waived_ids},
-                 **({"waiver": comments[f.id]} if f.id in waived_ids and comments.get(f.id) else {}))
-            for f in findings],
+            dict(
+                {
+                    "id": f.id,
+                    "rule": f.rule,
+                    "severity": f.severity,
+                    "where": f.where,
+                    "excerpt": f.excerpt,
+                    "waived": f.id in waived_ids,
+                },
+                **({"waiver": comments[f.id]} if f.id in waived_ids and comments.get(f.id) else {}),
+            )
+            for f in findings
+        ],
         "stale_waivers": result.stale,
     }

@@ -28,49 +28,321 @@ def entropy(text: str) -> float:
 
 # ---------------------------------------------------------------------------------------------- names and values
 
-_SECRET_WORDS = frozenset({
-    "password", "passwd", "pass", "pwd", "passphrase", "passwort", "secret", "secrets", "token", "tokens",
-    "salt", "credential", "credentials", "apikey", "apisecret", "privatekey", "authkey", "secretkey",
-    "accesskey", "smtppass", "dbpass", "ftppass", "mailpass", "sqlpass", "userpass", "adminpass", "rootpass",
-    "proxypass", "authtoken", "accesstoken", "refreshtoken", "clientsecret", "appsecret", "bearer",
-})
+_SECRET_WORDS = frozenset(
+    {
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "passphrase",
+        "passwort",
+        "secret",
+        "secrets",
+        "token",
+        "tokens",
+        "salt",
+        "credential",
+        "credentials",
+        "apikey",
+        "apisecret",
+        "privatekey",
+        "authkey",
+        "secretkey",
+        "accesskey",
+        "smtppass",
+        "dbpass",
+        "ftppass",
+        "mailpass",
+        "sqlpass",
+        "userpass",
+        "adminpass",
+        "rootpass",
+        "proxypass",
+        "authtoken",
+        "accesstoken",
+        "refreshtoken",
+        "clientsecret",
+        "appsecret",
+        "bearer",
+    }
+)
 _SECRET_SUFFIXES = ("password", "passwd", "secret", "token", "apikey", "passphrase")
-_SECRET_PAIRS = frozenset({
-    ("api", "key"), ("private", "key"), ("auth", "key"), ("access", "key"), ("secret", "key"),
-    ("client", "secret"), ("encryption", "key"), ("signing", "key"), ("license", "key"), ("licence", "key"),
-    ("app", "key"), ("master", "key"), ("consumer", "secret"), ("consumer", "key"), ("secure", "key"),
-    ("logged", "in"), ("nonce", "key"), ("api", "secret"), ("shared", "secret"), ("webhook", "secret"),
-})
+_SECRET_PAIRS = frozenset(
+    {
+        ("api", "key"),
+        ("private", "key"),
+        ("auth", "key"),
+        ("access", "key"),
+        ("secret", "key"),
+        ("client", "secret"),
+        ("encryption", "key"),
+        ("signing", "key"),
+        ("license", "key"),
+        ("licence", "key"),
+        ("app", "key"),
+        ("master", "key"),
+        ("consumer", "secret"),
+        ("consumer", "key"),
+        ("secure", "key"),
+        ("logged", "in"),
+        ("nonce", "key"),
+        ("api", "secret"),
+        ("shared", "secret"),
+        ("webhook", "secret"),
+    }
+)
 # words after the secret word that make the name about the secret, not the secret itself
-_NOT_SECRET_TAIL = frozenset({
-    "length", "len", "min", "max", "minimum", "maximum", "expiry", "expires", "expiration", "expire",
-    "expired", "ttl", "timeout", "lifetime", "life", "field", "fields", "label", "labels", "url", "uri", "path",
-    "file", "filename", "dir", "name", "names", "type", "types", "policy", "policies", "strength", "hint",
-    "reset", "placeholder", "prompt", "regex", "pattern", "chars", "characters", "count", "counter", "id",
-    "ids", "required", "require", "enabled", "enable", "disabled", "mode", "format", "algo", "algorithm",
-    "cost", "rounds", "header", "param", "parameter", "storage", "table", "column", "cookie", "lost",
-    "confirm", "confirmation", "changed", "change", "strong", "weak", "protected", "form", "input",
-    "version", "size", "valid", "validation", "validator", "meta", "option", "options", "level", "status",
-    "sent", "time", "date", "created", "updated", "last", "at", "request", "requested", "error", "errors",
-    "message", "text", "title", "description", "desc", "help", "button", "link", "page", "action", "nonce",
-    "class", "method", "methods", "source", "endpoint", "location", "provider", "handler",
-    "generator", "generate", "show", "hide", "visible", "visibility", "toggle", "expose", "exposure",
-    "scope", "scopes", "user", "username", "login", "email", "mail", "auth", "authentication", "manager",
-    "store", "cache", "check", "checked", "verify", "verified", "hashed", "hashing", "hash", "encrypted",
-    "sanitize", "sanitized", "value", "values", "list", "index", "usage", "used", "limit",
-    "attempts", "retries", "strategy", "selector", "select", "color", "colour", "width", "height", "icon",
-    "img", "image", "css", "js", "html", "template", "tpl", "view", "widget", "display", "enforce",
-    "interval", "period", "days", "hours", "minutes", "seconds", "ms", "host", "port",
-    "spec", "specs", "state", "arn", "alias", "region", "kind", "origin", "audience", "issuer",
-})
+_NOT_SECRET_TAIL = frozenset(
+    {
+        "length",
+        "len",
+        "min",
+        "max",
+        "minimum",
+        "maximum",
+        "expiry",
+        "expires",
+        "expiration",
+        "expire",
+        "expired",
+        "ttl",
+        "timeout",
+        "lifetime",
+        "life",
+        "field",
+        "fields",
+        "label",
+        "labels",
+        "url",
+        "uri",
+        "path",
+        "file",
+        "filename",
+        "dir",
+        "name",
+        "names",
+        "type",
+        "types",
+        "policy",
+        "policies",
+        "strength",
+        "hint",
+        "reset",
+        "placeholder",
+        "prompt",
+        "regex",
+        "pattern",
+        "chars",
+        "characters",
+        "count",
+        "counter",
+        "id",
+        "ids",
+        "required",
+        "require",
+        "enabled",
+        "enable",
+        "disabled",
+        "mode",
+        "format",
+        "algo",
+        "algorithm",
+        "cost",
+        "rounds",
+        "header",
+        "param",
+        "parameter",
+        "storage",
+        "table",
+        "column",
+        "cookie",
+        "lost",
+        "confirm",
+        "confirmation",
+        "changed",
+        "change",
+        "strong",
+        "weak",
+        "protected",
+        "form",
+        "input",
+        "version",
+        "size",
+        "valid",
+        "validation",
+        "validator",
+        "meta",
+        "option",
+        "options",
+        "level",
+        "status",
+        "sent",
+        "time",
+        "date",
+        "created",
+        "updated",
+        "last",
+        "at",
+        "request",
+        "requested",
+        "error",
+        "errors",
+        "message",
+        "text",
+        "title",
+        "description",
+        "desc",
+        "help",
+        "button",
+        "link",
+        "page",
+        "action",
+        "nonce",
+        "class",
+        "method",
+        "methods",
+        "source",
+        "endpoint",
+        "location",
+        "provider",
+        "handler",
+        "generator",
+        "generate",
+        "show",
+        "hide",
+        "visible",
+        "visibility",
+        "toggle",
+        "expose",
+        "exposure",
+        "scope",
+        "scopes",
+        "user",
+        "username",
+        "login",
+        "email",
+        "mail",
+        "auth",
+        "authentication",
+        "manager",
+        "store",
+        "cache",
+        "check",
+        "checked",
+        "verify",
+        "verified",
+        "hashed",
+        "hashing",
+        "hash",
+        "encrypted",
+        "sanitize",
+        "sanitized",
+        "value",
+        "values",
+        "list",
+        "index",
+        "usage",
+        "used",
+        "limit",
+        "attempts",
+        "retries",
+        "strategy",
+        "selector",
+        "select",
+        "color",
+        "colour",
+        "width",
+        "height",
+        "icon",
+        "img",
+        "image",
+        "css",
+        "js",
+        "html",
+        "template",
+        "tpl",
+        "view",
+        "widget",
+        "display",
+        "enforce",
+        "interval",
+        "period",
+        "days",
+        "hours",
+        "minutes",
+        "seconds",
+        "ms",
+        "host",
+        "port",
+        "spec",
+        "specs",
+        "state",
+        "arn",
+        "alias",
+        "region",
+        "kind",
+        "origin",
+        "audience",
+        "issuer",
+    }
+)
 # words before it that make the name a flag or a label
-_NOT_SECRET_HEAD = frozenset({
-    "is", "has", "use", "uses", "require", "requires", "allow", "enable", "enabled", "disable", "show",
-    "hide", "min", "max", "no", "lost", "reset", "forgot", "forgotten", "change", "new", "confirm",
-    "default", "strong", "weak", "label", "placeholder", "input", "field", "form", "i18n", "msg", "text",
-    "invalid", "empty", "wrong", "bad", "incorrect", "missing", "validate", "check", "generate", "random",
-    "csrf", "xsrf", "nonce", "cache", "page", "next", "continuation", "cursor", "paging",
-})
+_NOT_SECRET_HEAD = frozenset(
+    {
+        "is",
+        "has",
+        "use",
+        "uses",
+        "require",
+        "requires",
+        "allow",
+        "enable",
+        "enabled",
+        "disable",
+        "show",
+        "hide",
+        "min",
+        "max",
+        "no",
+        "lost",
+        "reset",
+        "forgot",
+        "forgotten",
+        "change",
+        "new",
+        "confirm",
+        "default",
+        "strong",
+        "weak",
+        "label",
+        "placeholder",
+        "input",
+        "field",
+        "form",
+        "i18n",
+        "msg",
+        "text",
+        "invalid",
+        "empty",
+        "wrong",
+        "bad",
+        "incorrect",
+        "missing",
+        "validate",
+        "check",
+        "generate",
+        "random",
+        "csrf",
+        "xsrf",
+        "nonce",
+        "cache",
+        "page",
+        "next",
+        "continuation",
+        "cursor",
+        "paging",
+    }
+)
 
 
 def name_words(name: str) -> List[str]:
@@ -91,7 +363,7 @@ def secret_name(name: str) -> bool:
         pair = i + 1 < len(words) and (word, words[i + 1]) in _SECRET_PAIRS
         if not (word in _SECRET_WORDS or pair or (len(word) > 6 and word.endswith(_SECRET_SUFFIXES))):
             continue
-        tail = words[i + (2 if pair else 1):]
+        tail = words[i + (2 if pair else 1) :]
         if any(w in _NOT_SECRET_TAIL for w in tail):
             return False
         if any(w in _NOT_SECRET_HEAD for w in words[:i]):
@@ -100,46 +372,209 @@ def secret_name(name: str) -> bool:
     return False
 
 
-_PLACEHOLDER_WORDS = frozenset({
-    "", "password", "passwd", "pass", "pwd", "secret", "secrets", "token", "key", "apikey", "api_key",
-    "changeme", "change_me", "change-me", "changeit", "change_it", "null", "none", "nil", "undefined",
-    "false", "true", "yes", "no", "on", "off", "example", "sample", "test", "testing", "dummy", "placeholder",
-    "redacted", "removed", "hidden", "masked", "secret_key", "secretkey", "mypassword", "my_password",
-    "yourpassword", "your_password", "password_here", "put your unique phrase here", "sqlpassword",
-    "dbpassword", "db_password", "your-secret", "yoursecret", "todo", "tbd", "fixme", "default", "admin",
-    "root", "user", "username", "foo", "bar", "foobar", "baz", "qwerty", "letmein", "pa55word", "p@ssw0rd",
-    "s3cr3t", "password123", "password1", "123456", "12345678", "abc123", "xyz", "empty", "notset", "not set",
-    "not cached", "*", "env", "required", "optional", "string", "value", "secretvalue", "mysecret",
-    "fbvtggik5lazeu9h",  # the $secret shipped in Joomla 3's installation/configuration.php-dist
-})
+_PLACEHOLDER_WORDS = frozenset(
+    {
+        "",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "secret",
+        "secrets",
+        "token",
+        "key",
+        "apikey",
+        "api_key",
+        "changeme",
+        "change_me",
+        "change-me",
+        "changeit",
+        "change_it",
+        "null",
+        "none",
+        "nil",
+        "undefined",
+        "false",
+        "true",
+        "yes",
+        "no",
+        "on",
+        "off",
+        "example",
+        "sample",
+        "test",
+        "testing",
+        "dummy",
+        "placeholder",
+        "redacted",
+        "removed",
+        "hidden",
+        "masked",
+        "secret_key",
+        "secretkey",
+        "mypassword",
+        "my_password",
+        "yourpassword",
+        "your_password",
+        "password_here",
+        "put your unique phrase here",
+        "sqlpassword",
+        "dbpassword",
+        "db_password",
+        "your-secret",
+        "yoursecret",
+        "todo",
+        "tbd",
+        "fixme",
+        "default",
+        "admin",
+        "root",
+        "user",
+        "username",
+        "foo",
+        "bar",
+        "foobar",
+        "baz",
+        "qwerty",
+        "letmein",
+        "pa55word",
+        "p@ssw0rd",
+        "s3cr3t",
+        "password123",
+        "password1",
+        "123456",
+        "12345678",
+        "abc123",
+        "xyz",
+        "empty",
+        "notset",
+        "not set",
+        "not cached",
+        "*",
+        "env",
+        "required",
+        "optional",
+        "string",
+        "value",
+        "secretvalue",
+        "mysecret",
+        "fbvtggik5lazeu9h",  # the $secret shipped in Joomla 3's installation/configuration.php-dist
+    }
+)
 _PLACEHOLDER_RE = re.compile(  # whole values only: a real secret that merely contains "example" is no placeholder
     r"""(?ix)
     ^(.)\1*$                                                                # xxxxxxxx, ********
     | ^<[^<>]*>$ | ^\{\{[^{}]*\}\}$ | ^\{[\w.\-]+\}$ | ^\[[\w.\-\s]+\]$         # <secret>, {{x}}, {x}, [x]
     | ^%[\w.\-]+%$ | ^@[\w.\-]+@$ | ^__[\w\-]+__$ | ^%\([\w.\-]+\)[sd]$         # %X%, @X@, __X__, %(x)s
     | ^(?:env|getenv|secret|vault|ssm)(?::[\w./\-]+|\(['"]?[\w./\-]+['"]?\))$    # env:X, getenv('X')
-    """)
+    """
+)
 # words a placeholder is made of ("your-secret-key-here", "put your unique phrase here", "EXAMPLE_TOKEN"): a value
 # is a placeholder when every one of its words is such a word and one of them says so
-_FILLER_WORDS = frozenset({
-    "your", "my", "some", "the", "a", "an", "here", "goes", "go", "put", "enter", "insert", "replace", "add", "paste",
-    "set", "with", "this", "to", "be", "me", "it", "in", "of", "for", "change", "secret", "password", "passwd",
-    "pass", "pwd", "key", "api", "token", "access", "auth", "private", "client", "app", "db", "database", "user",
-    "username", "login", "value", "string", "phrase", "unique", "random", "long", "strong", "salt", "nonce",
-    "logged", "secure", "id", "account", "mail", "smtp", "aws", "s3", "test", "new",
-})
-_PLACEHOLDER_MARKS = frozenset({
-    "example", "examples", "sample", "placeholder", "changeme", "dummy", "redacted", "here", "your", "xxx", "xxxx",
-    "todo", "tbd", "fixme", "fake", "unique", "replace", "insert", "enter", "paste", "put", "change",
-})
+_FILLER_WORDS = frozenset(
+    {
+        "your",
+        "my",
+        "some",
+        "the",
+        "a",
+        "an",
+        "here",
+        "goes",
+        "go",
+        "put",
+        "enter",
+        "insert",
+        "replace",
+        "add",
+        "paste",
+        "set",
+        "with",
+        "this",
+        "to",
+        "be",
+        "me",
+        "it",
+        "in",
+        "of",
+        "for",
+        "change",
+        "secret",
+        "password",
+        "passwd",
+        "pass",
+        "pwd",
+        "key",
+        "api",
+        "token",
+        "access",
+        "auth",
+        "private",
+        "client",
+        "app",
+        "db",
+        "database",
+        "user",
+        "username",
+        "login",
+        "value",
+        "string",
+        "phrase",
+        "unique",
+        "random",
+        "long",
+        "strong",
+        "salt",
+        "nonce",
+        "logged",
+        "secure",
+        "id",
+        "account",
+        "mail",
+        "smtp",
+        "aws",
+        "s3",
+        "test",
+        "new",
+    }
+)
+_PLACEHOLDER_MARKS = frozenset(
+    {
+        "example",
+        "examples",
+        "sample",
+        "placeholder",
+        "changeme",
+        "dummy",
+        "redacted",
+        "here",
+        "your",
+        "xxx",
+        "xxxx",
+        "todo",
+        "tbd",
+        "fixme",
+        "fake",
+        "unique",
+        "replace",
+        "insert",
+        "enter",
+        "paste",
+        "put",
+        "change",
+    }
+)
 _WORD_SPLIT = re.compile(r"[\s_\-.]+")
 
 
 def _made_of_placeholder_words(text: str) -> bool:
     words = [w for w in _WORD_SPLIT.split(text.lower()) if w]
     marks = _PLACEHOLDER_MARKS | {"x" * n for n in range(3, 9)}
-    return bool(words) and any(w in marks for w in words) and \
-        all(w in _FILLER_WORDS or w in marks or w in _PLACEHOLDER_WORDS for w in words)
+    return (
+        bool(words)
+        and any(w in marks for w in words)
+        and all(w in _FILLER_WORDS or w in marks or w in _PLACEHOLDER_WORDS for w in words)
+    )
 
 
 _VARIABLE_RE = re.compile(r"^\$(?:[A-Za-z_]\w*|\{[A-Za-z_]\w*\})$")  # $VAR, ${VAR}: the whole value
@@ -157,12 +592,13 @@ def is_placeholder(value: str, variables: bool = True) -> bool:
 
 
 _IDENTIFIER_RE = re.compile(
-    r"^(?:[a-z]+(?:[_.\-][a-z]+)*"           # snake_case, kebab-case, dotted.name (letters only)
-    r"|[A-Z]+(?:_[A-Z0-9]+)*"                 # CONSTANT_NAME, RSA_2048
-    r"|[a-z]+(?:[A-Z][a-z]+)+"                # camelCase
-    r"|(?:[A-Z][a-z]+)+"                      # PascalCase
+    r"^(?:[a-z]+(?:[_.\-][a-z]+)*"  # snake_case, kebab-case, dotted.name (letters only)
+    r"|[A-Z]+(?:_[A-Z0-9]+)*"  # CONSTANT_NAME, RSA_2048
+    r"|[a-z]+(?:[A-Z][a-z]+)+"  # camelCase
+    r"|(?:[A-Z][a-z]+)+"  # PascalCase
     r"|[a-z][a-z0-9]*(?:[_\-][a-z0-9]+)*_?"  # snake with digits, e.g. wp_5_hash-sha1
-    r")$")
+    r")$"
+)
 _NOT_SECRET_SHAPES = re.compile(
     r"""(?x)
     ^[\d\s.,:+\-/]+$                       # numbers, dates, versions, times
@@ -175,7 +611,8 @@ _NOT_SECRET_SHAPES = re.compile(
     | \s                                   # sentences, format strings
     | %[sdif]|%\d\$|\{\d\}|\\[nt]           # printf / format placeholders, escapes
     | [\w\]]\[-?\d*\]                       # JMESPath / array expressions: Jobs[-1].JobId
-    """)
+    """
+)
 
 
 def identifier_like(value: str) -> bool:
@@ -190,8 +627,12 @@ def identifier_like(value: str) -> bool:
 
 
 def char_classes(value: str) -> int:
-    return (any(c.islower() for c in value) + any(c.isupper() for c in value)
-            + any(c.isdigit() for c in value) + any(not c.isalnum() for c in value))
+    return (
+        any(c.islower() for c in value)
+        + any(c.isupper() for c in value)
+        + any(c.isdigit() for c in value)
+        + any(not c.isalnum() for c in value)
+    )
 
 
 def entropy_threshold(length: int) -> float:
@@ -223,6 +664,7 @@ class _Token:
     """A token rule. The regex runs only on windows around its anchors (literals found with str.find, in
     the lower-cased text when `fold`): `back` characters before an anchor, `fwd` after. Python's re has no
     multi-literal prefilter, and running 15 regexes over every byte of a webroot is what made this slow."""
+
     rule: str
     pattern: "re.Pattern[str]"
     anchors: Tuple[str, ...]
@@ -232,7 +674,7 @@ class _Token:
     back: int = 4
     fwd: int = 256
     fold: bool = False
-    requires: str = ""                  # a literal that must also be in the text
+    requires: str = ""  # a literal that must also be in the text
 
 
 def _no_example(secret: str, match) -> bool:
@@ -263,7 +705,8 @@ def _random_hex(secret: str, match) -> bool:
 
 RESERVED_DOMAIN_RE = re.compile(
     r"(?i)(?:^|\.)(?:example\.(?:com|net|org)|example|invalid|test|localhost|localdomain|local"
-    r"|applicationdomain\.tld)$")
+    r"|applicationdomain\.tld)$"
+)
 
 
 def reserved_domain(domain: str) -> bool:
@@ -283,43 +726,102 @@ def _url_credentials(secret: str, match) -> bool:
 
 
 TOKEN_RULES: Tuple[_Token, ...] = (
-    _Token("private-key", re.compile(
-        r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----"
-        r"(?P<body>(?:\\[nr]|[\sA-Za-z0-9+/=:,.\-])+?)-----END \1PRIVATE KEY(?: BLOCK)?-----"),
-        ("PRIVATE KEY",), "body", _base64_body, back=40, fwd=32768),
-    _Token("aws-access-key-id", re.compile(r"(?<![A-Za-z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"),
-           ("AKIA", "ASIA", "ABIA", "ACCA"), 1, _no_example),
-    _Token("aws-secret-access-key", re.compile(
-        r"(?i)(?:aws_?secret(?:_?access)?_?key|secret_?access_?key)['\"]?\s*(?:=>|=|:|,)\s*['\"]?"
-        r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"), ("secret",), 1, _mixed, back=16, fold=True),
-    _Token("github-token", re.compile(
-        r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])"),
-        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")),
-    _Token("gitlab-token", re.compile(r"(?<![A-Za-z0-9_\-])(glpat-[A-Za-z0-9_\-]{20,64})(?![A-Za-z0-9_\-])"),
-           ("glpat-",)),
-    _Token("slack-token", re.compile(
-        r"(?<![A-Za-z0-9])(xox[abprs]-(?:\d{6,15}-){1,3}[A-Za-z0-9]{10,64})(?![A-Za-z0-9\-])"), ("xox",)),
-    _Token("slack-webhook", re.compile(
-        r"hooks\.slack\.com/services/(T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"), ("hooks.slack.com",)),
-    _Token("stripe-key", re.compile(r"(?<![A-Za-z0-9_])((?:sk|rk)_live_[0-9A-Za-z]{20,99})(?![A-Za-z0-9])"),
-           ("_live_",)),
-    _Token("google-api-key", re.compile(r"(?<![A-Za-z0-9_\-])(AIza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])"),
-           ("AIza",)),
-    _Token("sendgrid-key", re.compile(
-        r"(?<![A-Za-z0-9])(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?![A-Za-z0-9_\-])"), ("SG.",)),
-    _Token("mailgun-key", re.compile(r"(?<![A-Za-z0-9_\-])(key-[0-9a-zA-Z]{32})(?![A-Za-z0-9])"), ("key-",),
-           1, _random_hex),
+    _Token(
+        "private-key",
+        re.compile(
+            r"-----BEGIN ((?:[A-Z0-9]+ )*)PRIVATE KEY(?: BLOCK)?-----"
+            r"(?P<body>(?:\\[nr]|[\sA-Za-z0-9+/=:,.\-])+?)-----END \1PRIVATE KEY(?: BLOCK)?-----"
+        ),
+        ("PRIVATE KEY",),
+        "body",
+        _base64_body,
+        back=40,
+        fwd=32768,
+    ),
+    _Token(
+        "aws-access-key-id",
+        re.compile(r"(?<![A-Za-z0-9])((?:AKIA|ASIA|ABIA|ACCA)[A-Z2-7]{16})(?![A-Za-z0-9])"),
+        ("AKIA", "ASIA", "ABIA", "ACCA"),
+        1,
+        _no_example,
+    ),
+    _Token(
+        "aws-secret-access-key",
+        re.compile(
+            r"(?i)(?:aws_?secret(?:_?access)?_?key|secret_?access_?key)['\"]?\s*(?:=>|=|:|,)\s*['\"]?"
+            r"([A-Za-z0-9/+]{40})(?![A-Za-z0-9/+=])"
+        ),
+        ("secret",),
+        1,
+        _mixed,
+        back=16,
+        fold=True,
+    ),
+    _Token(
+        "github-token",
+        re.compile(
+            r"(?<![A-Za-z0-9_])(gh[pousr]_[A-Za-z0-9]{36}|github_pat_[A-Za-z0-9]{22}_[A-Za-z0-9]{59})(?![A-Za-z0-9_])"
+        ),
+        ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    ),
+    _Token(
+        "gitlab-token", re.compile(r"(?<![A-Za-z0-9_\-])(glpat-[A-Za-z0-9_\-]{20,64})(?![A-Za-z0-9_\-])"), ("glpat-",)
+    ),
+    _Token(
+        "slack-token",
+        re.compile(r"(?<![A-Za-z0-9])(xox[abprs]-(?:\d{6,15}-){1,3}[A-Za-z0-9]{10,64})(?![A-Za-z0-9\-])"),
+        ("xox",),
+    ),
+    _Token(
+        "slack-webhook",
+        re.compile(r"hooks\.slack\.com/services/(T[A-Z0-9]{6,12}/B[A-Z0-9]{6,12}/[A-Za-z0-9]{20,32})"),
+        ("hooks.slack.com",),
+    ),
+    _Token(
+        "stripe-key", re.compile(r"(?<![A-Za-z0-9_])((?:sk|rk)_live_[0-9A-Za-z]{20,99})(?![A-Za-z0-9])"), ("_live_",)
+    ),
+    _Token("google-api-key", re.compile(r"(?<![A-Za-z0-9_\-])(AIza[0-9A-Za-z_\-]{35})(?![A-Za-z0-9_\-])"), ("AIza",)),
+    _Token(
+        "sendgrid-key",
+        re.compile(r"(?<![A-Za-z0-9])(SG\.[A-Za-z0-9_\-]{22}\.[A-Za-z0-9_\-]{43})(?![A-Za-z0-9_\-])"),
+        ("SG.",),
+    ),
+    _Token(
+        "mailgun-key", re.compile(r"(?<![A-Za-z0-9_\-])(key-[0-9a-zA-Z]{32})(?![A-Za-z0-9])"), ("key-",), 1, _random_hex
+    ),
     _Token("twilio-key", re.compile(r"(?<![A-Za-z0-9])(SK[0-9a-f]{32})(?![A-Za-z0-9])"), ("SK",), 1, _random_hex),
-    _Token("twilio-auth-token", re.compile(
-        r"(?i)twilio\w{0,24}?(?:auth)?_?(?:token|secret)['\"]?\s*(?:=>|=|:|,)\s*['\"]?([0-9a-f]{32})(?![0-9a-f])"),
-        ("twilio",), 1, _random_hex, fold=True),
-    _Token("jwt", re.compile(
-        r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})"), ("eyJ",),
-        1, _jwt_header, fwd=16384),
-    _Token("url-credentials", re.compile(
-        r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]{1,15}://(?P<user>[^\s:/?#@'\"<>\\`]{1,64}):"
-        r"(?P<password>[^\s/?#@'\"<>\\`]{1,128})@(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]*)"), ("://",),
-        "password", _url_credentials, "medium", back=17, fwd=400, requires="@"),
+    _Token(
+        "twilio-auth-token",
+        re.compile(
+            r"(?i)twilio\w{0,24}?(?:auth)?_?(?:token|secret)['\"]?\s*(?:=>|=|:|,)\s*['\"]?([0-9a-f]{32})(?![0-9a-f])"
+        ),
+        ("twilio",),
+        1,
+        _random_hex,
+        fold=True,
+    ),
+    _Token(
+        "jwt",
+        re.compile(r"(?<![A-Za-z0-9_\-])(eyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{16,})"),
+        ("eyJ",),
+        1,
+        _jwt_header,
+        fwd=16384,
+    ),
+    _Token(
+        "url-credentials",
+        re.compile(
+            r"(?i)(?<![a-z0-9+.\-])[a-z][a-z0-9+.\-]{1,15}://(?P<user>[^\s:/?#@'\"<>\\`]{1,64}):"
+            r"(?P<password>[^\s/?#@'\"<>\\`]{1,128})@(?P<host>[A-Za-z0-9][A-Za-z0-9.\-]*)"
+        ),
+        ("://",),
+        "password",
+        _url_credentials,
+        "medium",
+        back=17,
+        fwd=400,
+        requires="@",
+    ),
 )
 
 # ---------------------------------------------------------------------------------------------- hits
@@ -329,13 +831,14 @@ TOKEN_RULES: Tuple[_Token, ...] = (
 class Hit:
     """One secret found in a text, before it becomes a Finding: its rule, character span and the priority
     that decides overlaps (lower wins, see `resolve`)."""
+
     rule: str
     start: int
     end: int
     secret: str
     severity: str
     priority: int
-    label: str = ""          # e.g. the setting's name, shown before the masked value
+    label: str = ""  # e.g. the setting's name, shown before the masked value
 
 
 class Text:
@@ -387,15 +890,19 @@ def token_hits(source: Union[str, "Text"]) -> List[Hit]:
         anchors = [a for a in token.anchors if a in haystack]  # C-speed test first: most texts have none
         if not anchors:
             continue
-        windows = merge_windows((max(0, pos - token.back), min(len(text), pos + len(anchor) + token.fwd))
-                         for anchor in anchors for pos in source.positions(anchor, token.fold))
+        windows = merge_windows(
+            (max(0, pos - token.back), min(len(text), pos + len(anchor) + token.fwd))
+            for anchor in anchors
+            for pos in source.positions(anchor, token.fold)
+        )
         for start, end in windows:
             for match in token.pattern.finditer(text, start, end):
                 secret = match.group(token.group)
                 if token.check and not token.check(secret, match):
                     continue
-                hits.append(Hit(token.rule, match.start(token.group), match.end(token.group), secret,
-                                 token.severity, priority))
+                hits.append(
+                    Hit(token.rule, match.start(token.group), match.end(token.group), secret, token.severity, priority)
+                )
     return hits
 
 
