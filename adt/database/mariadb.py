@@ -122,7 +122,9 @@ def dump_command(connection: "Connection", options_file: str, program: str = "ma
 
 
 def client_command(connection: "Connection", options_file: str, program: str = "mariadb") -> List[str]:
-    return [program, f"--defaults-extra-file={options_file}", *(["--ssl"] if connection.ssl else []), connection.name]
+    """The client; over TLS for a managed database (MySQL 8's client knows only --ssl-mode, MariaDB's --ssl)."""
+    tls = ["--ssl-mode=REQUIRED"] if program == "mysql" else ["--ssl"]
+    return [program, f"--defaults-extra-file={options_file}", *(tls if connection.ssl else []), connection.name]
 
 
 def command(

@@ -20,9 +20,16 @@ PART = transfer.PART_SIZE
 
 @pytest.fixture
 def bucket(s3_server):
+    """A bucket of the test's own, removed afterwards: each bucket holds a volume of the session's server."""
     name = f"transfer-{uuid.uuid4().hex[:12]}"
-    s3_server.client().create_bucket(Bucket=name)
-    return name
+    client = s3_server.client()
+    client.create_bucket(Bucket=name)
+    yield name
+    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
+        client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)
 
 
 def upload_to(server, bucket, key="archive.partial"):

@@ -47,6 +47,8 @@ def test_mariadb_client():
         "mariadb", OPTIONS, "--ssl", "appdb"]
     assert mariadb.command(MARIA, "client", "/dev/fd/5", installed=("mysqldump", "mysql")) == [
         "mysql", OPTIONS, "appdb"]
+    assert mariadb.command(MARIA_TLS, "client", "/dev/fd/5", installed=("mysqldump", "mysql")) == [
+        "mysql", OPTIONS, "--ssl-mode=REQUIRED", "appdb"]  # MySQL 8's client has no --ssl
 
 
 def test_mariadb_query_and_load_arguments():
