@@ -184,30 +184,18 @@ def restore_website(ctx, period, baseline, remote_base, target, key, skip_unsafe
     if baseline:
         from adt.baseline.publish import restore_website as run_restore
 
-        with dry_running(dry_run):
-            click.echo(
-                run_restore(
-                    ctx.obj.settings,
-                    baseline,
-                    Path(target),
-                    remote_base,
-                    skip_unsafe=skip_unsafe,
-                    progress=lambda line: click.echo(line, err=True),
-                )
-            )
-        return
-    from adt.backup.website import restore as run_restore
+        source, where = baseline, remote_base
+    else:
+        from adt.backup.website import restore as run_restore
+
+        source, where = period, key
+
+    def progress(line):
+        click.echo(line, err=True)
 
     with dry_running(dry_run):
         click.echo(
-            run_restore(
-                ctx.obj.settings,
-                period,
-                Path(target),
-                key,
-                skip_unsafe=skip_unsafe,
-                progress=lambda line: click.echo(line, err=True),
-            )
+            run_restore(ctx.obj.settings, source, Path(target), where, skip_unsafe=skip_unsafe, progress=progress)
         )
 
 
