@@ -51,26 +51,12 @@ def _ssh(target: Target, remote_command: List[str], interactive: bool) -> List[s
 
 
 def scp_to(target: Target, local: str, remote: str) -> List[str]:
-    return [
-        "scp",
-        "-q",
-        "-r",
-        *target.options("-P"),
-        "-o",
-        "BatchMode=yes",
-        local,
-        f"{target.user}@{target.host}:{remote}",
-    ]
+    return _scp(target, local, f"{target.user}@{target.host}:{remote}")
 
 
 def scp_from(target: Target, remote: str, local: str) -> List[str]:
-    return [
-        "scp",
-        "-q",
-        "-r",
-        *target.options("-P"),
-        "-o",
-        "BatchMode=yes",
-        f"{target.user}@{target.host}:{remote}",
-        local,
-    ]
+    return _scp(target, f"{target.user}@{target.host}:{remote}", local)
+
+
+def _scp(target: Target, source: str, destination: str) -> List[str]:
+    return ["scp", "-q", "-r", *target.options("-P"), "-o", "BatchMode=yes", source, destination]

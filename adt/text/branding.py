@@ -32,7 +32,7 @@ website url not of the form "www." + root comes back as "www." + root.
 
 from __future__ import annotations
 
-from typing import Callable, Iterable, List, Tuple, Union, cast
+from typing import Iterable, List, Tuple, Union, cast
 
 from adt.text import binary, serialized, sqldump
 
@@ -138,7 +138,12 @@ def brand_file_bytes(data: bytes, pairs: Pairs) -> bytes:
 
 
 class SqlLineReplacer:
-    """Callable applying pairs to a dump streamed line by line (see `sql_line_replacer`)."""
+    """Applies pairs to a dump streamed line by line (dialect "mysql" or "postgres"; it keeps COPY-block
+    state, so feed it every line in order). A line holding no pattern -- checked with bytes `in` tests, in
+    raw and escaped spellings (`needles`) -- comes back as the same object. Data lines (INSERT statements, the
+    row lines of mariadb-dump's multi-line INSERTs, COPY rows) have their values decoded, replaced
+    serialization-aware and re-escaped; other lines get a plain replacement. A postgres --inserts string
+    spanning lines can't be decoded from one line: those lines get the plain replacement too."""
 
     def __init__(self, pairs: Pairs, dialect: str):
         sqldump._check_dialect(dialect)
@@ -178,16 +183,6 @@ class SqlLineReplacer:
             if new is not None:
                 return new
         return serialized.plain(line, self.bpairs)
-
-
-def sql_line_replacer(pairs: Pairs, dialect: str) -> Callable[[bytes], bytes]:
-    """A function for streaming a dump line by line (dialect "mysql" or "postgres"; it keeps COPY-block
-    state, so feed it every line in order). A line holding no pattern -- checked with bytes `in` tests, in
-    raw and escaped spellings -- comes back as the same object. Data lines (INSERT statements, the row
-    lines of mariadb-dump's multi-line INSERTs, COPY rows) have their values decoded, replaced
-    serialization-aware and re-escaped; other lines get a plain replacement. A postgres --inserts string
-    spanning lines can't be decoded from one line: those lines get the plain replacement too."""
-    return SqlLineReplacer(pairs, dialect)
 
 
 def check_dump(lines: Iterable[bytes], dialect: str) -> List[str]:

@@ -126,7 +126,7 @@ def test_mariadb_drop_and_rewrite_import(maria):
 
 
 def test_mariadb_branding_remove_then_apply(maria):
-    remove = branding.sql_line_replacer(branding.sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
+    remove = branding.SqlLineReplacer(branding.sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
     branded = b"".join(remove(line) for line in maria.dump("src").splitlines(keepends=True))
     assert branding.remaining(branded, URL) == 0
     assert branding.check_dump(branded.splitlines(keepends=True), "mysql") == []
@@ -137,7 +137,7 @@ def test_mariadb_branding_remove_then_apply(maria):
     assert all(serialized.check(t) == [] for _, t, _ in stored if t)
     assert any('s:32:"http://www.applicationdomain.tld"' in t for _, t, _ in stored if t)
     # a restore: the branded database dumped again, then the placeholders applied back
-    apply = branding.sql_line_replacer(branding.apply_sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
+    apply = branding.SqlLineReplacer(branding.apply_sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
     restored = b"".join(apply(line) for line in maria.dump("branded").splitlines(keepends=True))
     maria.fresh("restored", restored)
     assert maria.rows("restored") == maria.rows("src")
@@ -230,7 +230,7 @@ def test_pg_drop_and_rewrite_import(pg):
 @pytest.mark.parametrize("style", [(), ("--rows-per-insert=7",)])
 def test_pg_branding_remove_then_apply(pg, style):
     pairs = branding.sql_pairs(URL, NAME, DBUSER, MASK)
-    remove = branding.sql_line_replacer(pairs, "postgres")
+    remove = branding.SqlLineReplacer(pairs, "postgres")
     branded = b"".join(remove(line) for line in pg.dump("src", *style).splitlines(keepends=True))
     assert branding.remaining(branded, URL) == 0
     if not style:
@@ -244,7 +244,7 @@ def test_pg_branding_remove_then_apply(pg, style):
     assert all(serialized.check(t) == [] for _, t, _ in stored if t and "\n" not in t)
     if style:                                                # the restore below reads a COPY dump anyway
         return
-    apply = branding.sql_line_replacer(branding.apply_sql_pairs(URL, NAME, DBUSER, MASK), "postgres")
+    apply = branding.SqlLineReplacer(branding.apply_sql_pairs(URL, NAME, DBUSER, MASK), "postgres")
     restored = b"".join(apply(line) for line in pg.dump("branded").splitlines(keepends=True))
     pg.fresh("restored", restored)
     assert pg.rows("restored") == pg.rows("src")

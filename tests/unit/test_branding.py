@@ -298,7 +298,7 @@ def my_insert(*values) -> bytes:
 def test_wordpress_options_insert_keeps_serialized_lengths():
     line = my_insert("1", "wp_user_roles", WP_VALUE, "yes", None)
     assert b'\\"' in line                                            # quotes are escaped inside the literal
-    replace = branding.sql_line_replacer(branding.sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
+    replace = branding.SqlLineReplacer(branding.sql_pairs(URL, NAME, DBUSER, MASK), "mysql")
     out = replace(line)
     [row] = sqldump.iter_rows([out], "mysql")
     value = row.values[2]
@@ -316,7 +316,7 @@ def test_wordpress_options_insert_keeps_serialized_lengths():
 
 
 def test_sql_replacer_lines():
-    replace = branding.sql_line_replacer(branding.sql_pairs(URL, "Bob's_Shop", DBUSER, MASK), "mysql")
+    replace = branding.SqlLineReplacer(branding.sql_pairs(URL, "Bob's_Shop", DBUSER, MASK), "mysql")
     untouched = b"INSERT INTO `t` VALUES (1,'nothing here');\n"
     assert replace(untouched) is untouched
     # the multi-line INSERT of mariadb-dump 10.11: every row on its own line
@@ -328,7 +328,7 @@ def test_sql_replacer_lines():
 
 
 def test_postgres_copy_rows():
-    replace = branding.sql_line_replacer(branding.sql_pairs(URL, NAME), "postgres")
+    replace = branding.SqlLineReplacer(branding.sql_pairs(URL, NAME), "postgres")
     wp = sqldump.escape(WP_VALUE, "postgres")
     dump = [b"COPY public.wp_options (option_id, option_value) FROM stdin;\n", b"1\t" + wp + b"\n",
             b"2\ta\\tb www.example.com\n", b"\\.\n", b"SELECT 'www.example.com';\n"]
@@ -368,7 +368,7 @@ def test_remove_then_apply_gives_the_original_back(text):
             dump = [b"COPY public.t (a, b) FROM stdin;\n",
                     sqldump.escape(php_serialize([(0, text)]), dialect) + b"\t" + sqldump.escape(text, dialect) + b"\n",
                     b"\\.\n"]
-        r, a = branding.sql_line_replacer(remove, dialect), branding.sql_line_replacer(apply, dialect)
+        r, a = branding.SqlLineReplacer(remove, dialect), branding.SqlLineReplacer(apply, dialect)
         branded = [r(line) for line in dump]
         assert branding.remaining(b"".join(branded), URL) == 0
         for row in sqldump.iter_rows(branded, dialect):
