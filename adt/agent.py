@@ -319,8 +319,9 @@ def _child(listener, conn, log, handler):
 
     try:
         gc.disable()  # a short-lived child: collection would only copy pages
-        for signum in (signal.SIGCHLD, signal.SIGTERM, signal.SIGINT):
+        for signum in (signal.SIGCHLD, signal.SIGTERM):
             signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the client leaving interrupts the call
         signal.pthread_sigmask(signal.SIG_UNBLOCK, (signal.SIGTERM, signal.SIGINT))  # blocked over the fork
         listener.close()
         request, fds = _take(conn, time.monotonic() + DEADLINE)
@@ -336,7 +337,24 @@ def _child(listener, conn, log, handler):
                 print(f"adt agent: {reason}", file=log, flush=True)
         finally:
             os._exit(0)
-    _run(conn, request, fds, handler)
+    try:
+        _run(conn, request, fds, handler)
+    finally:  # never return into the accept loop, whatever interrupts the call's end
+        os._exit(1)
+
+
+def _watch(conn):
+    """Wait until the client leaves (it sends nothing more while it waits for the code): a client that
+    ends before the call does (Ctrl-C, a closed ssh session, a killed cron job) interrupts the call as a
+    Ctrl-C would, so its cleanup runs and nothing goes on in the agent that nobody waits for."""
+    import signal
+
+    try:
+        conn.settimeout(None)  # the request's deadline is over: wait as long as the call runs
+        conn.recv(1)
+    except OSError:
+        pass
+    os.kill(os.getpid(), signal.SIGINT)
 
 
 def _run(conn, request, fds, handler):
@@ -353,6 +371,9 @@ def _run(conn, request, fds, handler):
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
+        import threading
+
+        threading.Thread(target=_watch, args=(conn,), daemon=True).start()
         code = handler(list(request["argv"]))
     except BaseException as exc:  # report, never let the child return into the accept loop
         try:
@@ -360,6 +381,9 @@ def _run(conn, request, fds, handler):
         except Exception:
             pass
     finally:
+        import signal
+
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client leaves once it has the code
         try:
             sys.stdout.flush()
             sys.stderr.flush()

@@ -1,5 +1,5 @@
 #!/bin/sh
 # Open a shell on the active build's webserver (options: adt fleet connect --help).
 # Usage: ConnectToWebserver.sh
-PATH="${PATH}:/usr/local/bin"
+PATH="${PATH}:/opt/adt/bin:/usr/local/bin"
 exec adt fleet connect --role webserver "$@"

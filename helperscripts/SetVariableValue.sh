@@ -1,5 +1,5 @@
 #!/bin/sh
 # Set a variable in the active build's environment.
 # Usage: SetVariableValue.sh NAME=value
-PATH="${PATH}:/usr/local/bin"
+PATH="${PATH}:/opt/adt/bin:/usr/local/bin"
 exec adt variable set "$@"

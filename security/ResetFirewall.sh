@@ -1,5 +1,5 @@
 #!/bin/sh
 # Forget the applied firewall and apply this machine's policy afresh.
 # Usage: ResetFirewall.sh
-PATH="${PATH}:/usr/local/bin"
+PATH="${PATH}:/opt/adt/bin:/usr/local/bin"
 exec adt firewall reset "$@"

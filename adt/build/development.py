@@ -340,7 +340,9 @@ class Builder:
 
         for role, ip in ips.items():
             result = run(
-                remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile"]), check=False, timeout=60
+                remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile", "--wait", "60"]),
+                check=False,
+                timeout=90,
             )
             if result.returncode != 0:
                 raise AdtError(f"the firewall of the {role} at {ip} failed: {(result.stderr or result.stdout).strip()}")
@@ -402,8 +404,10 @@ def build_development(
         builder.phase("datastore", builder.start_datastore)
         db_ip = builder.phase("database machine", lambda: builder.launch("database"))
         ws_ip = builder.phase("webserver machine", lambda: builder.launch("webserver"))
-        builder.phase("checks", lambda: builder.check(ws_ip))
+        # the firewalls first: each machine's cron reconciles every minute from its first boot, so the database
+        # machine may have closed its port before the webserver published its address; this admits it
         builder.phase("firewalls", lambda: builder.firewalls({"database": db_ip, "webserver": ws_ip}))
+        builder.phase("checks", lambda: builder.check(ws_ip))
         builder.phase("finish", lambda: builder.finish(ws_ip))
     except AdtError as error:
         log = getattr(builder.log, "name", build.dir / "logs")

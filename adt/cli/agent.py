@@ -67,12 +67,17 @@ def run(path):
 @click.option("--socket", "path", metavar="PATH", help=SOCKET_HELP)
 @click.option("--log", "log_path", metavar="FILE", help="Log file (default: <socket>.log).")
 @click.option("--wait", default=10.0, show_default=True, help="Seconds to wait for it to answer.")
-def start(path, log_path, wait):
-    """Start the agent in the background and wait until it answers. Does nothing if it runs."""
+@click.option("--quiet", is_flag=True, help="Print nothing when it runs already (cron's line, every minute).")
+def start(path, log_path, wait, quiet):
+    """Start the agent in the background and wait until it answers. Does nothing if it runs.
+
+    Machines start it at first boot and cron runs this every minute (cron/StartAgentFromCron.sh), so an
+    agent that died is back within a minute; until then every call runs in-process."""
     path = path or core.socket_path()
     pid = core.running_pid(path)
     if pid:
-        click.echo(f"adt agent already running (pid {pid}) at {path}")
+        if not quiet:
+            click.echo(f"adt agent already running (pid {pid}) at {path}")
         return
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log_path = log_path or path + ".log"

@@ -26,14 +26,22 @@ def _role(ctx) -> str:
 
 @firewall.command()
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@click.option(
+    "--wait",
+    type=click.FloatRange(0, 1200),
+    default=0,
+    metavar="SECONDS",
+    help="When another reconcile (cron's) holds the lock, wait up to this long for it, then reconcile "
+    "(it may have read the fleet before a change you know of). Default: report it and stop.",
+)
 @click.pass_context
-def reconcile(ctx, dry_run):
+def reconcile(ctx, dry_run, wait):
     """Apply this machine's policy if it changed or the firewall was disabled (what cron runs)."""
     from adt.firewall.reconcile import reconcile as run_reconcile
     from adt.run import dry_running
 
     with dry_running(dry_run):
-        click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx)))
+        click.echo(run_reconcile(ctx.obj.settings, ctx.obj.home, _role(ctx), wait=wait))
 
 
 @firewall.command()

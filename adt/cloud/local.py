@@ -40,7 +40,9 @@ PRIVATE_DIRS = (
     "/var/log/adt",
     "/var/spool/cron/crontabs",
     "/etc/cron.d",
+    "/opt/adt",
 )
+INSTALLED_ADT = "/opt/adt/bin/adt"  # where a machine's adt is (the entry points look there): here, this computer's
 
 
 SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
@@ -283,6 +285,11 @@ class LocalDriver(CloudDriver):
                 lines.append(f"mount --bind {shlex.quote(private)} {shlex.quote(str(view))}")
             if private in SEEDED_DIRS and os.path.isdir(private) and not any(source.iterdir()):
                 shutil.copytree(private, source, dirs_exist_ok=True, symlinks=True)
+            if INSTALLED_ADT.startswith(private + "/"):
+                link = source / INSTALLED_ADT[len(private) + 1 :]
+                link.parent.mkdir(parents=True, exist_ok=True)
+                link.unlink(missing_ok=True)
+                link.symlink_to(Path(sys.executable).parent / "adt")
             lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
             for path in keep:
                 relative = path[len(private) + 1 :]

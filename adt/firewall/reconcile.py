@@ -91,22 +91,35 @@ class Lock:
             self.path.unlink(missing_ok=True)
 
 
-def reconcile(settings, home: Path, role: str) -> str:
+def reconcile(settings, home: Path, role: str, wait: float = 0) -> str:
     """Apply this machine's policy when it changed. In a dry run: the rules are computed from what is published
-    now, and what would change is printed; no lock is taken and nothing is written."""
+    now, and what would change is printed; no lock is taken and nothing is written.
+
+    Another reconcile holding the lock (cron's) may have read the fleet before a change the caller knows of:
+    with `wait`, this one waits up to that many seconds for the lock and then reconciles itself."""
     active = settings.value("ACTIVEFIREWALLS") or "3"
     if active not in ("1", "3"):
         return f"on-machine firewall not in use (ACTIVEFIREWALLS={active})"
-    with contextlib.nullcontext(True) if dry_run() else Lock(home / "runtime" / "firewalllock.file") as held:
-        if not held:
+    deadline = time.monotonic() + wait
+    while True:
+        lock = contextlib.nullcontext(True) if dry_run() else Lock(home / "runtime" / "firewalllock.file")
+        with lock as held:
+            if held:
+                return _apply(settings, home, role)
+        if time.monotonic() >= deadline:
             return "another reconcile holds runtime/firewalllock.file"
-        rules = machine_rules(settings, home, role)
-        chosen = backend(firewall_kind(home, settings), home / "runtime" / "firewall-applied")
-        changed = chosen.apply(rules)
-        if dry_run():
-            return f"{chosen.name}: {len(rules)} rules, {'would be applied' if changed else 'unchanged'}"
-        (home / "runtime" / "FIREWALL-ACTIVE").touch()
-        return f"{chosen.name}: {len(rules)} rules, {'applied' if changed else 'unchanged'}"
+        time.sleep(0.2)
+
+
+def _apply(settings, home: Path, role: str) -> str:
+    """Under the lock: compute the rules, apply them when they or the live firewall differ."""
+    rules = machine_rules(settings, home, role)
+    chosen = backend(firewall_kind(home, settings), home / "runtime" / "firewall-applied")
+    changed = chosen.apply(rules)
+    if dry_run():
+        return f"{chosen.name}: {len(rules)} rules, {'would be applied' if changed else 'unchanged'}"
+    (home / "runtime" / "FIREWALL-ACTIVE").touch()
+    return f"{chosen.name}: {len(rules)} rules, {'applied' if changed else 'unchanged'}"
 
 
 def machine_rules(settings, home: Path, role: str) -> List[firewall_policy.Rule]:

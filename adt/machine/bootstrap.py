@@ -23,6 +23,7 @@ from adt.database import Connection
 from adt.database.mariadb import sql_identifier, sql_string
 from adt.errors import AdtError
 from adt.fs import write_atomically
+from adt.machine.scripts import crontab, install_scripts
 from adt.net import my_ip
 from adt.run import run, spawn
 
@@ -46,42 +47,33 @@ def _store(settings):
 
 
 def _ready(home: Path, marker: str) -> None:
-    install_cron(home)
+    install_cron(home, marker.split("_")[0].lower())  # WEBSERVER_READY: a webserver's
     (home / "runtime").mkdir(parents=True, exist_ok=True)
     (home / "runtime" / marker).touch()
 
 
-BACKUP_SCHEDULE = (
-    ("2 * * * *", "HOURLY"),
-    ("30 2 * * *", "DAILY"),
-    ("30 3 * * 7", "WEEKLY"),
-    ("30 4 1 * *", "MONTHLY"),
-    ("30 5 1 Jan,Mar,May,Jul,Sep,Nov *", "BIMONTHLY"),
-)
-
-
-def crontab(home: Path) -> str:
-    """The machine's root crontab, as the original writes it (MAILTO='', `export HOME=… &&` lines)."""
-    root = Path(__file__).resolve().parents[2]
-    bin_dir = Path(sys.executable).parent
-    return (
-        "MAILTO=''\n"
-        f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin\n"
-        f"* * * * * export HOME={home} && {root}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1\n"
-        + "".join(
-            f"{when} export HOME={home} && {root}/cron/BackupFromCron.sh '{period}' >/dev/null 2>&1\n"
-            for when, period in BACKUP_SCHEDULE
-        )
-    )
-
-
-def install_cron(home: Path) -> None:
-    """Write the crontab and start cron when this machine has it (a missing cron is not an error)."""
+def install_cron(home: Path, role: str) -> None:
+    """Write the role's crontab and start cron when this machine has it (a missing cron is not an error)."""
     spool = Path("/var/spool/cron/crontabs")
     spool.mkdir(parents=True, exist_ok=True)
-    write_atomically(spool / "root", crontab(home), 0o600)
+    write_atomically(spool / "root", crontab(role, str(home)), 0o600)
     if shutil.which("cron"):
         run(["cron"], check=False, what="starting cron")
+
+
+def start_agent() -> None:
+    """Start this machine's agent in the background (`adt agent start`, which waits for it to answer, runs
+    detached while the bootstrap goes on); cron's StartAgentFromCron.sh line restarts it if it dies."""
+    LOG.mkdir(parents=True, exist_ok=True)
+    spawn([sys.executable, "-m", "adt", "agent", "start", "--quiet"], log_path=str(LOG / "agent-start.log"))
+
+
+def boot(role: str, settings, home: Path) -> None:
+    """First boot: the role's script tree under home and the agent first (both needed by any job the machine
+    runs), then the role's own set-up, which ends with the crontab and the READY marker."""
+    install_scripts(home, role)
+    start_agent()
+    ROLES[role](settings, home)
 
 
 def _mysql_host_pattern(vpc: str) -> str:

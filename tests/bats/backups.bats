@@ -57,3 +57,26 @@ setup() {
   assert_success
   assert_output --partial "published shop2-webroot-sourcecode-baseline"
 }
+
+@test "VerifyBackupPresent.sh <period>: verifies this machine's backup of that periodicity, fails on a missing one" {
+  run adt backup website WEEKLY --webroot "${WEBROOT}"
+  assert_success
+  run "${ROOT}/application/backupscripts/VerifyBackupPresent.sh" WEEKLY
+  assert_success
+  assert_output --partial "verified"
+  run "${ROOT}/application/backupscripts/VerifyBackupPresent.sh" MONTHLY
+  assert_failure 1
+  assert_output --partial "-monthly failed to read applicationsourcecode.tar.gz: NoSuchBucket"
+}
+
+@test "StartAgentFromCron.sh: starts the agent once, then says nothing while it runs" {
+  export ADT_AGENT_SOCKET="${BATS_TEST_TMPDIR}/agent/agent.sock"
+  run "${ROOT}/cron/StartAgentFromCron.sh"
+  assert_success
+  assert_output --partial "adt agent started"
+  run "${ROOT}/cron/StartAgentFromCron.sh"
+  assert_success
+  assert_output ""
+  run adt agent stop
+  assert_success
+}

@@ -324,3 +324,71 @@ def test_the_server_runs_the_handler_it_is_given(tmp_path):
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+def test_a_client_that_leaves_interrupts_its_call(tmp_path):
+    """A forwarded call whose client ends first (Ctrl-C, a closed ssh session) is interrupted as a Ctrl-C
+    would interrupt it in-process: its cleanup runs and nothing goes on in the agent that nobody waits for."""
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="adt-agent-test-")
+    path = os.path.join(directory, "agent.sock")
+    began, cleaned = tmp_path / "began", tmp_path / "cleaned"
+
+    def handler(argv):
+        if argv == ["short"]:  # longer than the request's deadline, with its client waiting: runs to its end
+            time.sleep(core.DEADLINE + 0.5)
+            return 5
+        began.write_text(str(os.getpid()))
+        try:
+            time.sleep(60)
+        except KeyboardInterrupt:
+            cleaned.write_text("interrupted")
+            return 130
+        return 0
+
+    pid = os.fork()
+    if pid == 0:  # the agent
+        try:
+            core.DEADLINE = 0.5
+            with open(tmp_path / "agent.log", "w") as log:
+                core.serve(handler, path, log=log, warm=lambda: True)
+        finally:
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while not core.running_pid(path):
+            assert time.monotonic() < deadline, "the agent did not start"
+            time.sleep(0.02)
+        probe = "import sys; from adt.agent import forward; sys.exit(forward([sys.argv[2]], sys.argv[1]))"
+        assert subprocess.run([sys.executable, "-c", probe, path, "short"], timeout=30).returncode == 5
+        client = subprocess.Popen([sys.executable, "-c", probe, path, "long"])
+        deadline = time.monotonic() + 10
+        while not began.exists():
+            assert time.monotonic() < deadline, "the call did not start in the agent"
+            time.sleep(0.02)
+        child = int(began.read_text())
+        client.kill()
+        client.wait(10)
+        deadline = time.monotonic() + 10
+        while not cleaned.exists():
+            assert time.monotonic() < deadline, "the call went on after its client left"
+            time.sleep(0.02)
+        assert cleaned.read_text() == "interrupted"
+        deadline = time.monotonic() + 10
+        while _running(child):
+            assert time.monotonic() < deadline, "the agent's child did not end"
+            time.sleep(0.02)
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process runs (a zombie, ended but not yet reaped by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat_file:
+            return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False

@@ -6,9 +6,11 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import struct
 import subprocess
+import time
 import urllib.parse
 import urllib.request
 import xmlrpc.client
@@ -131,18 +133,62 @@ def test_a_second_build_with_the_same_identifier_is_refused(fleet):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1 and "exists already" in result.stderr and "--rebuild" in result.stderr
 
-def test_machines_run_cron_with_the_firewall_reconcile(fleet):
-    out = helper(fleet, "ExecuteOnWebserver.sh",
-                 "crontab -l; test -s /run/crond.pid && kill -0 $(cat /run/crond.pid) && echo cron-running")
-    assert "MAILTO=''" in out.stdout and "cron/SetupFirewallFromCron.sh" in out.stdout
-    assert "export HOME=/home/" in out.stdout
-    assert "cron-running" in out.stdout
-    for line in ("2 * * * * export HOME=", "cron/BackupFromCron.sh 'HOURLY'", "30 3 * * 7 export HOME=",
-                 "30 5 1 Jan,Mar,May,Jul,Sep,Nov * export HOME=", "cron/BackupFromCron.sh 'BIMONTHLY'"):
-        assert line in out.stdout, out.stdout  # the original's backup schedule
-    reconciled = helper(fleet, "ExecuteOnDatabase.sh", "adt firewall reconcile").stdout
-    # cron reconciles every minute too: meeting its lock is the right answer, not a failure
-    assert reconciled.startswith("iptables:") or reconciled.startswith("another reconcile holds"), reconciled
+CRON_ENV = "env -i HOME=/root LOGNAME=root SHELL=/bin/sh PATH=/usr/bin:/bin MAILTO="  # what cron gives a job
+
+
+def as_cron(command: str) -> str:
+    """A crontab line's command run as cron runs it: its environment, /bin/sh -c, from HOME."""
+    return f"cd /root 2>/dev/null || cd /; {CRON_ENV} /bin/sh -c {shlex.quote(command)}"
+
+
+def on(fleet, role, command, **kwargs):
+    script = "ExecuteOnWebserver.sh" if role == "webserver" else "ExecuteOnDatabase.sh"
+    return helper(fleet, script, command, **kwargs)
+
+
+def crontab_lines(fleet, role):
+    """(schedule, command) of each job line of the machine's root crontab."""
+    listed = on(fleet, role, "crontab -l").stdout.splitlines()
+    assert listed[0] == "MAILTO=''", listed
+    jobs = []
+    for line in listed[1:]:
+        fields = line.split(None, 1 if line.startswith("@") else 5)
+        jobs.append((" ".join(fields[:-1]), fields[-1]))
+    return jobs
+
+
+@pytest.mark.parametrize("role", ["webserver", "database"])
+def test_each_machine_has_its_roles_tree_crontab_and_agent(fleet, role):
+    from adt.machine import scripts
+
+    home = on(fleet, role, "cat /home/homedir.dat").stdout.strip()
+    tree = on(fleet, role, f"cd {home} && find . -name '*.sh' -type f -perm -0755 | sort").stdout.split()
+    assert tree == sorted(f"./{p}" for p in scripts.ROLE_SCRIPTS[role])
+    assert on(fleet, role, "crontab -l").stdout == scripts.crontab(role, home)
+    status = on(fleet, role, "adt agent status")
+    assert status.returncode == 0 and "adt agent running" in status.stdout
+    assert on(fleet, role, "test -x /opt/adt/bin/adt && stat -c %U:%a /run/adt/agent.sock").stdout.strip() == "root:600"
+
+
+@pytest.mark.parametrize("role", ["webserver", "database"])
+def test_the_wrappers_work_from_the_machines_home_with_crons_environment(fleet, role):
+    home = on(fleet, role, "cat /home/homedir.dat").stdout.strip()
+    wrappers = f"{home}/providerscripts/datastore/configwrapper"
+    key = f"cronprobe-{role}"
+    steps = " && ".join([
+        f"export HOME={home}", f"{wrappers}/PutToConfigDatastore.sh {key} probes",
+        f"{wrappers}/ListFromConfigDatastore.sh probes/", f"{wrappers}/CheckConfigDatastore.sh probes/{key}",
+        f"{wrappers}/GetFromConfigDatastore.sh probes/{key} /tmp/{key}.d", f"ls /tmp/{key}.d",
+        f"{wrappers}/DeleteFromConfigDatastore.sh probes/{key}", f"{wrappers}/CheckConfigDatastore.sh probes/{key}",
+        f"{wrappers}/GetDBCredential.sh name", f"rm -r /tmp/{key}.d"])
+    result = on(fleet, role, as_cron(steps))
+    assert result.returncode == 0, result.stdout + result.stderr
+    name = on(fleet, role, "adt config credential name").stdout.strip()
+    lines = result.stdout.splitlines()
+    assert lines[:3] == [key, "1", key] and name, result.stdout
+    assert re.fullmatch(rf"delete: 's3://[a-z0-9-]+-config-[a-z0-9]+/probes/{key}'", lines[3]), result.stdout
+    assert lines[4:] == ["0", name], result.stdout
+    assert "in-process" not in result.stderr  # the agent took every call
 
 
 def test_perform_website_backup_from_the_build_machine(fleet, tmp_path):
@@ -175,6 +221,48 @@ def test_perform_database_backup_and_baselines_from_the_build_machine(fleet, tmp
                                  capture_output=True, text=True)
         assert name in listing.stdout.split(), listing.stdout + listing.stderr
     assert "wp-config.php" not in listing.stdout.split()
+
+
+def test_cron_runs_every_line_restores_a_flushed_firewall_and_restarts_a_dead_agent(fleet):
+    """(After the backups above: the database has the application's tables.) Every crontab line runs as cron
+    runs it; then cron itself (not a direct call) brings back a flushed
+    firewall (within two minutes) and a killed agent (within a minute)."""
+    started = {}
+    for role in ("webserver", "database"):
+        for when, command in crontab_lines(fleet, role):
+            if "BackupFromCron.sh" in command and (role == "database" or "'HOURLY'" in command):
+                # the backups go on in the background (cron's random 1-60 s pause first); a webserver's lines
+                # share the fleet's lock, so one of them is enough
+                started[(role, command)] = subprocess.Popen(
+                    [str(ROOT / "helperscripts" / ("ExecuteOnWebserver.sh" if role == "webserver" else
+                                                   "ExecuteOnDatabase.sh")), as_cron(command)],
+                    env=fleet["env"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            elif "BackupFromCron.sh" not in command:
+                ran = on(fleet, role, as_cron(command))
+                assert ran.returncode == 0, (when, command, ran.stdout + ran.stderr)
+                assert "not installed" not in ran.stderr and "not found" not in ran.stderr
+    rules = {role: on(fleet, role, "iptables -S INPUT").stdout for role in ("webserver", "database")}
+    assert all("-A INPUT" in text and "--dport" in text for text in rules.values()), rules
+    agent = on(fleet, "webserver", "cat /run/adt/agent.sock.pid").stdout.strip()
+    on(fleet, "database", "iptables -F INPUT && iptables -P INPUT ACCEPT")
+    on(fleet, "webserver", f"kill {agent}")
+    assert "-A INPUT" not in on(fleet, "database", "iptables -S INPUT").stdout
+    deadline = time.monotonic() + 130
+    restored = back = False
+    while time.monotonic() < deadline and not (restored and back):
+        time.sleep(2)
+        restored = restored or on(fleet, "database", "iptables -S INPUT").stdout == rules["database"]
+        status = on(fleet, "webserver", "adt agent status")
+        back = back or (status.returncode == 0 and f"(pid {agent})" not in status.stdout)
+    assert restored, "cron did not restore the database machine's firewall within 130 s"
+    assert back, "cron did not restart the webserver's agent"
+    for (role, command), process in started.items():
+        try:
+            output, _ = process.communicate(timeout=200)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise AssertionError(f"{role}: {command} still runs after 200 s") from None
+        assert process.returncode == 0 and "backed up to endpoint 1" in output, (role, command, output)
 
 
 def _png(width: int = 24, height: int = 16) -> bytes:

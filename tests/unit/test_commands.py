@@ -1,7 +1,6 @@
 """Exact commands of the pure builders not covered beside their own package: the website archive's tar line
 and the machine's crontab. Each test states the whole command, as Kamal's tests do."""
 
-import sys
 from pathlib import Path
 
 import pytest
@@ -24,19 +23,3 @@ def test_tar_line_of_a_website_backup(monkeypatch, installed, program):
         "--exclude=./cache", "--exclude=./uploads", "--exclude=./logs",
         "-C", "/var/www/html", ".", "-C", "/tmp/adt-marker-x", "./XXXXXX-DO_NOT_REMOVE",
     ]  # fmt: skip
-
-
-def test_crontab_of_a_machine():
-    home = Path("/home/X1Y2")
-    bin_dir = Path(sys.executable).parent
-    backup = "export HOME=/home/X1Y2 && " + str(ROOT) + "/cron/BackupFromCron.sh '{}' >/dev/null 2>&1"
-    assert bootstrap.crontab(home).splitlines() == [
-        "MAILTO=''",
-        f"PATH={bin_dir}:/usr/local/bin:/usr/bin:/bin",
-        f"* * * * * export HOME=/home/X1Y2 && {ROOT}/cron/SetupFirewallFromCron.sh >/dev/null 2>&1",
-        "2 * * * * " + backup.format("HOURLY"),
-        "30 2 * * * " + backup.format("DAILY"),
-        "30 3 * * 7 " + backup.format("WEEKLY"),
-        "30 4 1 * * " + backup.format("MONTHLY"),
-        "30 5 1 Jan,Mar,May,Jul,Sep,Nov * " + backup.format("BIMONTHLY"),
-    ]

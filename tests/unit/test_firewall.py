@@ -165,3 +165,28 @@ def test_on_machine_layer_is_off_unless_active_firewalls_is_1_or_3(tmp_path, act
     message = reconcile(MachineSettings.load(path), tmp_path, "database")
     assert message == f"on-machine firewall not in use (ACTIVEFIREWALLS={active})"
     assert not (tmp_path / "runtime").exists()
+
+
+def test_reconcile_waits_for_a_held_lock_only_when_asked(tmp_path, monkeypatch):
+    """The build's reconcile knows of a webserver cron's reconcile may have missed: it waits for cron's lock and
+    reconciles itself; cron's own (no wait) reports the lock and stops."""
+    import threading
+
+    from adt.firewall import reconcile as module
+    from adt.settings.machine import MachineSettings
+
+    path = tmp_path / "database_configuration_settings.dat"
+    path.write_text("ACTIVEFIREWALLS:3\n")
+    settings = MachineSettings.load(path)
+    lock = tmp_path / "runtime" / "firewalllock.file"
+    lock.parent.mkdir()
+    lock.write_text("1\n")
+    monkeypatch.setattr(module, "_apply", lambda settings, home, role: f"applied for {role}")
+    assert module.reconcile(settings, tmp_path, "database") == "another reconcile holds runtime/firewalllock.file"
+    started = time.monotonic()
+    assert module.reconcile(settings, tmp_path, "database", wait=0.5) == (
+        "another reconcile holds runtime/firewalllock.file")
+    assert time.monotonic() - started >= 0.5
+    threading.Timer(0.3, lock.unlink).start()
+    assert module.reconcile(settings, tmp_path, "database", wait=10) == "applied for database"
+    assert not lock.exists()
