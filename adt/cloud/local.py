@@ -42,6 +42,9 @@ PRIVATE_DIRS = (
     "/etc/cron.d",
     "/opt/adt",
 )
+# mount points made on this computer that another fleet still used when their own fleet went (its own
+# state folder may be gone since): removed by the last fleet to go; /run, so a reboot forgets them too
+LEFT_MOUNTPOINTS = Path("/run/adt-local-mountpoints")
 INSTALLED_ADT = "/opt/adt/bin/adt"  # where a machine's adt is (the entry points look there): here, this computer's
 
 
@@ -184,19 +187,35 @@ class LocalDriver(CloudDriver):
                     "remove",
                 )
             return
-        if record.exists():
-            for path in sorted(set(record.read_text().split()), reverse=True):
-                try:
-                    if os.path.isdir(path):
-                        os.rmdir(path)
-                    elif os.path.getsize(path) == 0:
-                        os.unlink(path)
-                except OSError:
-                    pass  # not empty, or in use by something else: leave it
-            record.unlink()
+        if record.exists() or LEFT_MOUNTPOINTS.exists():
+            paths = set(record.read_text().split()) if record.exists() else set()
+            if self._other_switches():
+                # another fleet's machines have their private folders mounted on these points, and removing a
+                # mount point detaches every mount on it, in every namespace: left for the last fleet to go
+                with open(LEFT_MOUNTPOINTS, "a") as left:
+                    left.write("".join(f"{path}\n" for path in sorted(paths)))
+            else:
+                if LEFT_MOUNTPOINTS.exists():
+                    paths |= set(LEFT_MOUNTPOINTS.read_text().split())
+                for path in sorted(paths, reverse=True):
+                    try:
+                        if os.path.isdir(path):
+                            os.rmdir(path)
+                        elif os.path.getsize(path) == 0:
+                            os.unlink(path)
+                    except OSError:
+                        pass  # not empty, or in use by something else: leave it
+                LEFT_MOUNTPOINTS.unlink(missing_ok=True)
+            record.unlink(missing_ok=True)
         deadline = time.monotonic() + 5  # the kernel removes a deleted namespace's links asynchronously
         while os.path.exists(f"/sys/class/net/{self.host_veth}") and time.monotonic() < deadline:
             time.sleep(0.05)
+
+    def _other_switches(self) -> List[str]:
+        """The switches of other local fleets on this computer (any state folder, any VPC)."""
+        netns = Path("/run/netns")
+        found = sorted(p.name for p in netns.glob("adt-sw-*")) if netns.is_dir() else []
+        return [name for name in found if name != self.switch]
 
     # -- machines --------------------------------------------------------------------------------
     def _dir(self, name: str) -> Path:

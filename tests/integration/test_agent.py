@@ -57,9 +57,9 @@ def test_refuses_another_user(plain_machine):
         os.chmod(shared, 0o755)
         os.chmod(plain_machine.socket, 0o666)
         # the agent refuses a request from another uid; the client of another uid does not even send one
-        probe = ("import json, socket, struct, sys; from adt.agent import forward\n"
+        probe = ("import socket, struct, sys; from adt.agent import encode_request, forward\n"
                  f"raw = socket.socket(socket.AF_UNIX); raw.connect({plain_machine.socket!r})\n"
-                 "body = json.dumps({'argv': ['config', 'check', 'x'], 'cwd': '/', 'env': {}}).encode()\n"
+                 "body = encode_request(['config', 'check', 'x'], '/', {})\n"
                  "try:\n raw.sendall(struct.pack('!I', len(body)) + body); raw.settimeout(10); print(raw.recv(1))\n"
                  "except (BrokenPipeError, ConnectionResetError):\n print(b'')\n"
                  f"code = forward(['config','check','x'], {plain_machine.socket!r})\n"
