@@ -7,9 +7,13 @@ last line naming the marker table `zzzz`.
 The dump is consistent (`--single-transaction`; pg_dump's snapshot) and streamed: dump -> sanitiser ->
 compressor -> multipart upload to every endpoint at once, nothing staged on disk (see gzipstream for how
 the tar header, which needs the size, is put in front at the end). The dump must end with its tool's
-completion line; a dump that fails, is killed or stops short aborts every upload, and the live key keeps its
-previous generation. Restores check the archive, the checksum and the end marker before touching the
-database, and report per-table row checksums.
+completion line and its last line name `zzzz`; a dump that fails, is killed or stops short aborts every
+upload, and the live key keeps its previous generation. The upload goes to the live key and is completed
+only then, after the generations' shift (prepared by server-side copies while the dump runs); each endpoint's
+copy is confirmed by its size and ETag (the parts' MD5s, each checked by the server on arrival), as the
+original's verification compared the stored object with the archive it sent. Restores and `verify` read the
+archive whole: the gzip CRC, the end marker, and the dump's sha256 where an older backup recorded it; they
+report per-table row checksums.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import IO, Callable, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from adt import run
 from adt.backup import gzipstream, transfer
-from adt.backup.publish import download, ensure_bucket, generations, period_of, publish, temporary_key
+from adt.backup.publish import Rotation, download, ensure_bucket, generations, period_of
 from adt.backup.transfer import PART_SIZE
 from adt.backup.website import compressor
 from adt.database.connection import DUMP_NAMES, MARKER_TABLE, Connection, checksums, ip_mask
@@ -56,6 +60,7 @@ class Result:
     dump_size: int
     dump_sha256: str
     seconds: float
+    verified: str  # how the stored copy was confirmed, one line
 
 
 def backup(
@@ -87,38 +92,49 @@ def backup(
             )
         return []
     pairs = [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
-    temporary = temporary_key(archive)
-    uploads = [transfer.Upload(endpoint, bucket, temporary) for endpoint in endpoints_from_settings(settings)]
+    name = DUMP_NAMES[connection.dialect]
+    uploads = [transfer.Upload(e, bucket, archive, {"dump": name}) for e in endpoints_from_settings(settings)]
+    rotations: List[Rotation] = []
     started = time.monotonic()
     try:
         for upload in uploads:
             ensure_bucket(upload.client, bucket)
-        size, digest, dump_size = _stream(connection, pairs, uploads, meter)
+            rotations.append(Rotation(upload.client, bucket, archive, keep).start())  # made while the dump runs
+
+        def commit() -> None:  # the archive is whole: shift the generations, then it goes live
+            for rotation in rotations:
+                rotation.commit()
+
+        size, digest, dump_size = _stream(connection, pairs, uploads, meter, commit)
+        verified = []
         for upload in uploads:
-            publish(
-                upload.client,
-                bucket,
-                upload.key,
-                archive,
-                size,
-                keep,
-                {"dump-sha256": digest, "dump-size": str(dump_size), "dump": DUMP_NAMES[connection.dialect]},
-            )
+            where = f"endpoint {upload.endpoint.index}: {bucket}/{archive}"
+            if upload.confirm(size):
+                verified.append(
+                    f"{where} verified: {name}, {size} bytes, ends with the {MARKER_TABLE} marker, stored as sent "
+                    f"(ETag {upload.expected_etag()})"
+                )
+            else:  # the server's ETag is not its parts' MD5s (some encryption modes): read the copy back
+                verified.append(_verify_endpoint(upload.endpoint, bucket, archive))
     except s3.s3_errors() as exc:
-        for upload in uploads:
-            upload.abort()
+        for rotation in rotations:
+            rotation.abort()
         raise s3.describe(exc, uploads[0].endpoint, bucket, "store the database backup") from None
     except BaseException:
-        for upload in uploads:
-            upload.abort()
+        for rotation in rotations:
+            rotation.abort()
         raise
     seconds = time.monotonic() - started
-    results = [Result(u.endpoint.index, bucket, archive, size, dump_size, digest, seconds) for u in uploads]
+    results = [
+        Result(u.endpoint.index, bucket, archive, size, dump_size, digest, seconds, line)
+        for u, line in zip(uploads, verified)
+    ]
     for result in results:
         progress(
             f"endpoint {result.endpoint}: {bucket}/{archive}, {size} bytes "
             f"({dump_size} bytes of SQL, sha256 {digest[:12]}…)"
         )
+        progress(result.verified)
     return results
 
 
@@ -129,13 +145,15 @@ class _Fed:
     size: int = 0
     padded: int = 0
     sha: "hashlib._Hash" = field(default_factory=hashlib.sha256)
+    tail: bytes = b""  # the dump's last bytes, for its end marker
     error: Optional[BaseException] = None
 
 
 def _stream(
-    connection: Connection, pairs, uploads: List[transfer.Upload], meter=lambda _: None
+    connection: Connection, pairs, uploads: List[transfer.Upload], meter=lambda _: None, commit=lambda: None
 ) -> Tuple[int, str, int]:
-    """dump | sanitise | compress, into every upload; returns (archive bytes, dump sha256, dump bytes)."""
+    """dump | sanitise | compress, into every upload; `commit` runs once every part is stored and the dump is
+    known whole, before the archive goes live. Returns (archive bytes, dump sha256, dump bytes)."""
     packer = run.start(
         compressor().split(),
         stdin=run.PIPE,
@@ -157,6 +175,7 @@ def _stream(
                 if data:
                     sha.update(data)
                     state.size += len(data)
+                    state.tail = (state.tail + data[-65536:])[-65536:]
                     write(data)
                     meter(state.size)
             padding = gzipstream.tar_padding(state.size)
@@ -200,17 +219,20 @@ def _stream(
             raise AdtError(f"compressing the dump failed: {state.error}")
         if packer.returncode != 0 or len(buffer) < 8 or not header_done:
             raise AdtError(f"the compressor ({compressor()}) failed with {describe_exit(packer.returncode)}")
+        lines = [line for line in state.tail.splitlines() if line.strip()]
+        if not lines or MARKER_TABLE.encode() not in lines[-1]:  # as a restore checks it, before it goes live
+            raise AdtError(f"the dump's last line does not mention the table {MARKER_TABLE}: the dump is incomplete")
         data_size = state.size + state.padded
         header = gzipstream.member_header(DUMP_NAMES[connection.dialect], state.size)
         tail = bytes(buffer[:-8]) + gzipstream.trailer(header, bytes(buffer[-8:]), data_size)
         head = gzipstream.prefix(header)
         total += len(tail) + len(head)
         if held is None:
-            sender.finish(head + tail)
+            sender.finish(head + tail, commit)
         else:  # part 1, with the header only known now, and the last part
             sender.send(1, head + held)
             sender.send(number + 1, tail)
-            sender.finish()
+            sender.finish(commit=commit)
         return total, state.sha.hexdigest(), state.size
     except BaseException:
         sender.abort()
@@ -269,23 +291,24 @@ def check_archive(chunks: Iterable[bytes], expected: Dict[str, str], where: str)
 
 def verify(settings, period: str, key: Optional[str] = None) -> List[str]:
     """Check every endpoint's copy, read once as it arrives (nothing on disk): size, the gzip tar to its end,
-    the dump's checksum against the metadata, its last line on `zzzz`."""
+    the dump's checksum against the metadata (where one is recorded), its last line on `zzzz`."""
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period, database=True)
     key = key or archive_name(settings)
-    lines = []
-    for endpoint in endpoints_from_settings(settings):
-        client = s3.s3_client(endpoint, profile="bulk")
-        where = f"endpoint {endpoint.index}: {bucket}/{key}"
-        try:
-            with transfer.streamed(client, bucket, key) as (received, response):
-                name = check_archive(received, response.get("Metadata", {}), where)
-        except s3.s3_errors() as exc:
-            raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
-        if received.size != response["ContentLength"]:
-            raise AdtError(f"{where}: {received.size} of {response['ContentLength']} bytes arrived")
-        lines.append(f"{where} verified: {name}, {received.size} bytes, ends with the {MARKER_TABLE} marker")
-    return lines
+    return [_verify_endpoint(endpoint, bucket, key) for endpoint in endpoints_from_settings(settings)]
+
+
+def _verify_endpoint(endpoint, bucket: str, key: str) -> str:
+    client = s3.s3_client(endpoint, profile="bulk")
+    where = f"endpoint {endpoint.index}: {bucket}/{key}"
+    try:
+        with transfer.streamed(client, bucket, key) as (received, response):
+            name = check_archive(received, response.get("Metadata", {}), where)
+    except s3.s3_errors() as exc:
+        raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+    if received.size != response["ContentLength"]:
+        raise AdtError(f"{where}: {received.size} of {response['ContentLength']} bytes arrived")
+    return f"{where} verified: {name}, {received.size} bytes, ends with the {MARKER_TABLE} marker"
 
 
 @dataclass

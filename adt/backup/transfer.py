@@ -1,12 +1,15 @@
 """Archives to and from the datastore: one multipart upload path for every backup, one streamed read for
 every verification and restore.
 
-Upload: an archive goes to a temporary key (published by adt.backup.publish only once whole). Its parts
-may be sent in any order (a database archive's part 1 carries a header known only at the end, see
-gzipstream), at most CONCURRENCY parts at a time, so memory stays near (CONCURRENCY + 2) x PART_SIZE
-whatever the archive's size. An archive that fits in one part is one PUT; the multipart upload is only
-begun with the first part that is not the whole archive. On any failure every upload is aborted, and a
-temporary object already written is deleted.
+Upload: an archive goes straight to its live key as a multipart upload, which S3 keeps invisible until it is
+completed: the live key changes in one step, only once every part is stored and the caller's `commit` (its
+checks of the archive, the rotation of the generations) has passed. Its parts may be sent in any order (a
+database archive's part 1 carries a header known only at the end, see gzipstream), at most CONCURRENCY parts
+at a time, so memory stays near (CONCURRENCY + 2) x PART_SIZE whatever the archive's size. Every part carries
+its Content-MD5, so the server refuses one that does not arrive as sent; the completed object's ETag (the MD5
+of the parts' MD5s) and size are then compared with what was sent (`confirm`). An archive that fits in one
+part is one PUT (after `commit`); the multipart upload is only begun with the first part that is not the
+whole archive. On any failure every upload is aborted: the live key keeps what it held.
 
 Read: `streamed` hands a verifier or a restore the object's bytes once, as they arrive, hashed on the way
 (sha256 and size, compared with the object's metadata) while the caller decompresses and reads the tar
@@ -15,6 +18,7 @@ stream (gzipstream.Gunzip). Nothing is written to disk.
 
 from __future__ import annotations
 
+import base64
 import collections
 import concurrent.futures
 import contextlib
@@ -28,26 +32,44 @@ CONCURRENCY = 4  # parts in flight at once (each to every endpoint)
 READ_CHUNK = 1 << 20
 
 
-class Upload:
-    """One endpoint's upload of one archive to a temporary key: parts in any order, then `complete`; or
-    `put` of the whole archive in one request."""
+def etag_of(digests: List[bytes], multipart: bool) -> str:
+    """The ETag S3 gives an object made of parts with these MD5 digests: the MD5 of one PUT, or the MD5 of the
+    parts' digests followed by `-<parts>` for a multipart upload."""
+    if not multipart:
+        return digests[0].hex()
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{len(digests)}"
 
-    def __init__(self, endpoint, bucket: str, key: str):
+
+class Upload:
+    """One endpoint's upload of one archive to `key`: parts in any order, then `complete`; or `put` of the
+    whole archive in one request. Each part's MD5 is sent with it (the server checks it) and kept, for the
+    ETag the stored object must have (`expected_etag`)."""
+
+    def __init__(self, endpoint, bucket: str, key: str, metadata: Optional[Dict[str, str]] = None):
         self.endpoint, self.bucket, self.key = endpoint, bucket, key
+        self.metadata = dict(metadata or {})
         self.client = s3.s3_client(endpoint, profile="bulk")
         self.upload_id: Optional[str] = None
         self.parts: Dict[int, str] = {}
-        self.written = False  # the temporary object exists (deleted again by `abort`)
+        self.digests: Dict[int, bytes] = {}
+        self.multipart = False
 
     def begin(self) -> None:
         if self.upload_id is None:
-            self.upload_id = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key)["UploadId"]
+            answer = self.client.create_multipart_upload(Bucket=self.bucket, Key=self.key, Metadata=self.metadata)
+            self.upload_id, self.multipart = answer["UploadId"], True
 
     def part(self, number: int, data: bytes) -> None:
+        digest = hashlib.md5(data).digest()
         answer = self.client.upload_part(
-            Bucket=self.bucket, Key=self.key, UploadId=self.upload_id, PartNumber=number, Body=data
+            Bucket=self.bucket,
+            Key=self.key,
+            UploadId=self.upload_id,
+            PartNumber=number,
+            Body=data,
+            ContentMD5=base64.b64encode(digest).decode(),
         )
-        self.parts[number] = answer["ETag"]
+        self.parts[number], self.digests[number] = answer["ETag"], digest
 
     def complete(self) -> None:
         self.client.complete_multipart_upload(
@@ -56,24 +78,43 @@ class Upload:
             UploadId=self.upload_id,
             MultipartUpload={"Parts": [{"PartNumber": n, "ETag": e} for n, e in sorted(self.parts.items())]},
         )
-        self.upload_id, self.written = None, True
+        self.upload_id = None
 
     def put(self, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.key, Body=data)
-        self.written = True
+        digest = hashlib.md5(data).digest()
+        self.client.put_object(
+            Bucket=self.bucket,
+            Key=self.key,
+            Body=data,
+            Metadata=self.metadata,
+            ContentMD5=base64.b64encode(digest).decode(),
+        )
+        self.digests, self.multipart = {1: digest}, False
+
+    def expected_etag(self) -> str:
+        return etag_of([self.digests[n] for n in sorted(self.digests)], self.multipart)
+
+    def confirm(self, size: int) -> bool:
+        """The stored object, by a HEAD: its size must be what was sent (AdtError otherwise); True when its ETag
+        is the one its parts' MD5s give, False when the server's ETag says nothing of them (then only a read
+        of the object can confirm it)."""
+        from adt.errors import AdtError
+
+        head = self.client.head_object(Bucket=self.bucket, Key=self.key)
+        if head["ContentLength"] != size:
+            raise AdtError(
+                f"endpoint {self.endpoint.index}: {self.bucket}/{self.key} has {head['ContentLength']} bytes, "
+                f"{size} were sent"
+            )
+        return head.get("ETag", "").strip('"') == self.expected_etag()
 
     def abort(self) -> None:
-        """Drop what was sent (best effort, with the short-timeout client: the server may be what failed;
-        an unfinished upload or a temporary key is never published)."""
-        cleanup = s3.s3_client(self.endpoint)
+        """Drop an unfinished upload (best effort, with the short-timeout client: the server may be what
+        failed; until it is completed the live key is untouched)."""
         if self.upload_id:
             upload_id, self.upload_id = self.upload_id, None
             with contextlib.suppress(Exception):
-                cleanup.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
-        if self.written:
-            self.written = False
-            with contextlib.suppress(Exception):
-                cleanup.delete_object(Bucket=self.bucket, Key=self.key)
+                s3.s3_client(self.endpoint).abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=upload_id)
 
 
 class Sender:
@@ -97,10 +138,12 @@ class Sender:
         for future in self.in_flight.popleft():
             future.result()
 
-    def finish(self, whole: Optional[bytes] = None) -> None:
-        """Complete every upload once its parts are there; or, for an archive of one part, `whole`, PUT."""
+    def finish(self, whole: Optional[bytes] = None, commit: Callable[[], None] = lambda: None) -> None:
+        """Once every part is there, `commit` (the caller's last checks; raising aborts every upload), then
+        complete every upload; or, for an archive of one part, `whole`, PUT."""
         while self.in_flight:
             self._wait_oldest()
+        commit()
         step = (lambda upload: upload.put(whole)) if whole is not None else (lambda upload: upload.complete())
         for future in [self.pool.submit(step, upload) for upload in self.uploads]:
             future.result()
@@ -129,25 +172,33 @@ class Sender:
             self.close()
 
 
-def upload_stream(stream, uploads: List[Upload], meter: Callable[[int], None] = lambda _: None) -> Tuple[int, str]:
+def upload_stream(
+    stream,
+    uploads: List[Upload],
+    meter: Callable[[int], None] = lambda _: None,
+    tap: Callable[[bytes], None] = lambda _: None,
+    commit: Callable[[], None] = lambda: None,
+) -> int:
     """Read `stream` (a binary file object, e.g. a pipe) to its end into every upload, parts in order; an
-    archive smaller than a part is one PUT. Returns (bytes, sha256). Aborts every upload on any failure."""
-    digest, size = hashlib.sha256(), 0
+    archive smaller than a part is one PUT. `tap` sees every part as it is sent (a check reading the same
+    bytes); `commit` runs once all are stored, before the archive goes live. Returns the bytes sent. Aborts
+    every upload on any failure."""
+    size = 0
     with Sender(uploads) as sender:
         current, number = _read(stream, PART_SIZE), 0
         while True:
-            digest.update(current)
             size += len(current)
             meter(size)
+            tap(current)
             following = _read(stream, PART_SIZE) if len(current) == PART_SIZE else b""
             if not following and number == 0:
-                sender.finish(current)
-                return size, digest.hexdigest()
+                sender.finish(current, commit)
+                return size
             number += 1
             sender.send(number, current)
             if not following:
-                sender.finish()
-                return size, digest.hexdigest()
+                sender.finish(commit=commit)
+                return size
             current = following
 
 

@@ -1,11 +1,14 @@
 """Website backups: the webroot as `applicationsourcecode.tar.gz` in the `<U>-<period>` bucket.
 
 The archive is the original's format (gzip tar, `./`-relative paths, with the marker `XXXXXX-DO_NOT_REMOVE`),
-streamed from `tar | igzip` straight into a multipart upload (adt.backup.transfer): nothing the size of the
-archive is staged on disk. Publishing never exposes a partial archive: the stream goes to a temporary key;
-only once it is complete are the generations rotated (`.BACKUP`, `.BACKUP.2`, …) and the new one copied into
-place with its sha256 and size as metadata. Every endpoint gets the backup and is verified on its own, the
-object read once as it arrives.
+streamed from `tar | igzip` straight into a multipart upload to the live key (adt.backup.transfer): nothing the
+size of the archive is staged on disk, and nothing is visible until the upload is completed. While it is
+sent, the same bytes are read as a gzip tar (every CRC, every header, the marker), and the generations'
+shift (`.BACKUP`, `.BACKUP.2`, …) is prepared server-side (adt.backup.publish.Rotation). Only when tar has
+exited cleanly and that reading found the archive whole are the generations shifted and the upload
+completed. The stored object is then confirmed by its size and ETag (the MD5s of the parts as sent, each
+checked by the server on arrival); a server whose ETag says nothing of them gets the object read back.
+Every endpoint gets and confirms its own copy.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from __future__ import annotations
 import collections
 import gzip
 import os
+import queue
 import shutil
 import stat
 import tarfile
@@ -22,11 +26,11 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, List
+from typing import Callable, List, Optional
 
 from adt import run
 from adt.backup import gzipstream, transfer
-from adt.backup.publish import ensure_bucket, generations, period_of, publish, temporary_key
+from adt.backup.publish import Rotation, ensure_bucket, generations, period_of
 from adt.datastore import client as s3
 from adt.datastore.endpoints import Endpoint, endpoints_from_settings
 from adt.datastore.naming import backup_bucket, check_bucket_name
@@ -67,8 +71,74 @@ class Result:
     endpoint: int
     bucket: str
     size: int
-    sha256: str
+    etag: str
     seconds: float
+    verified: str  # how the stored copy was confirmed, one line
+
+
+def _damaged(where: str, exc: BaseException) -> AdtError:
+    """A gzip tar that cannot be read to its end, as one line naming where it is."""
+    if isinstance(exc, gzip.BadGzipFile):
+        return AdtError(f"{where} is not a whole gzip file: {exc}")
+    if isinstance(exc, EOFError):
+        return AdtError(f"{where} is truncated: its gzip stream ends early")
+    if isinstance(exc, zlib.error):
+        return AdtError(f"{where} is corrupt: {exc}")
+    return AdtError(f"{where} is not a readable tar archive: {exc}")
+
+
+DAMAGE = (gzip.BadGzipFile, EOFError, zlib.error, tarfile.TarError)
+
+
+class Checker:
+    """The archive's bytes, as they are sent, read as a gzip tar in a thread: every gzip member to its end
+    (CRC and length), every tar header, the marker. It is what the original's VerifyBackupPresent.sh learns
+    by downloading and extracting the archive, learnt from the same bytes without a second transfer. At most
+    two parts wait for it: a slower reader holds the upload back rather than memory growing."""
+
+    def __init__(self, where: str):
+        self.where = where
+        self.parts: queue.Queue = queue.Queue(maxsize=2)
+        self.entries, self.marker = 0, False
+        self.error: Optional[BaseException] = None
+        self.thread = threading.Thread(target=self._read, daemon=True)
+        self.thread.start()
+
+    def feed(self, data: bytes) -> None:
+        self.parts.put(data)
+
+    def _chunks(self):
+        while (data := self.parts.get()) is not None:
+            yield data
+
+    def _read(self) -> None:
+        chunks = self._chunks()
+        try:
+            archive, unpacked = gzipstream.open_tar(chunks)
+            with archive:
+                for member in archive:
+                    self.entries += 1
+                    self.marker = self.marker or member.name == f"./{MARKER}"
+            unpacked.drain()
+        except BaseException as exc:  # handed to `result`
+            self.error = exc
+        for _ in chunks:  # whatever is still sent (a feeder never waits on a reader that stopped)
+            pass
+
+    def result(self) -> int:
+        """The number of entries once the archive has ended; AdtError if it is not whole or lacks the marker."""
+        self.parts.put(None)
+        self.thread.join()
+        if isinstance(self.error, DAMAGE):
+            raise _damaged(self.where, self.error)
+        if self.error is not None:
+            raise self.error
+        if not self.marker:
+            raise AdtError(f"{self.where} lacks the marker {MARKER}")
+        return self.entries
+
+    def stop(self) -> None:
+        self.parts.put(None)
 
 
 def backup(
@@ -101,10 +171,14 @@ def backup(
 
 
 def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: int, progress, meter) -> Result:
-    upload = transfer.Upload(endpoint, bucket, temporary_key(ARCHIVE))
+    upload = transfer.Upload(endpoint, bucket, ARCHIVE)
+    where = f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}"
     started = time.monotonic()
+    rotation: Optional[Rotation] = None
     try:
         ensure_bucket(upload.client, bucket)
+        rotation = Rotation(upload.client, bucket, ARCHIVE, keep).start()  # copies made while tar runs
+        checker = Checker(where)
         with tempfile.TemporaryDirectory(prefix="adt-marker-") as marker_dir:
             Path(marker_dir, MARKER).write_text("")
             process = run.start(
@@ -118,26 +192,45 @@ def _backup_to(endpoint: Endpoint, bucket: str, webroot: Path, excludes, keep: i
             errors: collections.deque = collections.deque(maxlen=20)  # read aside: a full stderr pipe would stall tar
             reader = threading.Thread(target=lambda: errors.extend(stderr), daemon=True)
             reader.start()
+            entries = 0
+
+            def commit() -> None:  # every part stored: the archive goes live only if it is whole
+                nonlocal entries
+                if process.wait() != 0:
+                    reader.join(30)
+                    message = b"".join(errors).decode(errors="replace")
+                    last = (message.strip().splitlines() or [f"tar exited with {process.returncode}"])[-1]
+                    raise AdtError(f"archiving {webroot} failed: {last}")
+                entries = checker.result()
+                rotation.commit()
+
             try:
-                size, digest = transfer.upload_stream(stdout, [upload], meter)
+                size = transfer.upload_stream(stdout, [upload], meter, checker.feed, commit)
             except BaseException:
                 process.kill()
                 stdout.close()  # the compressor, tar's child, stops on a closed pipe (and closes stderr)
                 process.wait()
+                checker.stop()
                 raise
             finally:
                 reader.join(30)
-            if process.wait() != 0:
-                upload.abort()
-                message = b"".join(errors).decode(errors="replace")
-                last = (message.strip().splitlines() or [f"tar exited with {process.returncode}"])[-1]
-                raise AdtError(f"archiving {webroot} failed: {last}")
-        publish(upload.client, bucket, upload.key, ARCHIVE, size, keep, {"sha256": digest})
+        if upload.confirm(size):
+            verified = (
+                f"{where} verified: {entries} entries, {size} bytes, stored as sent (ETag {upload.expected_etag()})"
+            )
+        else:  # the server's ETag is not its parts' MD5s (some encryption modes): read the copy back
+            verified = _verify_endpoint(endpoint, bucket, ARCHIVE)
     except s3.s3_errors() as exc:
-        upload.abort()
+        if rotation is not None:
+            rotation.abort()
         raise s3.describe(exc, endpoint, bucket, "store the website backup") from None
-    progress(f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}, {size} bytes, sha256 {digest[:12]}…")
-    return Result(endpoint.index, bucket, size, digest, time.monotonic() - started)
+    except BaseException:
+        if rotation is not None:
+            rotation.abort()
+        raise
+    progress(f"endpoint {endpoint.index}: {bucket}/{ARCHIVE}, {size} bytes")
+    progress(verified)
+    return Result(endpoint.index, bucket, size, upload.expected_etag(), time.monotonic() - started, verified)
 
 
 def read_archive(client, bucket: str, key: str, visit: Callable[[tarfile.TarFile], object]):
@@ -153,14 +246,8 @@ def read_archive(client, bucket: str, key: str, visit: Callable[[tarfile.TarFile
             with archive:
                 seen = visit(archive)
             unpacked.drain()  # to the end: every gzip trailer's CRC and length are checked
-        except gzip.BadGzipFile as exc:
-            raise AdtError(f"{where} is not a whole gzip file: {exc}") from None
-        except EOFError:
-            raise AdtError(f"{where} is truncated: its gzip stream ends early") from None
-        except zlib.error as exc:
-            raise AdtError(f"{where} is corrupt: {exc}") from None
-        except tarfile.TarError as exc:
-            raise AdtError(f"{where} is not a readable tar archive: {exc}") from None
+        except DAMAGE as exc:
+            raise _damaged(where, exc) from None
     metadata = response.get("Metadata", {}) or {}
     if received.size != response.get("ContentLength", received.size):
         raise AdtError(f"{where}: {received.size} of {response['ContentLength']} bytes arrived")
@@ -171,26 +258,26 @@ def read_archive(client, bucket: str, key: str, visit: Callable[[tarfile.TarFile
 
 
 def verify(settings, period: str, key: str = ARCHIVE) -> List[str]:
-    """Check every endpoint's copy, read once as a stream: checksum and size against its metadata, the gzip tar
-    readable to the end, the marker present. One line a copy; AdtError naming the first that fails."""
+    """Check every endpoint's copy, read once as a stream: checksum (where one is recorded) and size, the gzip
+    tar readable to the end, the marker present. One line a copy; AdtError naming the first that fails."""
     period = period_of(period)
     bucket = backup_bucket(settings.require("WEBSITEURL"), period)
-    lines = []
-    for endpoint in endpoints_from_settings(settings):
-        client = s3.s3_client(endpoint, profile="bulk")
-        try:
-            names, digest, size, _ = read_archive(client, bucket, key, lambda archive: [m.name for m in archive])
-        except s3.s3_errors() as exc:
-            raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
-        except AdtError as exc:
-            raise AdtError(f"endpoint {endpoint.index}: {exc.message}", exc.hint) from None
-        if f"./{MARKER}" not in names:
-            raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} lacks the marker {MARKER}")
-        lines.append(
-            f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, "
-            f"{size} bytes, sha256 {digest[:12]}…"
-        )
-    return lines
+    return [_verify_endpoint(endpoint, bucket, key) for endpoint in endpoints_from_settings(settings)]
+
+
+def _verify_endpoint(endpoint: Endpoint, bucket: str, key: str) -> str:
+    client = s3.s3_client(endpoint, profile="bulk")
+    try:
+        names, digest, size, _ = read_archive(client, bucket, key, lambda archive: [m.name for m in archive])
+    except s3.s3_errors() as exc:
+        raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+    except AdtError as exc:
+        raise AdtError(f"endpoint {endpoint.index}: {exc.message}", exc.hint) from None
+    if f"./{MARKER}" not in names:
+        raise AdtError(f"endpoint {endpoint.index}: {bucket}/{key} lacks the marker {MARKER}")
+    return (
+        f"endpoint {endpoint.index}: {bucket}/{key} verified: {len(names)} entries, {size} bytes, sha256 {digest[:12]}…"
+    )
 
 
 def restore(

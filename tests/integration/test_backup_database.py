@@ -99,6 +99,13 @@ def archive_of(machine, server_index: int = 0, key_suffix: str = "", period: str
     return client, bucket, key, client.get_object(Bucket=bucket, Key=key)
 
 
+def dump_digest(client, bucket, key):
+    """The sha256 of the dump inside a stored archive: which generation it is."""
+    body = client.get_object(Bucket=bucket, Key=key)["Body"].read()
+    with tarfile.open(fileobj=io.BytesIO(body), mode="r|gz") as archive:
+        return hashlib.sha256(b"".join(archive.extractfile(m).read() for m in archive)).hexdigest()
+
+
 def test_archive_is_the_originals_format_sanitised_on_every_endpoint(server, tmp_path, s3, s3_second):
     from tests.integration.conftest import Machine
 
@@ -117,8 +124,9 @@ def test_archive_is_the_originals_format_sanitised_on_every_endpoint(server, tmp
         assert listing == [members[0][0].encode()]
         name, dump = members[0]
         assert name == ("applicationDB.sql" if server.dialect == "mysql" else "applicationDB.psql")
-        assert answer["Metadata"]["dump-sha256"] == hashlib.sha256(dump).hexdigest()
-        assert answer["Metadata"]["size"] == str(len(body))
+        assert results[index].dump_sha256 == hashlib.sha256(dump).hexdigest()
+        assert answer["Metadata"] == {"dump": name} and answer["ContentLength"] == len(body) == results[index].size
+        assert f"stored as sent (ETag {answer['ETag'].strip(chr(34))})" in results[index].verified
         lines = dump.decode().strip().splitlines()
         assert "zzzz" in lines[-1]
         assert USER not in dump.decode() and "XXXXXXXXXX" in dump.decode()
@@ -169,9 +177,8 @@ def test_generations_and_verify_catches_damage(server, plain_machine):
     third = database.backup(settings, "monthly")[0]
     assert first.dump_sha256 != second.dump_sha256
     client, bucket, key, answer = archive_of(plain_machine, period="monthly")
-    assert answer["Metadata"]["dump-sha256"] == third.dump_sha256
-    heads = {suffix: client.head_object(Bucket=bucket, Key=key + suffix)["Metadata"]["dump-sha256"]
-             for suffix in (".BACKUP", ".BACKUP.2")}
+    assert dump_digest(client, bucket, key) == third.dump_sha256
+    heads = {suffix: dump_digest(client, bucket, key + suffix) for suffix in (".BACKUP", ".BACKUP.2")}
     assert heads == {".BACKUP": second.dump_sha256, ".BACKUP.2": first.dump_sha256}
     body = answer["Body"].read()
     client.put_object(Bucket=bucket, Key=key + ".BACKUP.2", Body=body[: len(body) // 2])
@@ -193,9 +200,8 @@ def test_a_killed_dump_keeps_the_previous_generation(server, plain_machine, tmp_
     with pytest.raises(AdtError, match="killed by signal 9"):
         database.backup(settings, "bimonthly")
     monkeypatch.undo()
-    _, bucket, key, answer = archive_of(plain_machine, period="bimonthly")
-    assert answer["Metadata"]["dump-sha256"] == first.dump_sha256
-    client = plain_machine.servers[0].client()
+    client, bucket, key, answer = archive_of(plain_machine, period="bimonthly")
+    assert dump_digest(client, bucket, key) == first.dump_sha256
     assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == [key]
     assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     database.backup(settings, "bimonthly")  # the next run succeeds
@@ -271,8 +277,8 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
             s3.stop()
             s3.start()  # the same data folder, new ports
             settings = settings_for(plain_machine, server)
-            _, bucket, key, answer = archive_of(plain_machine, period="manual")
-            assert answer["Metadata"]["dump-sha256"] == first.dump_sha256
+            client, bucket, key, answer = archive_of(plain_machine, period="manual")
+            assert dump_digest(client, bucket, key) == first.dump_sha256
             second = database.backup(settings, "manual")[0]
             assert second.size > 3 * database.PART_SIZE  # a real multipart upload this time
             assert "verified" in database.verify(settings, "manual")[0]

@@ -57,7 +57,8 @@ def test_backup_is_the_originals_format_with_checksum(settings, plain_machine, t
     assert result.bucket == bucket
     head = client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")
     body = client.get_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")["Body"].read()
-    assert head["Metadata"] == {"sha256": hashlib.sha256(body).hexdigest(), "size": str(len(body))}
+    assert head["ContentLength"] == len(body) == result.size and head["ETag"].strip('"') == result.etag
+    assert result.verified.endswith(f"bytes, stored as sent (ETag {result.etag})")
     names = tarfile.open(fileobj=io.BytesIO(body), mode="r:gz").getnames()
     assert "./XXXXXX-DO_NOT_REMOVE" in names and "./index.php" in names
     assert all(name == "." or name.startswith("./") for name in names)
@@ -77,14 +78,17 @@ def test_round_trip_gives_an_identical_tree(settings, tmp_path):
     assert not list(tmp_path.glob(".restored*"))  # no staging left beside it
 
 
+def body_of(machine, bucket, key=website.ARCHIVE):
+    return machine.servers[0].client().get_object(Bucket=bucket, Key=key)["Body"].read()
+
+
 def test_generations_rotate_and_are_each_verifiable(settings, plain_machine, tmp_path):
     first = website.backup(settings, "weekly", make_webroot(tmp_path / "one", seed=1))[0]
+    first_body = body_of(plain_machine, first.bucket)
     second = website.backup(settings, "weekly", make_webroot(tmp_path / "two", seed=2))[0]
-    client = plain_machine.servers[0].client()
     bucket = first.bucket
-    previous = client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz.BACKUP")
-    assert previous["Metadata"]["sha256"] == first.sha256
-    assert client.head_object(Bucket=bucket, Key="applicationsourcecode.tar.gz")["Metadata"]["sha256"] == second.sha256
+    assert body_of(plain_machine, bucket, "applicationsourcecode.tar.gz.BACKUP") == first_body
+    assert len(body_of(plain_machine, bucket)) == second.size and body_of(plain_machine, bucket) != first_body
     assert website.verify(settings, "weekly")[0].startswith("endpoint 1: ")
     assert "verified" in website.verify(settings, "weekly", "applicationsourcecode.tar.gz.BACKUP")[0]
     website.restore(settings, "weekly", tmp_path / "older", key="applicationsourcecode.tar.gz.BACKUP")
@@ -106,13 +110,14 @@ def test_verify_finds_a_damaged_backup(settings, plain_machine, tmp_path):
     result = website.backup(settings, "bimonthly", make_webroot(tmp_path / "html"))[0]
     client = plain_machine.servers[0].client()
     body = client.get_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz")["Body"].read()
+    assert "verified" in website.verify(settings, "bimonthly")[0]  # no checksum recorded: the gzip CRC and the tar
     client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=body,
                       Metadata={"sha256": hashlib.sha256(b"another archive").hexdigest()})
     with pytest.raises(AdtError, match="endpoint 1: .*-bimonthly/applicationsourcecode.tar.gz does not match its "
                                        "recorded sha256"):
         website.verify(settings, "bimonthly")
     client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=b"not a tar",
-                      Metadata={"sha256": result.sha256})
+                      Metadata={"sha256": hashlib.sha256(body).hexdigest()})
     with pytest.raises(AdtError, match="applicationsourcecode.tar.gz is not a whole gzip file"):
         website.verify(settings, "bimonthly")
     client.put_object(Bucket=result.bucket, Key="applicationsourcecode.tar.gz", Body=body[:len(body) // 2])
@@ -134,6 +139,7 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
         plain_machine.write_settings()
         settings = MachineSettings.load(plain_machine.settings_path)
         first = website.backup(settings, "manual", make_webroot(tmp_path / "small"))[0]
+        first_body = server.client().get_object(Bucket=first.bucket, Key=website.ARCHIVE)["Body"].read()
         big = tmp_path / "big"
         big.mkdir()
         for i in range(6):
@@ -147,13 +153,13 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
         server.start()  # the same data folder, new ports
         plain_machine.write_settings()
         settings = MachineSettings.load(plain_machine.settings_path)
-        head = server.client().head_object(Bucket=first.bucket, Key="applicationsourcecode.tar.gz")
-        assert head["Metadata"]["sha256"] == first.sha256  # the live key is the previous, complete generation
+        live = server.client().get_object(Bucket=first.bucket, Key=website.ARCHIVE)["Body"].read()
+        assert live == first_body  # the live key is the previous, complete generation
+        assert server.client().list_objects_v2(Bucket=first.bucket)["KeyCount"] == 1  # no generation shifted
         assert "verified" in website.verify(settings, "manual")[0]
         second = website.backup(settings, "manual", make_webroot(tmp_path / "after", seed=9))[0]  # and the next run works
-        assert server.client().head_object(Bucket=first.bucket, Key="applicationsourcecode.tar.gz.BACKUP")[
-            "Metadata"]["sha256"] == first.sha256
-        assert second.sha256 != first.sha256
+        previous = server.client().get_object(Bucket=first.bucket, Key=f"{website.ARCHIVE}.BACKUP")["Body"].read()
+        assert previous == first_body and second.etag != first.etag
     finally:
         server.stop()
 
@@ -178,6 +184,7 @@ def test_a_failing_tar_keeps_the_previous_generation_and_says_why(settings, plai
     """tar's exit status comes after its output: the archive, already uploaded in parts, is dropped again."""
     webroot = make_webroot(tmp_path / "html")
     first = website.backup(settings, "daily", webroot)[0]
+    first_body = body_of(plain_machine, first.bucket)
     fake = tmp_path / "bin"
     fake.mkdir()
     (fake / "tar").write_text("#!/bin/sh\nhead -c 20000000 /dev/urandom\n"
@@ -190,4 +197,65 @@ def test_a_failing_tar_keeps_the_previous_generation_and_says_why(settings, plai
     client = plain_machine.servers[0].client()
     assert [o["Key"] for o in client.list_objects_v2(Bucket=first.bucket)["Contents"]] == [website.ARCHIVE]
     assert client.list_multipart_uploads(Bucket=first.bucket).get("Uploads", []) == []
-    assert client.head_object(Bucket=first.bucket, Key=website.ARCHIVE)["Metadata"]["sha256"] == first.sha256
+    assert body_of(plain_machine, first.bucket) == first_body
+
+
+@pytest.mark.parametrize("script, error", [
+    ("head -c 3000000 /dev/urandom", "is not a whole gzip file"),  # exits 0, but its output is no archive
+    ("exec /usr/bin/tar --create --gzip --file - -C {webroot} .", "lacks the marker XXXXXX-DO_NOT_REMOVE"),
+])
+def test_the_archive_is_checked_as_it_is_sent_and_a_bad_one_never_goes_live(settings, plain_machine, tmp_path,
+                                                                            monkeypatch, script, error):
+    """The bytes sent are read as a gzip tar on the way (VerifyBackupPresent.sh's check, without a download):
+    an archive that is not whole or lacks the marker is refused before it goes live, generations unshifted."""
+    webroot = make_webroot(tmp_path / "html")
+    first = website.backup(settings, "weekly", webroot)[0]
+    first_body = body_of(plain_machine, first.bucket)
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "tar").write_text("#!/bin/sh\n" + script.format(webroot=webroot) + "\n")
+    (fake / "tar").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    with pytest.raises(AdtError, match=f"endpoint 1: .*-weekly/applicationsourcecode.tar.gz {error}"):
+        website.backup(settings, "weekly", webroot)
+    monkeypatch.undo()
+    client = plain_machine.servers[0].client()
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=first.bucket)["Contents"]] == [website.ARCHIVE]
+    assert client.list_multipart_uploads(Bucket=first.bucket).get("Uploads", []) == []
+    assert body_of(plain_machine, first.bucket) == first_body
+
+
+def test_a_copy_the_etag_cannot_confirm_is_read_back(settings, plain_machine, tmp_path, monkeypatch):
+    """Where the server's ETag is not its parts' MD5s (some encryption modes), the copy is read back whole."""
+    from adt.backup import transfer
+
+    reads = []
+    real = transfer.streamed
+
+    def streamed(client, bucket, key):
+        reads.append(key)
+        return real(client, bucket, key)
+
+    monkeypatch.setattr(transfer, "streamed", streamed)
+    (result,) = website.backup(settings, "daily", make_webroot(tmp_path / "html"))
+    assert reads == [] and "stored as sent" in result.verified  # confirmed by size and ETag: no download
+    monkeypatch.setattr(transfer.Upload, "confirm", lambda self, size: False)
+    (result,) = website.backup(settings, "daily", make_webroot(tmp_path / "again", seed=3))
+    assert reads == [website.ARCHIVE]
+    assert result.verified.startswith(f"endpoint 1: {result.bucket}/{website.ARCHIVE} verified: ")
+    assert f"{result.size} bytes, sha256 " in result.verified
+
+
+def test_backup_run_verifies_without_reading_the_backup_back(plain_machine, tmp_path, monkeypatch):
+    """`adt backup run` (Backup.sh): the backup's own check is its verification; nothing is downloaded."""
+    import functools
+
+    from adt.backup import schedule, transfer
+
+    settings = MachineSettings.load(plain_machine.settings_path)
+    monkeypatch.setattr(website, "backup", functools.partial(website.backup, webroot=make_webroot(tmp_path / "html")))
+    monkeypatch.setattr(transfer, "streamed", lambda *args: pytest.fail("the backup was read back"))
+    lines = []
+    assert schedule.run(settings, plain_machine.home, "webserver", "hourly", force=True, say=lines.append)
+    assert any(line.endswith("bytes, stored as sent (ETag " + line.rsplit("ETag ", 1)[-1]) and "verified" in line
+               for line in lines), lines

@@ -1,6 +1,7 @@
 """The one multipart upload path (adt.backup.transfer) against SeaweedFS and moto: one PUT for an archive of one
 part, parts in any order, bounded concurrency, abort on any failure, nothing sent in a dry run."""
 
+import base64
 import hashlib
 import io
 import os
@@ -13,6 +14,7 @@ import pytest
 from adt import run
 from adt.backup import transfer
 from adt.datastore.endpoints import Endpoint
+from adt.errors import AdtError
 
 S3_SERVERS = ("seaweedfs", "moto")
 PART = transfer.PART_SIZE
@@ -51,20 +53,22 @@ def leftovers(server, bucket):
 def test_an_archive_of_one_part_is_one_put(s3_server, bucket, size):
     data = os.urandom(size)
     sizes = []
-    assert transfer.upload_stream(io.BytesIO(data), [upload_to(s3_server, bucket)], sizes.append) == (
-        size, hashlib.sha256(data).hexdigest())
+    upload = upload_to(s3_server, bucket)
+    assert transfer.upload_stream(io.BytesIO(data), [upload], sizes.append) == size
     body, etag = stored(s3_server, bucket)
     assert body == data and "-" not in etag  # a multipart object's ETag ends with -<parts>
+    assert etag == upload.expected_etag() == hashlib.md5(data).hexdigest() and upload.confirm(size)
     assert sizes == [size] and leftovers(s3_server, bucket)[1] == []
 
 
 def test_a_larger_archive_goes_in_parts_in_order(s3_server, bucket):
     data = os.urandom(2 * PART + 12345)
     seen = []
-    size, digest = transfer.upload_stream(io.BufferedReader(io.BytesIO(data), 1000), [upload_to(s3_server, bucket)],
-                                          seen.append)
+    upload = upload_to(s3_server, bucket)
+    size = transfer.upload_stream(io.BufferedReader(io.BytesIO(data), 1000), [upload], seen.append)
     body, etag = stored(s3_server, bucket)
-    assert body == data and etag.endswith("-3") and (size, digest) == (len(data), hashlib.sha256(data).hexdigest())
+    assert body == data and etag.endswith("-3") and size == len(data)
+    assert etag == upload.expected_etag() and upload.confirm(size)
     assert seen == [PART, 2 * PART, len(data)]
     assert leftovers(s3_server, bucket) == (["archive.partial"], [])
 
@@ -157,14 +161,48 @@ def test_a_failing_part_aborts_every_upload(s3_server, bucket, monkeypatch):
     assert leftovers(s3_server, bucket) == ([], [])
 
 
-def test_abort_after_the_archive_was_written_deletes_it(s3_server, bucket):
-    """An archiver that fails at its very end (tar's exit status) leaves no temporary object."""
-    for size in (10, 2 * PART):
-        upload = upload_to(s3_server, bucket)
-        transfer.upload_stream(io.BytesIO(b"z" * size), [upload])
-        assert leftovers(s3_server, bucket)[0] == ["archive.partial"]
-        upload.abort()
-        assert leftovers(s3_server, bucket) == ([], [])
+@pytest.mark.parametrize("size", [10, 2 * PART])
+def test_nothing_is_visible_until_commit_has_passed(s3_server, bucket, size):
+    """The archive goes to its live key, but a failing `commit` (tar's exit status, the archive's check)
+    leaves nothing there; a passing one sees every part stored and the key still absent."""
+    def failing():
+        assert leftovers(s3_server, bucket)[0] == []
+        raise OSError("tar: file changed as we read it")
+
+    with pytest.raises(OSError, match="file changed as we read it"):
+        transfer.upload_stream(io.BytesIO(b"z" * size), [upload_to(s3_server, bucket)], commit=failing)
+    assert leftovers(s3_server, bucket) == ([], [])
+    seen = []
+    upload = upload_to(s3_server, bucket)
+    transfer.upload_stream(io.BytesIO(b"z" * size), [upload], commit=lambda: seen.append(leftovers(s3_server, bucket)))
+    assert seen[0][0] == [] and len(seen[0][1]) == (1 if size > PART else 0)  # parts stored, not completed
+    assert leftovers(s3_server, bucket) == (["archive.partial"], []) and upload.confirm(size)
+
+
+def test_every_part_carries_its_md5_and_confirm_checks_the_stored_object(s3_server, bucket):
+    """The server refuses a part that does not arrive as sent (Content-MD5); `confirm` compares the stored
+    object's size (an error) and ETag (False: only a read can tell) with what was sent."""
+    upload = upload_to(s3_server, bucket)
+    sent = []
+
+    def note(request, **_):
+        sent.append(request.headers["Content-MD5"].decode())
+
+    upload.client.meta.events.register("before-send.s3.UploadPart", note)
+    data = os.urandom(2 * PART + 5)
+    try:
+        transfer.upload_stream(io.BytesIO(data), [upload])
+    finally:
+        upload.client.meta.events.unregister("before-send.s3.UploadPart", note)
+    pieces = [data[:PART], data[PART:2 * PART], data[2 * PART:]]
+    assert sorted(sent) == sorted(base64.b64encode(hashlib.md5(p).digest()).decode() for p in pieces)
+    assert upload.expected_etag() == transfer.etag_of([hashlib.md5(p).digest() for p in pieces], True)
+    assert upload.confirm(len(data))
+    s3_server.client().put_object(Bucket=bucket, Key="archive.partial", Body=bytes(len(data)))
+    assert not upload.confirm(len(data))
+    with pytest.raises(AdtError, match=r"endpoint 1: transfer-\w+/archive.partial has 5 bytes, 7 were sent"):
+        s3_server.client().put_object(Bucket=bucket, Key="archive.partial", Body=b"12345")
+        upload.confirm(7)
 
 
 def test_a_dry_run_sends_nothing(s3_server, bucket):
