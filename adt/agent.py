@@ -372,17 +372,29 @@ def _child(listener, conn, log, handler):
 
 
 def _watch(conn):
-    """Wait until the client leaves (it sends nothing more while it waits for the code): a client that
-    ends before the call does (Ctrl-C, a closed ssh session, a killed cron job) interrupts the call as a
-    Ctrl-C would, so its cleanup runs and nothing goes on in the agent that nobody waits for."""
+    """Interrupt the call, as a Ctrl-C would, when its client leaves before it ends (Ctrl-C, a closed ssh session, a
+    killed cron job): its cleanup runs and nothing goes on in the agent that nobody waits for. The client sends
+    nothing more while it waits for the code, so the connection becomes readable only when it closes: the kernel
+    then signals SIGIO (no thread, which would cost a GIL hand-over at every call)."""
+    import fcntl
     import signal
 
-    try:
-        conn.settimeout(None)  # the request's deadline is over: wait as long as the call runs
-        conn.recv(1)
-    except OSError:
-        pass
-    os.kill(os.getpid(), signal.SIGINT)
+    def readable(signum, frame):
+        try:
+            gone = conn.recv(1, _socket.MSG_PEEK | _socket.MSG_DONTWAIT) == b""
+        except BlockingIOError:
+            gone = False
+        except OSError:
+            gone = True
+        if gone:
+            signal.signal(signal.SIGIO, signal.SIG_IGN)
+            raise KeyboardInterrupt
+
+    conn.settimeout(None)  # blocking, so MSG_DONTWAIT answers at once (a timeout would make recv wait first)
+    signal.signal(signal.SIGIO, readable)
+    fcntl.fcntl(conn.fileno(), fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(conn.fileno(), fcntl.F_SETFL, fcntl.fcntl(conn.fileno(), fcntl.F_GETFL) | os.O_ASYNC)
+    readable(signal.SIGIO, None)  # a client that left before this was set up
 
 
 def _run(conn, request, fds, handler):
@@ -399,9 +411,7 @@ def _run(conn, request, fds, handler):
         os.environ.clear()
         os.environ.update(request["env"])
         os.chdir(request["cwd"])
-        import threading
-
-        threading.Thread(target=_watch, args=(conn,), daemon=True).start()
+        _watch(conn)
         code = handler(list(request["argv"]))
     except BaseException as exc:  # report, never let the child return into the accept loop
         try:
@@ -412,6 +422,7 @@ def _run(conn, request, fds, handler):
         import signal
 
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # the client leaves once it has the code
+        signal.signal(signal.SIGIO, signal.SIG_IGN)
         try:
             sys.stdout.flush()
             sys.stderr.flush()
