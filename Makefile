@@ -57,6 +57,7 @@ unit: deps
 
 bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
+	$(BIN)/python benchmarks/fleet_machine.py
 	$(BIN)/python benchmarks/build.py
 	$(BIN)/python benchmarks/backup_website.py
 	$(BIN)/python benchmarks/backup_database.py

@@ -6,6 +6,7 @@ import os
 import signal
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -81,22 +82,40 @@ def start(path, log_path, wait, quiet):
         return
     os.makedirs(os.path.dirname(path) or ".", mode=0o700, exist_ok=True)
     log_path = log_path or path + ".log"
+    failed = Path(path + ".failed")  # a start failed before: cron tries every minute, the log says it once
+    attempt = log_path
+    if failed.exists():
+        attempt = path + ".retry.log"  # the last attempt's output only
+        Path(attempt).unlink(missing_ok=True)
     process = runner.spawn(
         [sys.executable, "-m", "adt", "agent", "run", "--socket", path],
-        log_path=log_path,
+        log_path=attempt,
         process=True,
         what="the agent",
     )
     deadline = time.monotonic() + wait
+    problem = f"the agent did not answer at {path} within {wait:g} s"
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise AdtError(f"the agent exited at start (code {process.returncode})", f"read {log_path}")
+            problem = f"the agent exited at start (code {process.returncode})"
+            break
         if core.running_pid(path):
+            failed.unlink(missing_ok=True)
             click.echo(f"adt agent started (pid {process.pid}) at {path}")
             return
         time.sleep(0.05)
-    process.terminate()
-    raise AdtError(f"the agent did not answer at {path} within {wait:g} s", f"read {log_path}")
+    else:
+        process.terminate()
+    if not failed.exists():
+        failed.write_text(f"{problem}\n")
+        from adt.fs import open_private
+
+        with open_private(log_path, "a") as log:
+            log.write(
+                f"adt agent: {problem}; until it starts, every adt call on this machine runs in-process (slower, "
+                f"the same result); further attempts log to {path}.retry.log\n"
+            )
+    raise AdtError(problem, f"read {log_path}")
 
 
 @agent.command()

@@ -392,3 +392,64 @@ def _running(pid: int) -> bool:
             return stat_file.read().rsplit(")", 1)[1].split()[0] != "Z"
     except FileNotFoundError:
         return False
+
+
+def test_an_agent_that_will_not_start_is_logged_once_and_calls_run_in_process(plain_machine):
+    """Cron tries every minute; the agent's log says once that it cannot start, and every call works meanwhile."""
+    agent_machine = plain_machine
+    agent_machine.env["ADT_AGENT"] = "on"  # calls would go to an agent, if one answered
+    env, adt = agent_machine.env, str(BIN / "adt")
+    directory = os.path.dirname(agent_machine.socket)
+    os.makedirs(directory, exist_ok=True)
+    os.chown(directory, 65534, 65534)  # a socket folder of another user: the agent refuses to serve there
+    try:
+        for _ in range(3):
+            started = subprocess.run([adt, "agent", "start", "--quiet"], env=env, capture_output=True, text=True)
+            assert started.returncode == 1 and "adt: the agent exited at start (code 1)" in started.stderr
+        log = open(agent_machine.socket + ".log").read()
+        assert log.count("adt agent: the agent exited at start (code 1); until it starts, every adt call") == 1
+        assert log.count("belongs to another user") == 1  # later attempts write to the retry log, not here
+        assert "belongs to another user" in open(agent_machine.socket + ".retry.log").read()
+        assert agent_machine.wrapper("PutToConfigDatastore.sh", "10.0.0.9", "webserverips").returncode == 0
+        checked = agent_machine.wrapper("CheckConfigDatastore.sh", "webserverips/10.0.0.9")
+        assert (checked.returncode, checked.stdout, checked.stderr) == (0, "1\n", "")  # in-process, silently
+    finally:
+        os.chown(directory, 0, 0)
+    started = subprocess.run([adt, "agent", "start", "--quiet"], env=env, capture_output=True, text=True)
+    try:
+        assert started.returncode == 0, started.stderr
+        assert not os.path.exists(agent_machine.socket + ".failed")
+    finally:
+        subprocess.run([adt, "agent", "stop"], env=env, capture_output=True)
+
+
+def test_an_agent_that_dies_mid_call_fails_the_call_loudly(tmp_path):
+    """The caller never believes a call the agent did not finish: no code back is exit 1 and a line saying so."""
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="adt-agent-test-")
+    path = os.path.join(directory, "agent.sock")
+
+    def handler(argv):
+        os.kill(os.getpid(), signal.SIGKILL)  # the child running the call dies before it can answer
+
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open(tmp_path / "agent.log", "w") as log:
+                core.serve(handler, path, log=log, warm=lambda: True)
+        finally:
+            os._exit(0)
+    try:
+        deadline = time.monotonic() + 10
+        while not core.running_pid(path):
+            assert time.monotonic() < deadline, "the agent did not start"
+            time.sleep(0.02)
+        probe = "import sys; from adt.agent import forward; sys.exit(forward(['put'], sys.argv[1]))"
+        result = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=30)
+        assert result.returncode == 1
+        assert f"adt: the agent at {path} ended the request without a result" in result.stderr
+    finally:
+        os.kill(pid, signal.SIGTERM)
+        os.waitpid(pid, 0)
+        shutil.rmtree(directory, ignore_errors=True)
