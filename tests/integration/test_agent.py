@@ -293,46 +293,22 @@ def test_agent_serves_changed_settings(agent_machine):
 def test_the_server_runs_the_handler_it_is_given(tmp_path):
     """The agent's server knows nothing of the CLI: each request runs the handler passed to `serve`, with the
     client's stdio, cwd and environment, and its return value is the client's exit code."""
-    import tempfile
-
-    directory = tempfile.mkdtemp(prefix="adt-agent-test-")  # short: a socket path has at most 107 bytes
-    path = os.path.join(directory, "agent.sock")
 
     def handler(argv):
         print(f"ran {argv} in {os.getcwd()} with {os.environ.get('PROBE')}", flush=True)
         return 7
 
-    pid = os.fork()
-    if pid == 0:  # the agent
-        try:
-            with open(tmp_path / "agent.log", "w") as log:
-                core.serve(handler, path, log=log, warm=lambda: True)
-        finally:
-            os._exit(0)
-    try:
-        deadline = time.monotonic() + 10
-        while not core.running_pid(path):
-            assert time.monotonic() < deadline, "the agent did not start"
-            time.sleep(0.02)
+    with serving(handler, tmp_path / "agent.log") as path:
         probe = ("import os, sys; from adt.agent import forward; os.chdir(sys.argv[1]);"
                  " sys.exit(forward(['say', 'hello'], sys.argv[2]))")
         result = subprocess.run([sys.executable, "-c", probe, str(tmp_path), path], capture_output=True, text=True,
                                 env={**os.environ, "PROBE": "42"}, timeout=30)
         assert (result.returncode, result.stdout) == (7, f"ran ['say', 'hello'] in {tmp_path} with 42\n")
         assert "(settings loaded)" in (tmp_path / "agent.log").read_text()  # what warm() answered
-    finally:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-        shutil.rmtree(directory, ignore_errors=True)
-
 
 def test_a_client_that_leaves_interrupts_its_call(tmp_path):
     """A forwarded call whose client ends first (Ctrl-C, a closed ssh session) is interrupted as a Ctrl-C
     would interrupt it in-process: its cleanup runs and nothing goes on in the agent that nobody waits for."""
-    import tempfile
-
-    directory = tempfile.mkdtemp(prefix="adt-agent-test-")
-    path = os.path.join(directory, "agent.sock")
     began, cleaned = tmp_path / "began", tmp_path / "cleaned"
 
     def handler(argv):
@@ -347,19 +323,7 @@ def test_a_client_that_leaves_interrupts_its_call(tmp_path):
             return 130
         return 0
 
-    pid = os.fork()
-    if pid == 0:  # the agent
-        try:
-            core.DEADLINE = 0.5
-            with open(tmp_path / "agent.log", "w") as log:
-                core.serve(handler, path, log=log, warm=lambda: True)
-        finally:
-            os._exit(0)
-    try:
-        deadline = time.monotonic() + 10
-        while not core.running_pid(path):
-            assert time.monotonic() < deadline, "the agent did not start"
-            time.sleep(0.02)
+    with serving(handler, tmp_path / "agent.log", deadline=0.5) as path:
         probe = "import sys; from adt.agent import forward; sys.exit(forward([sys.argv[2]], sys.argv[1]))"
         assert subprocess.run([sys.executable, "-c", probe, path, "short"], timeout=30).returncode == 5
         client = subprocess.Popen([sys.executable, "-c", probe, path, "long"])
@@ -379,11 +343,6 @@ def test_a_client_that_leaves_interrupts_its_call(tmp_path):
         while _running(child):
             assert time.monotonic() < deadline, "the agent's child did not end"
             time.sleep(0.02)
-    finally:
-        os.kill(pid, signal.SIGTERM)
-        os.waitpid(pid, 0)
-        shutil.rmtree(directory, ignore_errors=True)
-
 
 def _running(pid: int) -> bool:
     """Whether a process runs (a zombie, ended but not yet reaped by its parent, does not)."""
@@ -425,30 +384,39 @@ def test_an_agent_that_will_not_start_is_logged_once_and_calls_run_in_process(pl
 
 def test_an_agent_that_dies_mid_call_fails_the_call_loudly(tmp_path):
     """The caller never believes a call the agent did not finish: no code back is exit 1 and a line saying so."""
-    import tempfile
-
-    directory = tempfile.mkdtemp(prefix="adt-agent-test-")
-    path = os.path.join(directory, "agent.sock")
 
     def handler(argv):
         os.kill(os.getpid(), signal.SIGKILL)  # the child running the call dies before it can answer
 
-    pid = os.fork()
-    if pid == 0:
-        try:
-            with open(tmp_path / "agent.log", "w") as log:
-                core.serve(handler, path, log=log, warm=lambda: True)
-        finally:
-            os._exit(0)
-    try:
-        deadline = time.monotonic() + 10
-        while not core.running_pid(path):
-            assert time.monotonic() < deadline, "the agent did not start"
-            time.sleep(0.02)
+    with serving(handler, tmp_path / "agent.log") as path:
         probe = "import sys; from adt.agent import forward; sys.exit(forward(['put'], sys.argv[1]))"
         result = subprocess.run([sys.executable, "-c", probe, path], capture_output=True, text=True, timeout=30)
         assert result.returncode == 1
         assert f"adt: the agent at {path} ended the request without a result" in result.stderr
+
+
+@contextlib.contextmanager
+def serving(handler, log_path, deadline=None):
+    """An agent serving `handler` in a forked process (the server alone, without the CLI); yields its socket path."""
+    import tempfile
+
+    directory = tempfile.mkdtemp(prefix="adt-agent-test-")  # short: a socket path has at most 107 bytes
+    path = os.path.join(directory, "agent.sock")
+    pid = os.fork()
+    if pid == 0:  # the agent
+        try:
+            if deadline is not None:
+                core.DEADLINE = deadline
+            with open(log_path, "w") as log:
+                core.serve(handler, path, log=log, warm=lambda: True)
+        finally:
+            os._exit(0)
+    try:
+        started = time.monotonic()
+        while not core.running_pid(path):
+            assert time.monotonic() < started + 10, "the agent did not start"
+            time.sleep(0.02)
+        yield path
     finally:
         os.kill(pid, signal.SIGTERM)
         os.waitpid(pid, 0)
