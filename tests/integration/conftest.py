@@ -48,6 +48,20 @@ def s3_server(request, s3):
     return s3 if getattr(request, "param", "seaweedfs") == "seaweedfs" else request.getfixturevalue("s3_moto")
 
 
+def scratch_bucket(server, prefix: str):
+    """A bucket of the test's own on `server`, emptied (unfinished uploads too) and removed afterwards: each bucket
+    holds a volume of the session's SeaweedFS. A generator, for a fixture to `yield from`."""
+    name = f"{prefix}-{uuid.uuid4().hex[:12]}"
+    client = server.client()
+    client.create_bucket(Bucket=name)
+    yield name
+    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
+        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
+    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
+        client.delete_object(Bucket=name, Key=item["Key"])
+    client.delete_bucket(Bucket=name)
+
+
 def pytest_generate_tests(metafunc):
     """A module with `S3_SERVERS = ("seaweedfs", "moto")` runs each of its datastore tests on both servers."""
     servers = getattr(metafunc.module, "S3_SERVERS", None)

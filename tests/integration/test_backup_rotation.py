@@ -1,37 +1,25 @@
 """The generations' shift (adt.backup.publish.Rotation) against SeaweedFS and moto: prepared by server-side
 copies that stay invisible, made in one step by `commit`, dropped whole by `abort`."""
 
-import uuid
 
 import pytest
 
 from adt.backup.publish import Rotation
+from tests.integration.conftest import scratch_bucket
 
 S3_SERVERS = ("seaweedfs", "moto")
 LIVE = "archive.tar.gz"
 
 
-def _bucket(server):
-    name = f"rotation-{uuid.uuid4().hex[:12]}"
-    client = server.client()
-    client.create_bucket(Bucket=name)
-    yield name
-    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
-        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
-    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
-        client.delete_object(Bucket=name, Key=item["Key"])
-    client.delete_bucket(Bucket=name)
-
-
 @pytest.fixture
 def bucket(s3_server):
-    yield from _bucket(s3_server)
+    yield from scratch_bucket(s3_server, "rotation")
 
 
 @pytest.fixture
 def seaweed_bucket(s3):
     """moto ignores CopySourceIfMatch on a part copy: that test runs on SeaweedFS (as AWS, it honours it)."""
-    yield from _bucket(s3)
+    yield from scratch_bucket(s3, "rotation")
 
 
 def contents(client, bucket):

@@ -7,7 +7,6 @@ import io
 import os
 import threading
 import time
-import uuid
 
 import pytest
 
@@ -15,6 +14,7 @@ from adt import run
 from adt.backup import transfer
 from adt.datastore.endpoints import Endpoint
 from adt.errors import AdtError
+from tests.integration.conftest import scratch_bucket
 
 S3_SERVERS = ("seaweedfs", "moto")
 PART = transfer.PART_SIZE
@@ -22,16 +22,8 @@ PART = transfer.PART_SIZE
 
 @pytest.fixture
 def bucket(s3_server):
-    """A bucket of the test's own, removed afterwards: each bucket holds a volume of the session's server."""
-    name = f"transfer-{uuid.uuid4().hex[:12]}"
-    client = s3_server.client()
-    client.create_bucket(Bucket=name)
-    yield name
-    for upload in client.list_multipart_uploads(Bucket=name).get("Uploads", []):
-        client.abort_multipart_upload(Bucket=name, Key=upload["Key"], UploadId=upload["UploadId"])
-    for item in client.list_objects_v2(Bucket=name).get("Contents", []):
-        client.delete_object(Bucket=name, Key=item["Key"])
-    client.delete_bucket(Bucket=name)
+    """A bucket of the test's own, removed afterwards."""
+    yield from scratch_bucket(s3_server, "transfer")
 
 
 def upload_to(server, bucket, key="archive.partial"):
