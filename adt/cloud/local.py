@@ -11,6 +11,8 @@ root only), so list and destroy work from any later process. Every process a mac
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import ipaddress
 import json
@@ -21,7 +23,7 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Iterator, List, Optional
 
 from adt.cloud.base import CloudDriver, Server, UserData, role_of
 from adt.errors import AdtError
@@ -247,7 +249,22 @@ class LocalDriver(CloudDriver):
         """The argv prefix that runs a command inside a machine (its network, mounts and hostname)."""
         return ["nsenter", "-t", str(self._machine(name)["holder"]), "-n", "-m", "-u", "--"]
 
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[None]:
+        """This host's state to ourselves: machines created side by side (threads, or other processes) take
+        turns to make the network, pick an address and prepare the shared mount points. An flock on the
+        state folder itself: the kernel drops it when its holder ends, and it leaves no file behind."""
+        self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(self.state, 0o700)
+        fd = os.open(self.state, os.O_RDONLY | os.O_DIRECTORY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
     def _allocate(self) -> str:
+        """The first free address of the VPC (call it holding _locked, and record the machine before letting go)."""
         used = {m["ip"] for m in self._machines()} | {self.gateway}
         for host in self.network.hosts():
             if str(host) not in used:
@@ -255,31 +272,34 @@ class LocalDriver(CloudDriver):
         raise AdtError(f"no free address left in {self.network}")
 
     def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int, authorized_key: str) -> Server:
-        if (self._dir(name) / "machine.json").exists():
-            raise AdtError(f"a local machine named {name} exists already", "destroy it first")
-        self.ensure_network()
+        """Safe to call side by side: the network, the address and the shared mount points are settled under
+        _locked; the rest (links, sshd, first boot) is the machine's own."""
         base = self._dir(name)
-        (base / "root").mkdir(parents=True, exist_ok=True)
-        os.chmod(self.state, 0o700)
-        ip = self._allocate()
         netns, veth = f"adt-{name}"[:60], f"v{_short(name, 11)}"
-        machine = {
-            "name": name,
-            "ip": ip,
-            "netns": netns,
-            "veth": veth,
-            "switch": self.switch,
-            "holder": 0,
-            "ssh_port": ssh_port,
-            "role": role_of(name),
-            "created": time.time(),
-        }
-        (base / "machine.json").write_text(json.dumps(machine))
+        with self._locked():
+            if (base / "machine.json").exists():
+                raise AdtError(f"a local machine named {name} exists already", "destroy it first")
+            self.ensure_network()
+            (base / "root").mkdir(parents=True, exist_ok=True)
+            ip = self._allocate()
+            machine = {
+                "name": name,
+                "ip": ip,
+                "netns": netns,
+                "veth": veth,
+                "switch": self.switch,
+                "holder": 0,
+                "ssh_port": ssh_port,
+                "role": role_of(name),
+                "created": time.time(),
+            }
+            write_atomically(base / "machine.json", json.dumps(machine), 0o600)  # the address is taken from here on
         try:
             for step in machine_steps(self.switch, netns, veth, ip, self.network.prefixlen):
                 run(step, what=f"creating machine {name}")
-            machine["holder"] = self._start_holder(name, netns)
-            (base / "machine.json").write_text(json.dumps(machine))
+            with self._locked():  # the holder makes missing mount points on this computer and records them
+                machine["holder"] = self._start_holder(name, netns)
+                write_atomically(base / "machine.json", json.dumps(machine), 0o600)
             self._start_sshd(name, ip, ssh_port, authorized_key)
             self._first_boot(name, user_data)
         except BaseException:

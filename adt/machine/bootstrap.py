@@ -93,6 +93,13 @@ def application_database_sql(name: str, user: str, password: str, host: str) -> 
 
 
 def database(settings, home: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:  # the datastore client (boto3's import) is made while MariaDB starts
+        _database(settings, home, pool.submit(_store, settings))
+
+
+def _database(settings, home: Path, store_soon) -> None:
     ip, port = my_ip(), settings.require("DBPORT")
     name, user, password = settings.require("DBNAME"), settings.require("DBUSERNAME"), settings.require("DBPASSWORD")
     datadir = Path("/var/lib/mysql")
@@ -132,13 +139,13 @@ def database(settings, home: Path) -> None:
     while run([*root, "-e", "SELECT 1"], check=False, timeout=10).returncode != 0:
         if time.monotonic() > deadline:
             raise AdtError("MariaDB did not start within 60 s", f"read {LOG / 'mariadb.log'}")
-        time.sleep(0.2)
+        time.sleep(0.05)
     host = _mysql_host_pattern(settings.require("VPCIPRANGE"))
     sql = application_database_sql(name, user, password, host)
     run(
         root, input=sql, what="creating the application database", secrets=[password, sql_string(password)[1:-1]]
     )  # as given, and as the SQL quotes it
-    store = _store(settings)
+    store = store_soon.result()
     store.delete("databaseip", recursive=True)
     store.put(f"databaseip/{ip}")
     _ready(home, "DATABASE_READY")
@@ -151,7 +158,7 @@ def _wait_for_database(settings, timeout: float = 300) -> str:
         found = [e.key.rsplit("/", 1)[1] for e in store.list("databaseip/") if not e.is_dir]
         if found:
             return found[0]
-        time.sleep(1)
+        time.sleep(0.1)  # a listing is a few ms: the webserver goes on as soon as the database is up
     raise AdtError(f"no databaseip/* in the configuration datastore after {timeout:g} s", "is the database machine up?")
 
 
@@ -221,6 +228,10 @@ def install_application(source: Path, webroot: Path) -> None:
 
 
 def webserver(settings, home: Path) -> None:
+    """Everything that does not need the database first (the copy, php-fpm, nginx), side by side with the
+    database machine's start; then the application's config once `databaseip/*` is published."""
+    from concurrent.futures import ThreadPoolExecutor
+
     ip = my_ip()
     application = settings.value("APPLICATION") or "wordpress"
     if application != "wordpress":
@@ -229,12 +240,10 @@ def webserver(settings, home: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     if not WORDPRESS.is_dir():
         raise AdtError(f"{WORDPRESS} is missing", "install Debian's wordpress package (make deps)")
-    install_application(WORDPRESS, WEBROOT)
-    db_host = _wait_for_database(settings)
-    config = WEBROOT / "wp-config.php"
-    config.unlink(missing_ok=True)  # Debian's is a per-host loader; the webroot gets a plain one
-    write_atomically(config, wordpress_config(settings, db_host), 0o640)  # the DB password: others never read it
-    shutil.chown(config, "root", "www-data")
+    with ThreadPoolExecutor(1) as pool:  # the datastore client (boto3's import) is made during the copy
+        store_soon = pool.submit(_store, settings)
+        install_application(WORDPRESS, WEBROOT)
+        store = store_soon.result()
     fpm = php_fpm() or "php-fpm"
     (CONF / "php-fpm.conf").write_text(
         f"[global]\npid = {RUN / 'php-fpm.pid'}\nerror_log = {LOG / 'php-fpm.log'}\ndaemonize = yes\n"
@@ -269,7 +278,11 @@ http {{
 """)
     run([fpm, "-y", str(CONF / "php-fpm.conf")], what="starting php-fpm")
     run(["nginx", "-e", str(LOG / "nginx-error.log"), "-c", str(CONF / "nginx.conf")], what="starting nginx")
-    store = _store(settings)
+    db_host = _wait_for_database(settings)
+    config = WEBROOT / "wp-config.php"
+    config.unlink(missing_ok=True)  # Debian's is a per-host loader; the webroot gets a plain one
+    write_atomically(config, wordpress_config(settings, db_host), 0o640)  # the DB password: others never read it
+    shutil.chown(config, "root", "www-data")
     store.put(f"webserverips/{ip}")
     _ready(home, "WEBSERVER_READY")
 
