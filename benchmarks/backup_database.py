@@ -6,12 +6,14 @@
               `s3cmd ls`/`del` of .BACKUP, `s3cmd mv` of the live key to .BACKUP, `s3cmd put`, then its
               verification: `s3cmd get` and `diff` with the archive it sent
 
-    .venv/bin/python benchmarks/backup_database.py [--megabytes 1000] [--runs 3] [--quick]
+    .venv/bin/python benchmarks/backup_database.py [--megabytes 1000] [--runs 3] [--quick] [--stages]
 
 The database is CMS-like: post rows of prose (compressible) and binary attachments (not, and doubled by
 --hex-blob). Prints wall times, the ratio (target <= 0.25), where the original's time goes, adt's peak RSS
 (target <= 200 MB). The original also rewrites the dump with five `sed -i` passes; they are left out here,
-which favours the original. --quick: a 60 MB dump, one run (a smoke run).
+which favours the original. --quick: a 60 MB dump, one run (a smoke run). --stages: also each stage of adt's
+pipeline alone, `runs` times each, with its CPU seconds (the dump's include the server's): `mariadb-dump` (adt's
+command line) to /dev/null, the sanitiser over the saved dump, `igzip -1` of it, the upload of the archive.
 """
 
 from __future__ import annotations
@@ -106,11 +108,81 @@ def original_flow(db: MariaDB, work: Path, s3cfg: Path, bucket: str) -> dict:
     return steps
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def stages(db: MariaDB, home: Path, env: dict, work: Path, runs: int) -> None:
+    """Each stage of adt's pipeline alone: wall and CPU seconds (medians)."""
+    import hashlib
+    import resource
+
+    from adt.backup import transfer
+    from adt.database import Connection
+    from adt.database.dump import Sanitiser, blocks
+    from adt.datastore.endpoints import endpoints_from_settings
+    from adt.settings.machine import MachineSettings
+
+    os.environ.update(env)  # the settings' home
+    settings = MachineSettings.load(home / "runtime" / "database_configuration_settings.dat")
+    connection = Connection.from_settings(settings)
+    server = int((db.dir / "mariadbd.pid").read_text())
+    dump, archive = work / "stage.sql", work / "stage.sql.gz"
+    pairs = [("http://", "https://"), (USER, "XXXXXXXXXX"), ("127.0.%.%", "YYYYYYYYYY")]
+
+    def children() -> float:
+        usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return usage.ru_utime + usage.ru_stime
+
+    def dumped(out) -> None:
+        process = connection.popen("dump", stdout=out)
+        if process.wait() != 0:
+            raise SystemExit("the dump failed")
+
+    def sanitised() -> None:
+        sanitise, digest = Sanitiser("mysql", pairs), hashlib.sha256()
+        with open(dump, "rb") as data:
+            for block in blocks(data):
+                digest.update(sanitise.block(block))
+
+    def compressed() -> None:
+        with open(dump, "rb") as data, open(archive, "wb") as out:
+            subprocess.run(["igzip", "-1", "-c"], stdin=data, stdout=out, check=True)
+
+    def uploaded() -> None:
+        endpoint = endpoints_from_settings(settings)[0]
+        with open(archive, "rb") as data:
+            transfer.upload_stream(data, [transfer.Upload(endpoint, "original-bench", "stage.tar.gz")])
+
+    with open(dump, "wb") as out:
+        dumped(out)
+    compressed()
+    steps = [
+        ("mariadb-dump > /dev/null (CPU: dump + server)", lambda: dumped(subprocess.DEVNULL)),
+        ("sanitiser + sha256 over the saved dump", sanitised),
+        ("igzip -1 of the saved dump", compressed),
+        ("upload of the archive (8 MB parts)", uploaded),
+    ]
+    print(f"  each stage alone ({runs} runs, medians; dump {dump.stat().st_size / 2**20:.0f} MB):")
+    for name, step in steps:
+        walls, cpus = [], []
+        for _ in range(runs):
+            wall, cpu, own, theirs = time.perf_counter(), children(), time.process_time(), cpu_seconds(server)
+            step()
+            walls.append(time.perf_counter() - wall)
+            cpus.append(children() - cpu + time.process_time() - own + cpu_seconds(server) - theirs)
+        print(f"    {name:<48} {statistics.median(walls):6.2f} s wall  {statistics.median(cpus):6.2f} s CPU")
+    dump.unlink()
+    archive.unlink()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--megabytes", type=int, default=1000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--quick", action="store_true", help="a 60 MB dump, one run: a smoke run")
+    parser.add_argument("--stages", action="store_true", help="also each stage of adt's pipeline alone")
     args = parser.parse_args()
     if args.quick:
         args.megabytes, args.runs = 60, 1
@@ -153,6 +225,8 @@ def main():
         print(f"  ratio adt/original {a / o:.2f} (target <= 0.25: {'met' if a / o <= 0.25 else 'NOT met'}; runs "
               f"{', '.join(f'{x / y:.2f}' for x, y in zip(ours, original))}); "
               f"peak RSS target <= 200 MB: {'met' if max(rss) <= 200 else 'NOT met'}")
+        if args.stages:
+            stages(db, home, env, work, args.runs)
     finally:
         db.stop()
         server.stop()

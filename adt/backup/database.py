@@ -93,19 +93,24 @@ def backup(
         return []
     pairs = [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
     name = DUMP_NAMES[connection.dialect]
-    uploads = [transfer.Upload(e, bucket, archive, {"dump": name}) for e in endpoints_from_settings(settings)]
+    endpoints = endpoints_from_settings(settings)
+    uploads: List[transfer.Upload] = []
     rotations: List[Rotation] = []
     started = time.monotonic()
     try:
-        for upload in uploads:
-            ensure_bucket(upload.client, bucket)
-            rotations.append(Rotation(upload.client, bucket, archive, keep).start())  # made while the dump runs
+
+        def prepare() -> List[transfer.Upload]:  # while the dump starts (boto3's import and clients: ~0.5 s)
+            for endpoint in endpoints:
+                uploads.append(transfer.Upload(endpoint, bucket, archive, {"dump": name}))
+                ensure_bucket(uploads[-1].client, bucket)
+                rotations.append(Rotation(uploads[-1].client, bucket, archive, keep).start())  # made as the dump runs
+            return uploads
 
         def commit() -> None:  # the archive is whole: shift the generations, then it goes live
             for rotation in rotations:
                 rotation.commit()
 
-        size, digest, dump_size = _stream(connection, pairs, uploads, meter, commit)
+        size, digest, dump_size = _stream(connection, pairs, prepare, meter, commit)
         verified = []
         for upload in uploads:
             where = f"endpoint {upload.endpoint.index}: {bucket}/{archive}"
@@ -119,7 +124,7 @@ def backup(
     except s3.s3_errors() as exc:
         for rotation in rotations:
             rotation.abort()
-        raise s3.describe(exc, uploads[0].endpoint, bucket, "store the database backup") from None
+        raise s3.describe(exc, endpoints[0], bucket, "store the database backup") from None
     except BaseException:
         for rotation in rotations:
             rotation.abort()
@@ -149,11 +154,48 @@ class _Fed:
     error: Optional[BaseException] = None
 
 
+class _Prepared:
+    """The uploads `prepare` makes, in a thread started once the dump has been; `sender` waits for them (and
+    raises what `prepare` raised); `close` waits for the thread, so nothing is made after the caller's clean-up."""
+
+    def __init__(self, prepare: Callable[[], List[transfer.Upload]]):
+        self.made: Optional[transfer.Sender] = None
+        self.error: Optional[BaseException] = None
+
+        def made() -> None:
+            try:
+                self.made = transfer.Sender(prepare())
+            except BaseException as exc:  # handed to `sender`
+                self.error = exc
+
+        self.thread = threading.Thread(target=made, daemon=True)
+        self.thread.start()
+
+    def sender(self) -> transfer.Sender:
+        self.thread.join()
+        if self.error is not None:
+            raise self.error
+        assert self.made is not None
+        return self.made
+
+    def close(self, abort: bool) -> None:
+        self.thread.join()
+        if self.made is not None:
+            if abort:
+                self.made.abort()
+            self.made.close()
+
+
 def _stream(
-    connection: Connection, pairs, uploads: List[transfer.Upload], meter=lambda _: None, commit=lambda: None
+    connection: Connection,
+    pairs,
+    prepare: Callable[[], List[transfer.Upload]],
+    meter=lambda _: None,
+    commit=lambda: None,
 ) -> Tuple[int, str, int]:
-    """dump | sanitise | compress, into every upload; `commit` runs once every part is stored and the dump is
-    known whole, before the archive goes live. Returns (archive bytes, dump sha256, dump bytes)."""
+    """dump | sanitise | compress, into the uploads `prepare` makes (in a thread, as the dump starts); `commit`
+    runs once every part is stored and the dump is known whole, before the archive goes live. Returns (archive
+    bytes, dump sha256, dump bytes)."""
     packer = run.start(
         compressor().split(),
         stdin=run.PIPE,
@@ -191,7 +233,7 @@ def _stream(
 
     feeder = threading.Thread(target=feed, daemon=True)
     feeder.start()
-    sender = transfer.Sender(uploads)
+    prepared, failed = _Prepared(prepare), True
     try:
         buffer, held, number, header_done, total = bytearray(), None, 1, False, 0
         for chunk in iter(lambda: stdout.read(1 << 20), b""):
@@ -210,7 +252,7 @@ def _stream(
                     held = piece
                     continue
                 number += 1
-                sender.send(number, piece)
+                prepared.sender().send(number, piece)
         feeder.join()
         packer.wait()
         if isinstance(state.error, AdtError):
@@ -227,23 +269,22 @@ def _stream(
         tail = bytes(buffer[:-8]) + gzipstream.trailer(header, bytes(buffer[-8:]), data_size)
         head = gzipstream.prefix(header)
         total += len(tail) + len(head)
+        sender = prepared.sender()
         if held is None:
             sender.finish(head + tail, commit)
         else:  # part 1, with the header only known now, and the last part
             sender.send(1, head + held)
             sender.send(number + 1, tail)
             sender.finish(commit=commit)
+        failed = False
         return total, state.sha.hexdigest(), state.size
-    except BaseException:
-        sender.abort()
-        raise
     finally:
         if packer.poll() is None:
             packer.kill()
             packer.wait()
         feeder.join(30)  # the compressor gone, the feeder stops and its dump is killed
         stdout.close()
-        sender.close()
+        prepared.close(abort=failed)
 
 
 def _members(chunks: Iterable[bytes]) -> Iterator[Tuple[tarfile.TarInfo, Optional[IO[bytes]]]]:

@@ -286,6 +286,24 @@ def test_s3_killed_mid_upload_keeps_the_previous_generation(plain_machine, tmp_p
             s3.stop()
 
 
+def test_an_unreachable_datastore_fails_the_backup_and_stops_its_dump(server, plain_machine, tmp_path_factory):
+    """The uploads are prepared in a thread while the dump starts: its failure is the backup's, and the dump
+    it started is gone when the backup returns."""
+    make_database(server, "appdb")
+    s3 = SeaweedS3(tmp_path_factory.mktemp("s3gone")).start()
+    plain_machine.servers = [s3]
+    settings = settings_for(plain_machine, server)
+    s3.stop()
+    before = set(os.listdir("/proc"))
+    with pytest.raises(AdtError, match="S3 endpoint .* to store the database backup"):
+        database.backup(settings, "manual")
+    tools = ("mariadb-dump", "pg_dump", "igzip")
+    left = [pid for pid in set(os.listdir("/proc")) - before if pid.isdigit()
+            and os.path.exists(f"/proc/{pid}/comm") and open(f"/proc/{pid}/comm").read().strip() in tools
+            and int(open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[1]) == os.getpid()]
+    assert left == []
+
+
 def test_a_missing_table_checksum_fails_rather_than_compares_equal(server, plain_machine, monkeypatch):
     make_database(server, "appdb")
     connection = Connection.from_settings(settings_for(plain_machine, server))

@@ -22,22 +22,31 @@ DUMP_TAIL = ["--skip-lock-tables", "--single-transaction", "--hex-blob", "--rout
 
 
 def test_mariadb_dump():
-    assert mariadb.command(MARIA, "dump", "/dev/fd/5", installed=("mariadb-dump", "mariadb")) == [
+    assert mariadb.command(MARIA, "dump", "/dev/fd/5", installed=("mariadb-dump", "mariadb"), buffer=[]) == [
         "mariadb-dump", OPTIONS, "--skip-lock-tables", "--single-transaction", "--hex-blob", "--routines",
         "--triggers", "--force", "-y", "appdb"]
 
 
 def test_mariadb_dump_over_tls():
-    assert mariadb.command(MARIA_TLS, "dump", "/dev/fd/5", installed=("mariadb-dump", "mariadb")) == [
+    assert mariadb.command(MARIA_TLS, "dump", "/dev/fd/5", installed=("mariadb-dump", "mariadb"), buffer=[]) == [
         "mariadb-dump", OPTIONS, "--ssl", *DUMP_TAIL]
 
 
 def test_mysqldump_where_only_mysqls_tools_are_installed():
-    assert mariadb.command(MARIA, "dump", "/dev/fd/5", installed=("mysqldump", "mysql")) == [
+    assert mariadb.command(MARIA, "dump", "/dev/fd/5", installed=("mysqldump", "mysql"), buffer=[]) == [
         "mysqldump", OPTIONS, "--set-gtid-purged=OFF", "--skip-column-statistics", *DUMP_TAIL]
-    assert mariadb.command(MARIA_TLS, "dump", "/dev/fd/5", installed=("mysqldump", "mysql")) == [
+    assert mariadb.command(MARIA_TLS, "dump", "/dev/fd/5", installed=("mysqldump", "mysql"), buffer=[]) == [
         "mysqldump", OPTIONS, "--set-gtid-purged=OFF", "--skip-column-statistics", "--ssl-mode=REQUIRED",
         *DUMP_TAIL]
+
+
+@pytest.mark.parametrize("present, prefix", [(("stdbuf",), ["stdbuf", "-o1M"]), ((), [])])
+def test_the_dump_writes_in_1_mib_pieces_where_stdbuf_is_installed(tmp_path, present, prefix):
+    for name in present:
+        (tmp_path / name).touch()
+    assert mariadb.output_buffer(str(tmp_path)) == prefix
+    assert mariadb.command(MARIA, "dump", "/dev/fd/5", installed=("mariadb-dump", "mariadb"), buffer=prefix) == [
+        *prefix, "mariadb-dump", OPTIONS, *DUMP_TAIL]
 
 
 def test_mariadb_client():
