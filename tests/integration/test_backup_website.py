@@ -185,19 +185,29 @@ def test_a_failing_tar_keeps_the_previous_generation_and_says_why(settings, plai
     webroot = make_webroot(tmp_path / "html")
     first = website.backup(settings, "daily", webroot)[0]
     first_body = body_of(plain_machine, first.bucket)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "tar").write_text("#!/bin/sh\nhead -c 20000000 /dev/urandom\n"
-                              "echo 'tar: ./wp-content: file changed as we read it' >&2\nexit 1\n")
-    (fake / "tar").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    fake_tar(tmp_path, monkeypatch, "head -c 20000000 /dev/urandom\n"
+             "echo 'tar: ./wp-content: file changed as we read it' >&2\nexit 1")
     with pytest.raises(AdtError, match=r"archiving .*html failed: tar: \./wp-content: file changed as we read it$"):
         website.backup(settings, "daily", webroot)
     monkeypatch.undo()
-    client = plain_machine.servers[0].client()
-    assert [o["Key"] for o in client.list_objects_v2(Bucket=first.bucket)["Contents"]] == [website.ARCHIVE]
-    assert client.list_multipart_uploads(Bucket=first.bucket).get("Uploads", []) == []
-    assert body_of(plain_machine, first.bucket) == first_body
+    assert_untouched(plain_machine, first.bucket, first_body)
+
+
+def fake_tar(tmp_path, monkeypatch, script):
+    """A `tar` first on PATH that runs `script` instead."""
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "tar").write_text(f"#!/bin/sh\n{script}\n")
+    (fake / "tar").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+
+
+def assert_untouched(machine, bucket, body):
+    """The live archive is the one before, alone (no generation shifted), and no upload is left unfinished."""
+    client = machine.servers[0].client()
+    assert [o["Key"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]] == [website.ARCHIVE]
+    assert client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+    assert body_of(machine, bucket) == body
 
 
 @pytest.mark.parametrize("script, error", [
@@ -211,18 +221,11 @@ def test_the_archive_is_checked_as_it_is_sent_and_a_bad_one_never_goes_live(sett
     webroot = make_webroot(tmp_path / "html")
     first = website.backup(settings, "weekly", webroot)[0]
     first_body = body_of(plain_machine, first.bucket)
-    fake = tmp_path / "bin"
-    fake.mkdir()
-    (fake / "tar").write_text("#!/bin/sh\n" + script.format(webroot=webroot) + "\n")
-    (fake / "tar").chmod(0o755)
-    monkeypatch.setenv("PATH", f"{fake}:{os.environ['PATH']}")
+    fake_tar(tmp_path, monkeypatch, script.format(webroot=webroot))
     with pytest.raises(AdtError, match=f"endpoint 1: .*-weekly/applicationsourcecode.tar.gz {error}"):
         website.backup(settings, "weekly", webroot)
     monkeypatch.undo()
-    client = plain_machine.servers[0].client()
-    assert [o["Key"] for o in client.list_objects_v2(Bucket=first.bucket)["Contents"]] == [website.ARCHIVE]
-    assert client.list_multipart_uploads(Bucket=first.bucket).get("Uploads", []) == []
-    assert body_of(plain_machine, first.bucket) == first_body
+    assert_untouched(plain_machine, first.bucket, first_body)
 
 
 def test_a_copy_the_etag_cannot_confirm_is_read_back(settings, plain_machine, tmp_path, monkeypatch):
