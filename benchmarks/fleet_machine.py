@@ -87,6 +87,7 @@ def main():
         )
         bucket = config_bucket(settings.require("WEBSITEURL"), settings.require("SERVERUSER"))
         wrappers = f"{home}/providerscripts/datastore/configwrapper"
+        scratch = f"{home}/bench"  # the machine's own (its /tmp is this computer's)
         s3cmd = ["s3cmd", "-c", s3cfg]
         cron = [*enter, *CRON_ENV, "/bin/sh", "-c"]
 
@@ -94,16 +95,16 @@ def main():
             ip = f"10.9.{i // 250}.{i % 250}"
             return {
                 "put": (f"export HOME={home} && {wrappers}/PutToConfigDatastore.sh {ip} benchips",
-                        f"touch /tmp/{ip} && {shlex.join(s3cmd)} put /tmp/{ip} s3://{bucket}/benchips/"),
-                "get": (f"export HOME={home} && {wrappers}/GetFromConfigDatastore.sh benchips/10.9.0.0 /tmp/dl",
-                        f"{shlex.join(s3cmd)} get --force s3://{bucket}/benchips/10.9.0.0 /tmp/dl/"),
+                        f"touch {scratch}/{ip} && {shlex.join(s3cmd)} put {scratch}/{ip} s3://{bucket}/benchips/"),
+                "get": (f"export HOME={home} && {wrappers}/GetFromConfigDatastore.sh benchips/10.9.0.0 {scratch}/dl",
+                        f"{shlex.join(s3cmd)} get --force s3://{bucket}/benchips/10.9.0.0 {scratch}/dl/"),
                 "list": (f"export HOME={home} && {wrappers}/ListFromConfigDatastore.sh benchips/",
                          f"{shlex.join(s3cmd)} ls --recursive s3://{bucket}/benchips/"),
                 "check": (f"export HOME={home} && {wrappers}/CheckConfigDatastore.sh benchips",
                           f"{shlex.join(s3cmd)} ls s3://{bucket}/benchips"),
             }
 
-        subprocess.run([*enter, "mkdir", "-p", "/tmp/dl"], check=True)
+        subprocess.run([*enter, "mkdir", "-p", f"{scratch}/dl"], check=True)
         timed([*cron, pair(0)["put"][0]])
         calls = {op: {"adt": [], "s3cmd": []} for op in ("put", "get", "list", "check")}
         for i in range(args.runs):
