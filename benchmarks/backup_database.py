@@ -32,6 +32,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
+from benchmarks import original_rotation  # noqa: E402
 from adt.datastore.seaweed import SeaweedS3  # noqa: E402
 from benchmarks.backup_website import timed  # noqa: E402
 from tests.services.databases import MariaDB  # noqa: E402
@@ -71,9 +72,6 @@ def original_flow(db: MariaDB, work: Path, s3cfg: Path, bucket: str) -> dict:
     key = f"s3://{bucket}/{archive.name}"
     quiet = {"check": True, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
 
-    def listed(name):
-        return bool(subprocess.run([*s3cmd, "ls", name], capture_output=True, text=True, check=True).stdout.strip())
-
     started = time.perf_counter()
     backups.mkdir()
     with open(dump, "wb") as out:
@@ -85,10 +83,7 @@ def original_flow(db: MariaDB, work: Path, s3cfg: Path, bucket: str) -> dict:
     subprocess.run(["tar", "cvfz", str(archive), dump.name], cwd=backups, **quiet)
     steps["tar cvfz (gzip -6, one core)"] = time.perf_counter() - mark
     mark = time.perf_counter()
-    if listed(f"{key}.BACKUP"):
-        subprocess.run([*s3cmd, "del", f"{key}.BACKUP"], **quiet)
-    if listed(key):
-        subprocess.run([*s3cmd, "mv", key, f"{key}.BACKUP"], **quiet)
+    original_rotation(s3cmd, key)
     steps["s3cmd ls, del, mv (rotation)"] = time.perf_counter() - mark
     mark = time.perf_counter()
     subprocess.run([*s3cmd, "put", "--multipart-chunk-size-mb=15", str(archive), key], **quiet)

@@ -35,6 +35,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 BIN = Path(sys.executable).parent
 
+from benchmarks import original_rotation  # noqa: E402
 from adt.datastore.seaweed import SeaweedS3  # noqa: E402
 
 
@@ -87,9 +88,6 @@ def original_flow(webroot: Path, work: Path, s3cfg: Path, bucket: str) -> dict:
             subprocess.run(command, cwd=cwd, **quiet)
         steps[name] = steps.get(name, 0.0) + time.perf_counter() - started
 
-    def listed(name):
-        return bool(subprocess.run([*s3cmd, "ls", name], capture_output=True, text=True, check=True).stdout.strip())
-
     started = time.perf_counter()
     area.mkdir()
     step("rsync to the backup area", ["rsync", "-av", f"{webroot}/", str(area)])
@@ -100,10 +98,7 @@ def original_flow(webroot: Path, work: Path, s3cfg: Path, bucket: str) -> dict:
          cwd=area)
     steps["s3cmd ls, del, mv (rotation)"] = 0.0
     rotation = time.perf_counter()
-    if listed(f"{key}.BACKUP"):
-        subprocess.run([*s3cmd, "del", f"{key}.BACKUP"], **quiet)
-    if listed(key):
-        subprocess.run([*s3cmd, "mv", key, f"{key}.BACKUP"], **quiet)
+    original_rotation(s3cmd, key)
     steps["s3cmd ls, del, mv (rotation)"] = time.perf_counter() - rotation
     step("s3cmd put", [*s3cmd, "put", "--multipart-chunk-size-mb=15", str(live / "applicationsourcecode.tar.gz"), key])
     shutil.rmtree(live)

@@ -46,10 +46,11 @@ def _store(settings):
     return ConfigDatastore.from_settings(settings)
 
 
-def _ready(home: Path, marker: str) -> None:
-    install_cron(home, marker.split("_")[0].lower())  # WEBSERVER_READY: a webserver's
+def _ready(home: Path, role: str) -> None:
+    """The role's crontab, then its READY marker (DATABASE_READY, WEBSERVER_READY) the build waits for."""
+    install_cron(home, role)
     (home / "runtime").mkdir(parents=True, exist_ok=True)
-    (home / "runtime" / marker).touch()
+    (home / "runtime" / f"{role.upper()}_READY").touch()
 
 
 def install_cron(home: Path, role: str) -> None:
@@ -148,7 +149,7 @@ def _database(settings, home: Path, store_soon) -> None:
     store = store_soon.result()
     store.delete("databaseip", recursive=True)
     store.put(f"databaseip/{ip}")
-    _ready(home, "DATABASE_READY")
+    _ready(home, "database")
 
 
 def _wait_for_database(settings, timeout: float = 300) -> str:
@@ -284,7 +285,7 @@ http {{
     write_atomically(config, wordpress_config(settings, db_host), 0o640)  # the DB password: others never read it
     shutil.chown(config, "root", "www-data")
     store.put(f"webserverips/{ip}")
-    _ready(home, "WEBSERVER_READY")
+    _ready(home, "webserver")
 
 
 def check_database(settings) -> str:
