@@ -64,7 +64,7 @@ G_BUILD, G_SNAP, G_SEC, G_AUTH, G_MULTI, G_STYLE, G_HARD = (
     "Hardcore Build",
 )
 ZERO_ONE = ("0", "1")
-DNS_CHOICES = ("cloudflare", "digitalocean", "exoscale", "linode", "vultr", "NONE")
+DNS_CHOICES = ("cloudflare", "digitalocean", "exoscale", "linode", "vultr", "powerdns", "NONE")
 PERIODS = ("hourly", "daily", "weekly", "monthly", "bimonthly")
 
 VARIABLES: Tuple[Var, ...] = (
@@ -204,6 +204,13 @@ VARIABLES: Tuple[Var, ...] = (
         help="DNS API key; for cloudflare <account-id>:::<api-token>",
     ),
     Var("DNS_CHOICE", G_DNS, "enum", DNS_CHOICES, help="who serves the website's DNS records"),
+    Var(
+        "DNS_API_URL",
+        G_DNS,
+        optional=True,
+        in_template=False,
+        help="powerdns: the build's PowerDNS HTTP API, http://<bridge ip>:<port> (set by the local build)",
+    ),
     # Website
     Var("WEBSITE_DISPLAY_NAME", G_WEB, mandatory=ALL, help="the site's name as people read it"),
     Var("WEBSITE_NAME", G_WEB, mandatory=ALL, help="the second label of WEBSITE_URL (example for www.example.com)"),
