@@ -17,6 +17,18 @@ class Server:
     status: str  # running | stopped
 
 
+@dataclass(frozen=True)
+class Image:
+    """A snapshot image of a machine, as the cloud host lists it (a droplet snapshot, a Linode image...)."""
+
+    id: str
+    label: str
+    role: str  # the role of the machine it was taken from
+    source: str  # that machine's name
+    created: float  # seconds since the epoch
+    size: int  # bytes
+
+
 @dataclass
 class UserData:
     """What a new machine is given at first boot (cloud-init's write_files and runcmd)."""
@@ -45,8 +57,17 @@ class CloudDriver(ABC):
     name = ""
 
     @abstractmethod
-    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int, authorized_key: str) -> Server:
-        """Create and start a machine that runs sshd on ssh_port for authorized_key, then user_data."""
+    def create_server(
+        self,
+        name: str,
+        size: str,
+        user_data: UserData,
+        ssh_port: int,
+        authorized_key: str,
+        image: Optional[str] = None,
+    ) -> Server:
+        """Create and start a machine that runs sshd on ssh_port for authorized_key, then user_data; from the
+        snapshot `image` (an id of list_snapshots) when given, else from the bare system."""
 
     @abstractmethod
     def list_servers(self, pattern: str = "") -> List[Server]:
@@ -56,8 +77,17 @@ class CloudDriver(ABC):
     def destroy_server(self, name: str) -> None:
         """Destroy one machine by name; nothing of it is left."""
 
-    def snapshot(self, server: Server, label: str) -> str:
+    def snapshot(self, name: str, label: str) -> str:
+        """Take a snapshot image of the machine `name`, labelled `label`; its id."""
         raise NotImplementedError(f"the {self.name} cloud host cannot take snapshots yet")
+
+    def list_snapshots(self, pattern: str = "") -> List[Image]:
+        """Images whose label or source machine's name contains pattern, oldest first."""
+        raise NotImplementedError(f"the {self.name} cloud host cannot list snapshots yet")
+
+    def delete_snapshot(self, image_id: str) -> None:
+        """Delete one image by id."""
+        raise NotImplementedError(f"the {self.name} cloud host cannot delete snapshots yet")
 
     def apply_native_firewall(self, name: str, rules: Sequence[dict]) -> Optional[str]:
         raise NotImplementedError(f"the {self.name} cloud host has no native firewall yet")

@@ -7,25 +7,34 @@ build machine joins it through one veth carrying the VPC's first address. Machin
 nothing they send can leave the VPC. State lives under ADT_LOCAL_STATE (default /var/lib/adt/local,
 root only), so list and destroy work from any later process. Every process a machine runs is found with
 `ip netns pids` and stopped by PID.
+
+An image (a snapshot) is a copy of a machine's private directories under `<state>/images/<id>/`, taken with
+every process of the machine stopped (SIGSTOP) so it is as consistent as a cloud snapshot of a running disk:
+what a crash would leave, which MariaDB recovers from. What is per boot (`/run/...`, `/var/log/adt`, the
+READY markers) is left out. Images are the host's, like a provider's: destroying machines or the network
+leaves them.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import fcntl
 import hashlib
 import ipaddress
 import json
 import os
+import re
+import secrets
 import shlex
 import shutil
 import signal
 import sys
 import time
 from pathlib import Path
-from typing import Iterator, List, Optional
+from typing import Dict, Iterator, List, Optional
 
-from adt.cloud.base import CloudDriver, Server, UserData, role_of
+from adt.cloud.base import CloudDriver, Image, Server, UserData, role_of
 from adt.errors import AdtError
 from adt.fs import write_atomically
 from adt.run import alive, announce, dry_run, run, shown, spawn
@@ -52,13 +61,68 @@ INSTALLED_ADT = "/opt/adt/bin/adt"  # where a machine's adt is (the entry points
 
 
 SEEDED_DIRS = ("/etc/ufw",)  # start as a copy of this computer's (ufw needs its configuration files)
-# single files: a private copy of this computer's ("copy"), or a private empty file ("empty": a machine's
-# cron keeps its own pid file and runs none of this computer's system jobs)
-PRIVATE_FILES = {"/etc/default/ufw": "copy", "/etc/crontab": "empty", "/run/crond.pid": "empty"}
+# single files: a private copy of this computer's ("copy"), a private empty file ("empty": a machine's
+# cron keeps its own pid file and runs none of this computer's system jobs), or written by the driver at
+# each start ("generated": the resolver is the VPC's gateway, where the build's DNS server listens)
+PRIVATE_FILES = {
+    "/etc/default/ufw": "copy",
+    "/etc/crontab": "empty",
+    "/run/crond.pid": "empty",
+    "/etc/resolv.conf": "generated",
+}
+IMAGE_ID = re.compile(r"^img-[0-9a-f]{12}$")
+READY_MARKERS = "home/*/runtime/*_READY"  # a machine made from an image is not ready before its bootstrap says so
 
 
 def _short(text: str, length: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def resolv_conf(gateway: str) -> str:
+    """A machine's /etc/resolv.conf: the VPC's gateway address, where the build's DNS server answers."""
+    return f"nameserver {gateway}\n"
+
+
+def per_boot(path: str) -> bool:
+    """What a machine makes anew at each boot, never part of its image."""
+    return path.startswith("/run/") or path == "/var/log/adt"
+
+
+def image_parts() -> List[str]:
+    """The private directories and files an image holds, relative to a machine's root."""
+    files = [path for path, kind in PRIVATE_FILES.items() if kind != "generated"]
+    return [path.lstrip("/") for path in (*PRIVATE_DIRS, *files) if not per_boot(path)]
+
+
+def image_copy(parts: List[str], target: str) -> List[str]:
+    """Copy `parts` (relative to the working directory, a machine's root) to `target`, keeping owners, modes,
+    times and links; copy-on-write where the file system shares blocks."""
+    return ["cp", "-a", "--reflink=auto", "--parents", *parts, target]
+
+
+def seed_copy(image_root: str, target: str) -> List[str]:
+    """Copy an image's root into a new machine's (empty) root."""
+    return ["cp", "-a", "--reflink=auto", f"{image_root}/.", target]
+
+
+@contextlib.contextmanager
+def _flocked(folder: Path) -> Iterator[None]:
+    """An flock on a folder: the kernel drops it when its holder ends, and it leaves no file behind."""
+    fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _process_state(pid: int) -> str:
+    """The state letter of a process (R, S, D, T, Z...), empty when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[0]
 
 
 # the native firewall: new TCP connections towards a machine's link go through that machine's chain
@@ -116,6 +180,24 @@ def native_chain(veth: str, rules) -> str:
 def forget_chain(veth: str) -> str:
     """The nft script that unbinds and deletes a machine's native firewall chain."""
     return f'delete element bridge adt machines {{ "{veth}" }}\ndelete chain bridge adt m_{veth}\n'
+
+
+def native_bound(listing: str) -> Dict[str, int]:
+    """From `nft -j list table bridge adt`: each link bound to its machine's chain -> the chain's accept rules."""
+    items = json.loads(listing).get("nftables", []) if listing.strip() else []
+    bound = {}
+    for item in items:
+        machines = item.get("map", {})
+        if machines.get("name") == "machines":
+            for veth, verdict in machines.get("elem", []):
+                if verdict.get("jump", {}).get("target") == f"m_{veth}":
+                    bound[veth] = 0
+    for item in items:
+        rule = item.get("rule", {})
+        veth = rule.get("chain", "")[2:]
+        if rule.get("chain", "").startswith("m_") and veth in bound and any("accept" in e for e in rule["expr"]):
+            bound[veth] += 1
+    return bound
 
 
 def code_paths() -> List[str]:
@@ -257,12 +339,8 @@ class LocalDriver(CloudDriver):
         state folder itself: the kernel drops it when its holder ends, and it leaves no file behind."""
         self.state.mkdir(mode=0o700, parents=True, exist_ok=True)
         os.chmod(self.state, 0o700)
-        fd = os.open(self.state, os.O_RDONLY | os.O_DIRECTORY)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+        with _flocked(self.state):
             yield
-        finally:
-            os.close(fd)  # releases the lock
 
     def _allocate(self) -> str:
         """The first free address of the VPC (call it holding _locked, and record the machine before letting go)."""
@@ -272,9 +350,21 @@ class LocalDriver(CloudDriver):
                 return str(host)
         raise AdtError(f"no free address left in {self.network}")
 
-    def create_server(self, name: str, size: str, user_data: UserData, ssh_port: int, authorized_key: str) -> Server:
+    def create_server(
+        self,
+        name: str,
+        size: str,
+        user_data: UserData,
+        ssh_port: int,
+        authorized_key: str,
+        image: Optional[str] = None,
+    ) -> Server:
         """Safe to call side by side: the network, the address and the shared mount points are settled under
-        _locked; the rest (links, sshd, first boot) is the machine's own."""
+        _locked; the rest (links, sshd, first boot) is the machine's own. From `image`, the machine's private
+        directories start as a copy of the image's, before they are mounted; the user data is written after."""
+        if name == "images" or "/" in name:
+            raise AdtError(f"{name!r} cannot name a local machine", "the build names machines <role>-<region>-<id>-...")
+        seed = self._image_dir(image) if image else None
         base = self._dir(name)
         netns, veth = f"adt-{name}"[:60], f"v{_short(name, 11)}"
         with self._locked():
@@ -298,6 +388,8 @@ class LocalDriver(CloudDriver):
         try:
             for step in machine_steps(self.switch, netns, veth, ip, self.network.prefixlen):
                 run(step, what=f"creating machine {name}")
+            if seed:
+                run(seed_copy(str(seed / "root"), str(base / "root")), what=f"copying {image} to {name}", timeout=3600)
             with self._locked():  # the holder makes missing mount points on this computer and records them
                 machine["holder"] = self._start_holder(name, netns)
                 write_atomically(base / "machine.json", json.dumps(machine), 0o600)
@@ -339,15 +431,22 @@ class LocalDriver(CloudDriver):
                     f"{shlex.quote(path)}"
                 )
         for private, kind in PRIVATE_FILES.items():
-            if kind == "copy" and not os.path.isfile(private):
-                continue
+            if (
+                kind == "copy"
+                and not os.path.isfile(private)
+                or os.path.islink(private)
+                and not os.path.exists(private)
+            ):
+                continue  # nothing to copy; or a dangling link, which a mount point would be made through
             if not os.path.exists(private):  # a mount point: an empty file, removed with the network
                 open(private, "a").close()
                 with open(self.state / "created-mountpoints", "a") as record:
                     record.write(private + "\n")
             copy = base / "root" / private.lstrip("/")
             copy.parent.mkdir(parents=True, exist_ok=True)
-            if not copy.exists():
+            if kind == "generated":
+                write_atomically(copy, resolv_conf(self.gateway), 0o644)  # the one generated file
+            elif not copy.exists():
                 shutil.copy2(private, copy) if kind == "copy" else copy.touch()
             lines.append(f"mount --bind {shlex.quote(str(copy))} {shlex.quote(private)}")
         ready = base / "holder.ready"
@@ -463,6 +562,101 @@ class LocalDriver(CloudDriver):
         are dropped unless a rule admits them. One nft transaction: the old chain is replaced atomically."""
         self._nft(native_chain(self._machine(name)["veth"], rules), what=f"applying the native firewall of {name}")
         return f"adt-{role_of(name)}-{name}"
+
+    def native_firewall(self, name: str) -> Optional[int]:
+        """How many native rules admit connections to the machine (None: its link is not bound to a chain)."""
+        listing = run(
+            ["ip", "netns", "exec", self.switch, "nft", "-j", "list", "table", "bridge", "adt"],
+            what="reading the native firewall",
+            changes=False,
+        ).stdout
+        return native_bound(listing).get(self._machine(name).get("veth", ""))
+
+    # -- images ------------------------------------------------------------------------------------
+    @property
+    def images(self) -> Path:
+        return self.state / "images"
+
+    def _image_dir(self, image_id: str) -> Path:
+        found = self.images / image_id
+        if not IMAGE_ID.match(image_id) or not (found / "image.json").is_file():
+            raise AdtError(f"no image {image_id} on the local cloud host (in {self.images})", "see 'adt snapshot list'")
+        return found
+
+    @contextlib.contextmanager
+    def _frozen(self, name: str, netns: str) -> Iterator[None]:
+        """Every process of the machine stopped (SIGSTOP) for the block, and continued after it, whatever
+        happens in it. Listed until no new one appears (a process may fork while others are being stopped);
+        processes stopped before are left as they were."""
+        stopped: List[int] = []
+        try:
+            for _ in range(20):
+                new = [
+                    pid
+                    for pid in self._pids(netns)
+                    if pid not in stopped and pid != os.getpid() and _process_state(pid) not in ("T", "t", "")
+                ]
+                if not new:
+                    break
+                for pid in new:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGSTOP)
+                        stopped.append(pid)
+            else:
+                raise AdtError(f"the processes of {name} kept starting new ones: it could not be frozen for its image")
+            deadline = time.monotonic() + 10
+            while any(_process_state(pid) not in ("T", "t", "Z", "X", "") for pid in stopped):
+                if time.monotonic() > deadline:  # in uninterruptible sleep all the time (a hung disk)
+                    raise AdtError(f"the processes of {name} did not stop within 10 s", "try again later")
+                time.sleep(0.002)
+            yield
+        finally:
+            for pid in stopped:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGCONT)
+
+    def snapshot(self, name: str, label: str) -> str:
+        """An image of the machine as it is now: its processes stopped while its private directories are copied
+        (copy-on-write where the file system can), then continued. Written aside and published whole."""
+        machine = self._machine(name)
+        image_id = f"img-{secrets.token_hex(6)}"
+        final = self.images / image_id
+        if dry_run():
+            announce(f"{name} to {final} (its processes stopped while its private directories are copied)", "snapshot")
+            return image_id
+        self.images.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = self.images / f".{image_id}.partial"
+        partial.mkdir(mode=0o700)
+        try:
+            (partial / "root").mkdir(mode=0o755)
+            source = self._dir(name) / "root"
+            parts = [part for part in image_parts() if os.path.lexists(source / part)]
+            # one image of a machine at a time: another's SIGCONT would wake it in the middle of this copy
+            with _flocked(self._dir(name)), self._frozen(name, machine["netns"]):
+                run(image_copy(parts, str(partial / "root")), cwd=str(source), what=f"copying {name}", timeout=3600)
+            for marker in (partial / "root").glob(READY_MARKERS):
+                marker.unlink()
+            size = sum(p.lstat().st_size for p in (partial / "root").rglob("*") if p.is_file() and not p.is_symlink())
+            image = Image(image_id, label, machine["role"], name, time.time(), size)
+            write_atomically(partial / "image.json", json.dumps(dataclasses.asdict(image)), 0o600)
+            os.rename(partial, final)
+        except BaseException:
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
+        return image_id
+
+    def list_snapshots(self, pattern: str = "") -> List[Image]:
+        found = [Image(**json.loads(record.read_text())) for record in self.images.glob("img-*/image.json")]
+        return sorted((i for i in found if pattern in i.label or pattern in i.source), key=lambda i: i.created)
+
+    def delete_snapshot(self, image_id: str) -> None:
+        found = self._image_dir(image_id)
+        if dry_run():
+            announce(str(found), "remove")
+            return
+        doomed = self.images / f".{image_id}.deleting"
+        os.rename(found, doomed)  # gone from the list at once, whatever the removal takes
+        shutil.rmtree(doomed)
 
     def run_in(self, name: str, argv, **kwargs):
         return run([*self.enter(name), *argv], **kwargs)
