@@ -13,24 +13,37 @@ from adt.settings.paths import ROLES
 
 
 def pick_machine(
-    role: str, cloudhost: Optional[str], build_identifier: Optional[str], ip: Optional[str], home_dir: Optional[str]
+    role: str,
+    cloudhost: Optional[str],
+    build_identifier: Optional[str],
+    machine: Optional[str],
+    home_dir: Optional[str],
 ):
-    """The ssh target of one machine of a role in a build (the only one, the given IP, or the one the user
-    chooses from a numbered list) and the server user's home there."""
+    """The ssh target of one machine of a role in a build (the only one, the one `machine` names by number,
+    address or name, or, on a terminal, the one the user chooses from a numbered list) and the server user's
+    home there. Off a terminal, several machines and no choice is an error that lists them."""
+    import sys
+
     from adt.build import fleet as machines
     from adt.build.config import BuildConfig
 
-    def ask(ips):
-        for number, address in enumerate(ips, 1):
-            click.echo(f"{number}: {address}", err=True)
-        return ips[click.prompt(f"Which {role}", type=click.IntRange(1, len(ips))) - 1]
+    def ask(running):
+        for number, one in enumerate(running, 1):
+            click.echo(f"{number}: {one.address} ({one.name})", err=True)
+        return running[click.prompt(f"Which {role}", type=click.IntRange(1, len(running)), err=True) - 1]
 
     config = BuildConfig.load(cloudhost, build_identifier, home_dir)
-    return machines.pick(config, role, ip, ask), config.server_home
+    return machines.pick(config, role, machine, ask if sys.stdin.isatty() else None), config.server_home
+
+
+MACHINE_HELP = (
+    "Which machine, when the role has several: its number in the list (from 1, in name order), its address "
+    "or its name. Without it, a terminal is shown the list to choose from."
+)
 
 
 def picker_options(function):
-    function = click.option("--ip", help="Which machine, when there are several.")(function)
+    function = click.option("--machine", "--ip", "machine", metavar="N|IP|NAME", help=MACHINE_HELP)(function)
     function = build_options(function)
     return click.option("--role", "-r", type=click.Choice(ROLES), required=True, help="Which kind of machine.")(
         function
@@ -44,11 +57,11 @@ def fleet():
 
 @fleet.command()
 @picker_options
-def connect(role, cloudhost, build_identifier, ip, home_dir):
+def connect(role, cloudhost, build_identifier, machine, home_dir):
     """Open an interactive shell on a machine."""
     from adt.build.fleet import connect as session
 
-    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
+    target, _ = pick_machine(role, cloudhost, build_identifier, machine, home_dir)
     session(target)
 
 
@@ -56,11 +69,11 @@ def connect(role, cloudhost, build_identifier, ip, home_dir):
 @click.argument("command")
 @picker_options
 @click.pass_context
-def exec_(ctx, command, role, cloudhost, build_identifier, ip, home_dir):
+def exec_(ctx, command, role, cloudhost, build_identifier, machine, home_dir):
     """Run COMMAND (one shell string) on a machine; its output and exit status are passed through."""
     from adt.build.fleet import execute
 
-    target, _ = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
+    target, _ = pick_machine(role, cloudhost, build_identifier, machine, home_dir)
     ctx.exit(execute(target, command))
 
 
@@ -68,14 +81,14 @@ def exec_(ctx, command, role, cloudhost, build_identifier, ip, home_dir):
 @click.argument("local_file", required=False)
 @click.option("--remote-dir", help="Where to put it (default: the server user's home).")
 @picker_options
-def copy_to(local_file, remote_dir, role, cloudhost, build_identifier, ip, home_dir):
+def copy_to(local_file, remote_dir, role, cloudhost, build_identifier, machine, home_dir):
     """Copy LOCAL_FILE (asked for when absent) to a machine."""
     from adt.build.fleet import copy_to as copy
 
     local_file = local_file or click.prompt("Local file to copy")
     if not Path(local_file).exists():
         raise AdtError(f"{local_file} does not exist")
-    target, home = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
+    target, home = pick_machine(role, cloudhost, build_identifier, machine, home_dir)
     remote_dir = remote_dir or home
     copy(target, local_file, remote_dir)
     click.echo(f"copied {local_file} to {target.host}:{remote_dir}/")
@@ -85,12 +98,12 @@ def copy_to(local_file, remote_dir, role, cloudhost, build_identifier, ip, home_
 @click.argument("remote_file", required=False)
 @click.option("--local-dir", default=".", show_default=True, help="Where to put it.")
 @picker_options
-def copy_from(remote_file, local_dir, role, cloudhost, build_identifier, ip, home_dir):
+def copy_from(remote_file, local_dir, role, cloudhost, build_identifier, machine, home_dir):
     """Copy REMOTE_FILE (asked for when absent; relative to the server user's home) from a machine."""
     from adt.build.fleet import copy_from as copy
 
     remote_file = remote_file or click.prompt("Remote file to copy")
-    target, home = pick_machine(role, cloudhost, build_identifier, ip, home_dir)
+    target, home = pick_machine(role, cloudhost, build_identifier, machine, home_dir)
     if not remote_file.startswith("/"):
         remote_file = f"{home}/{remote_file}"
     Path(local_dir).mkdir(parents=True, exist_ok=True)

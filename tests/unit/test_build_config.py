@@ -96,15 +96,16 @@ def test_a_build_s_machines_are_its_own_by_region_and_identifier(home):
     assert fleet.running_ips(config, "autoscaler", driver) == ["10.199.0.4"]
 
 
-def test_choose_a_machine():
-    assert fleet.choose(["10.0.0.2"], None, "webserver", "local/b1") == "10.0.0.2"
-    assert fleet.choose(["10.0.0.2", "10.0.0.3"], "10.0.0.3", "webserver", "local/b1") == "10.0.0.3"
-    assert fleet.choose(["10.0.0.2", "10.0.0.3"], None, "webserver", "local/b1") is None  # someone must choose
+def test_choose_a_machine():  # the whole choice: tests/unit/test_fleet_choice.py
+    one, two = fleet.Machine("ws-1", "10.0.0.2"), fleet.Machine("ws-2", "10.0.0.3")
+    assert fleet.choose([one], None, "webserver", "local/b1") == one
+    assert fleet.choose([one, two], "10.0.0.3", "webserver", "local/b1") == two
+    assert fleet.choose([one, two], None, "webserver", "local/b1") is None  # someone must choose
     with pytest.raises(AdtError, match="^no running database in build local/b1$"):
         fleet.choose([], None, "database", "local/b1")
     with pytest.raises(AdtError, match="^10.0.0.9 is not a webserver of local/b1") as error:
-        fleet.choose(["10.0.0.2", "10.0.0.3"], "10.0.0.9", "webserver", "local/b1")
-    assert error.value.hint == "its webservers: 10.0.0.2, 10.0.0.3"
+        fleet.choose([one, two], "10.0.0.9", "webserver", "local/b1")
+    assert error.value.hint == "its webservers: 1: 10.0.0.2 (ws-1), 2: 10.0.0.3 (ws-2)"
 
 
 def test_pick_asks_among_several_or_says_to_pass_ip(home):
@@ -113,9 +114,10 @@ def test_pick_asks_among_several_or_says_to_pass_ip(home):
     for name, ip in {"ws-local-b1-0-Xab-init-1": "10.199.0.2", "ws-local-b1-1-Xab-init-1": "10.199.0.8"}.items():
         _machine(driver, name, ip, os.getpid())
     assert fleet.pick(config, "webserver", ask=lambda ips: ips[-1], driver=driver).host == "10.199.0.8"
-    with pytest.raises(AdtError, match="^build local/b1 has 2 webservers") as error:
+    with pytest.raises(AdtError, match="^build local/b1 has 2 webservers: say which \\(") as error:
         fleet.pick(config, "webserver", driver=driver)
-    assert error.value.hint == "pass --ip, one of 10.199.0.2, 10.199.0.8"
+    assert error.value.hint == ("pass --machine with a number, an address or a name: "
+                                "1: 10.199.0.2 (ws-local-b1-0-Xab-init-1), 2: 10.199.0.8 (ws-local-b1-1-Xab-init-1)")
 
 
 def test_fleet_command_lines_are_exact(home):

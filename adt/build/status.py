@@ -1,0 +1,354 @@
+"""`adt status`: one build at a glance, from the build machine.
+
+Why this shape: a status that stops at the first unreachable part tells least when it is needed most. So each
+part (machines, DNS, backups, firewall layers, snapshots) is observed on its own and fails soft: what cannot be
+seen is `Unavailable(reason)`, shown as "unavailable: <reason>", never a traceback. The observing side talks
+to the cloud driver, the DNS provider and the datastore; `report` (observations in, one JSON-ready dict out)
+and `render` (that dict in, an aligned text table out) are pure, so both are tested without a fleet.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+
+from adt.build.config import BuildConfig
+from adt.errors import AdtError
+
+FIREWALL_LAYERS = {"0": [], "1": ["on-machine"], "2": ["native"], "3": ["on-machine", "native"]}
+MACHINE_FIELDS = ("name", "role", "address", "public_address", "status")
+RECORD_FIELDS = ("id", "name", "ip", "ttl")
+SNAPSHOT_FIELDS = ("id", "name", "role", "source", "created", "size")
+
+
+@dataclass(frozen=True)
+class Unavailable:
+    """A part that could not be observed, and why (one line)."""
+
+    reason: str
+
+
+Observed = Union[Unavailable, Any]
+
+
+# -- the pure core: observations -> report -> text ------------------------------------------------------
+def _iso(epoch: Optional[float]) -> Optional[str]:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _fields(item: Any, names: Sequence[str]) -> Dict[str, Any]:
+    """A mapping or an object (a dataclass, a named tuple) as a dict of `names` (absent ones None)."""
+    if isinstance(item, Mapping):
+        return {name: item.get(name) for name in names}
+    return {name: getattr(item, name, None) for name in names}
+
+
+def _section(observed: Observed, build: Callable[[Any], Dict[str, Any]]) -> Dict[str, Any]:
+    return {"unavailable": observed.reason} if isinstance(observed, Unavailable) else build(observed)
+
+
+def dns_view(records: Sequence[Mapping[str, Any]], live: Optional[Sequence[str]]) -> Dict[str, Any]:
+    """The website's A records against the live webservers' addresses: listed (both), missing (live, no record),
+    stale (a record, no live webserver). With the machines unknown (`live` None), only the records."""
+    ips = [str(record["ip"]) for record in records]
+    if live is None:
+        return {"records": list(records), "listed": None, "missing": None, "stale": None}
+    return {
+        "records": list(records),
+        "listed": sorted({ip for ip in ips if ip in live}),
+        "missing": sorted({ip for ip in live if ip not in ips}),
+        "stale": sorted({ip for ip in ips if ip not in live}),
+    }
+
+
+def backup_view(entry: Mapping[str, Any], now: float) -> Dict[str, Any]:
+    """One archive: `state` is present, none (no such bucket or object) or "unavailable: <reason>"."""
+    modified = entry.get("modified")
+    state = entry.get("state") or ("present" if modified is not None else "none")
+    return {
+        "period": entry["period"],
+        "kind": entry["kind"],
+        "bucket": entry["bucket"],
+        "key": entry["key"],
+        "state": state,
+        "modified": _iso(modified),
+        "age_seconds": None if modified is None else max(0, int(now - modified)),
+        "size": entry.get("size"),
+    }
+
+
+def snapshot_view(image: Any) -> Dict[str, Any]:
+    """An image as the report shows it: `name` is its name or label, `created` a UTC time."""
+    view = _fields(image, SNAPSHOT_FIELDS)
+    if view["name"] is None:
+        view["name"] = _fields(image, ("label",))["label"]
+    if isinstance(view["created"], (int, float)):
+        view["created"] = _iso(view["created"])
+    return view
+
+
+def report(
+    build: str,
+    website: str,
+    machines: Observed,
+    dns: Observed,
+    backups: Observed,
+    active_firewalls: str,
+    native: Observed,
+    snapshots: Observed,
+    now: float,
+) -> Dict[str, Any]:
+    """The status of a build as one JSON-ready dict, from plain observations (each may be `Unavailable`):
+    machines, a sequence of mappings or objects with name, role, address, public_address, status; dns, the
+    website's records (id, name, ip, ttl); backups, mappings of period, kind (website|database), bucket, key,
+    modified (epoch seconds or None), size, and state when it is neither present nor none; native, machine
+    name -> the native rules applied to it (None: not applied); snapshots, images (id, name, role, source,
+    created, size). Every section is a dict; one that could not be observed is {"unavailable": reason}."""
+    machine_rows = None if isinstance(machines, Unavailable) else [_fields(m, MACHINE_FIELDS) for m in machines]
+    live = None
+    if machine_rows is not None:
+        live = [
+            m["public_address"] or m["address"]
+            for m in machine_rows
+            if m["role"] == "webserver" and m["status"] == "running"
+        ]
+    layers = FIREWALL_LAYERS.get(active_firewalls, [])
+    firewall: Dict[str, Any] = {"active": active_firewalls, "layers": layers}
+    if active_firewalls not in FIREWALL_LAYERS:
+        firewall["unavailable"] = f"ACTIVE_FIREWALLS={active_firewalls!r} is not one of 0, 1, 2, 3"
+    if "native" in layers:
+        firewall["native"] = _section(
+            native,
+            lambda applied: {
+                "in_use": True,
+                "items": [
+                    {"machine": name, "applied": rules is not None, "rules": rules}
+                    for name, rules in sorted(applied.items())
+                ],
+            },
+        )
+        firewall["native"].setdefault("in_use", True)
+    else:
+        firewall["native"] = {"in_use": False}
+    return {
+        "build": build,
+        "website": website,
+        "generated": _iso(now),
+        "machines": {"items": machine_rows} if machine_rows is not None else {"unavailable": machines.reason},
+        "dns": _section(
+            dns, lambda records: {"name": website, **dns_view([_fields(r, RECORD_FIELDS) for r in records], live)}
+        ),
+        "backups": _section(backups, lambda entries: {"items": [backup_view(e, now) for e in entries]}),
+        "firewall": firewall,
+        "snapshots": _section(snapshots, lambda images: {"items": [snapshot_view(i) for i in images]}),
+    }
+
+
+def age(seconds: Optional[int]) -> str:
+    """A short age: 45s, 12m, 5h, 3d."""
+    if seconds is None:
+        return "-"
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def size(count: Optional[int]) -> str:
+    """Bytes in the largest unit that keeps a number of at least 1: 512 B, 1.5 KiB, 3.2 GiB."""
+    if count is None:
+        return "-"
+    value, unit = float(count), "B"
+    for bigger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    return f"{count} B" if unit == "B" else f"{value:.1f} {unit}"
+
+
+def _table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> List[str]:
+    cells = [[str(h) for h in headers]] + [["-" if c is None else str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    return ["  " + "  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+
+
+def _heading(title: str, section: Mapping[str, Any]) -> List[str]:
+    if "unavailable" in section:
+        return [f"{title}: unavailable: {section['unavailable']}"]
+    return [f"{title}:"]
+
+
+def render(status: Mapping[str, Any]) -> str:
+    """The report as text for a terminal: one block per section, columns aligned."""
+    lines = [f"build {status['build']} ({status['website'] or 'no WEBSITE_URL'}) at {status['generated']}", ""]
+
+    machines = status["machines"]
+    lines += _heading("machines", machines)
+    if "items" in machines:
+        rows = [[m["role"], m["address"], m["status"], m["name"]] for m in machines["items"]]
+        lines += _table(["role", "address", "state", "name"], rows) if rows else ["  none"]
+
+    dns = status["dns"]
+    lines += [""] + _heading(f"dns {status['website']}".rstrip(), dns)
+    if "records" in dns:
+        rows = [[r["ip"], r["ttl"], r["id"]] for r in dns["records"]]
+        lines += _table(["address", "ttl", "id"], rows) if rows else ["  no records"]
+        if dns["listed"] is None:
+            lines.append("  live webservers unknown: records not compared")
+        else:
+            for word in ("missing", "stale"):
+                if dns[word]:
+                    lines.append(f"  {word}: {', '.join(dns[word])}")
+            if not dns["missing"] and not dns["stale"]:
+                lines.append("  every live webserver is listed, and nothing else")
+
+    backups = status["backups"]
+    lines += [""] + _heading("backups", backups)
+    if "items" in backups:
+        rows = [
+            [b["period"], b["kind"], b["state"], age(b["age_seconds"]), size(b["size"]), f"{b['bucket']}/{b['key']}"]
+            for b in backups["items"]
+        ]
+        lines += _table(["period", "kind", "state", "age", "size", "archive"], rows)
+
+    firewall = status["firewall"]
+    layers = ", ".join(firewall["layers"]) or "none"
+    lines += [""] + _heading(f"firewall (ACTIVE_FIREWALLS={firewall['active']}: {layers})", firewall)
+    native = firewall["native"]
+    if not native.get("in_use"):
+        lines.append("  native: not in use")
+    elif "unavailable" in native:
+        lines.append(f"  native: unavailable: {native['unavailable']}")
+    else:
+        rows = [[n["machine"], "applied" if n["applied"] else "NOT APPLIED", n["rules"]] for n in native["items"]]
+        lines += _table(["machine", "native", "rules"], rows) if rows else ["  native: no machines"]
+
+    snapshots = status["snapshots"]
+    lines += [""] + _heading("snapshots", snapshots)
+    if "items" in snapshots:
+        rows = [[i["role"], i["name"], i["created"], size(i["size"]), i["id"]] for i in snapshots["items"]]
+        lines += _table(["role", "name", "created", "size", "id"], rows) if rows else ["  none"]
+    return "\n".join(lines) + "\n"
+
+
+# -- observing (side effects; each part on its own, failing soft) -----------------------------------------
+def soft(observe: Callable[[], Any]) -> Observed:
+    """What `observe` returns, or Unavailable with its reason in one line (never a traceback)."""
+    try:
+        return observe()
+    except AdtError as error:
+        return Unavailable(error.message)
+    except NotImplementedError as error:
+        return Unavailable(str(error) or "not implemented by this cloud host")
+    except Exception as error:  # an unreachable part is one line of the report, whatever went wrong
+        return Unavailable(f"{type(error).__name__}: {error}".splitlines()[0])
+
+
+def observe_machines(config: BuildConfig, driver) -> List[Dict[str, Any]]:
+    from adt.cloud.base import role_of
+
+    return [
+        {
+            "name": s.name,
+            "role": role_of(s.name),
+            "address": s.private_ip,
+            "public_address": s.public_ip,
+            "status": s.status,
+        }
+        for s in sorted(config.servers(driver), key=lambda s: (role_of(s.name), s.name))
+    ]
+
+
+def observe_dns(config: BuildConfig) -> Observed:
+    """The website's records from the build's DNS provider (adt.dns, loaded only when it is there)."""
+    if importlib.util.find_spec("adt.dns") is None:
+        return Unavailable("no DNS")
+    state = config.dir / "dns"
+    if config.cloudhost == "local" and not state.is_dir():
+        return Unavailable("no DNS")
+    dns = importlib.import_module("adt.dns")
+    return dns.provider(config.values, state).records(config.value("WEBSITE_URL"))
+
+
+def observe_backups(config: BuildConfig) -> List[Dict[str, Any]]:
+    """The live archive of each period, website and database: its LastModified and size (head_object only).
+    An endpoint that does not answer stops here (one reason for the whole part, not one wait per archive)."""
+    from botocore.exceptions import ClientError
+
+    from adt.backup.database import website_name
+    from adt.backup.publish import PERIODS
+    from adt.backup.website import ARCHIVE
+    from adt.datastore.client import s3_client
+    from adt.datastore.naming import backup_bucket
+
+    config.require("WEBSITE_URL")
+    url = config.value("WEBSITE_URL")
+    client = s3_client(config.endpoint(), "config")
+    found = []
+    for period in PERIODS:
+        for kind, database, key in (
+            ("website", False, ARCHIVE),
+            ("database", True, f"{website_name(url)}-DB-backup.tar.gz"),
+        ):
+            entry: Dict[str, Any] = {
+                "period": period,
+                "kind": kind,
+                "bucket": backup_bucket(url, period, database=database),
+                "key": key,
+            }
+            try:
+                head = client.head_object(Bucket=entry["bucket"], Key=key)
+                entry.update(modified=head["LastModified"].timestamp(), size=head.get("ContentLength"))
+            except ClientError as error:
+                code = str(error.response.get("Error", {}).get("Code", ""))
+                if code not in ("404", "NoSuchKey", "NoSuchBucket", "NotFound"):
+                    entry["state"] = f"unavailable: {code or error}"
+            found.append(entry)
+    return found
+
+
+def observe_native(config: BuildConfig, driver) -> Dict[str, Optional[int]]:
+    """Machine name -> the number of native rules applied to it (None: none applied), as the driver sees it."""
+    ask = getattr(driver, "native_firewall", None)
+    if ask is None:
+        raise NotImplementedError(f"the {driver.name} cloud host cannot report its native firewall")
+    return {server.name: ask(server.name) for server in config.servers(driver)}
+
+
+def observe_snapshots(config: BuildConfig, driver) -> List[Any]:
+    """The build's snapshot images (named, or taken, after its machines), if the driver can list them."""
+    listing = getattr(driver, "list_snapshots", None)
+    if listing is None:
+        raise NotImplementedError(f"the {driver.name} cloud host cannot list snapshots")
+    mark = f"-{config.region}-{config.build_identifier}-"
+    images = listing(pattern=config.build_identifier)
+    return [i for i in images if any(mark in str(getattr(i, word, "")) for word in ("name", "label", "source"))]
+
+
+def status(config: BuildConfig, driver=None, now: Optional[float] = None) -> Dict[str, Any]:
+    """Observe every part of a build (each failing soft) and assemble the report."""
+    if not config.dir.is_dir():
+        raise AdtError(f"build {config.name} does not exist", f"no {config.dir}; pass -c/-b to name another build")
+    cloud = driver if driver is not None else soft(config.driver)
+
+    def with_driver(observe: Callable[[Any], Any]) -> Observed:
+        return cloud if isinstance(cloud, Unavailable) else soft(lambda: observe(cloud))
+
+    active = config.value("ACTIVE_FIREWALLS", "3")
+    return report(
+        config.name,
+        config.value("WEBSITE_URL"),
+        machines=with_driver(lambda d: observe_machines(config, d)),
+        dns=soft(lambda: observe_dns(config)),
+        backups=soft(lambda: observe_backups(config)),
+        active_firewalls=active,
+        native=with_driver(lambda d: observe_native(config, d)) if "native" in FIREWALL_LAYERS.get(active, []) else {},
+        snapshots=with_driver(lambda d: observe_snapshots(config, d)),
+        now=time.time() if now is None else now,
+    )
