@@ -11,6 +11,7 @@ start.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -32,7 +33,7 @@ from adt.errors import AdtError
 from adt.fs import open_private
 from adt.machine.bootstrap import php_fpm
 from adt.net import ip_mask
-from adt.run import announce, dry_run, run
+from adt.run import alive, announce, dry_run, run
 from adt.settings.runtime import SUBDIRECTORIES, templates_dir
 from adt.settings.template import Template, write_atomically
 
@@ -106,7 +107,7 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def preflight(template_number: int) -> None:
+def preflight() -> None:
     if os.geteuid() != 0:
         raise AdtError(
             "the local cloud host needs root (it makes network namespaces and mounts)",
@@ -119,11 +120,6 @@ def preflight(template_number: int) -> None:
         missing.append("wordpress")
     if missing:
         raise AdtError(f"missing packages: {', '.join(missing)}", "run 'make deps' (it installs them)")
-    if template_number != 1:
-        raise AdtError(
-            f"template {template_number} cannot be built on the local cloud host yet",
-            "use template 1 (a development build of a virgin application)",
-        )
 
 
 def load_template(build: BuildConfig, template_number: int, template_file: Optional[str]) -> Dict[str, str]:
@@ -229,18 +225,23 @@ class Builder:
         self.driver.ensure_network()
 
     def start_datastore(self) -> None:
-        from adt.datastore.client import s3_client
-        from adt.datastore.config import ConfigDatastore
+        self.start_object_storage()
+        self.open_config_bucket()
+
+    def start_object_storage(self) -> None:
+        """The S3 endpoint of the build: the template's, else the local cloud host's object storage (started
+        when it does not run)."""
         from adt.datastore.endpoints import Endpoint
-        from adt.datastore.naming import config_bucket
         from adt.datastore.seaweed import SeaweedS3
 
         b = self.build
         v = b.values
         if v.get("S3_HOST_BASE"):
             endpoint = Endpoint(1, v["S3_HOST_BASE"], v["S3_ACCESS_KEY"], v["S3_SECRET_KEY"], v.get("S3_LOCATION", ""))
-        else:  # the embedded datastore, on the build machine's VPC address
-            server = SeaweedS3(b.dir / "datastore", ip=self.driver.gateway)
+        else:  # the local cloud host's object storage, on the build machine's VPC address: it outlives fleets
+            server = SeaweedS3(object_storage(self.driver), ip=self.driver.gateway)
+            if server.state and not alive(server.state["pid"]):
+                server.stop()  # stopped behind our back (a reboot): started again below, on its data
             if not server.state:
                 try:
                     server.start()
@@ -252,20 +253,31 @@ class Builder:
             v.update(
                 {"S3_HOST_BASE": server.endpoint, "S3_ACCESS_KEY": key, "S3_SECRET_KEY": secret, "S3_LOCATION": "US"}
             )
+        env = b.environment
+        for name in ("S3_HOST_BASE", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_LOCATION"):
+            env.set(name, v[name])
+        self.endpoint = endpoint
+
+    def open_config_bucket(self) -> None:
+        """The build's configuration bucket, made empty (and, unless `wipe_config` is off, the website's other
+        configuration buckets removed: a previous build's)."""
+        from adt.datastore.client import s3_client
+        from adt.datastore.config import ConfigDatastore
+        from adt.datastore.naming import config_bucket
+
+        v, endpoint = self.build.values, self.endpoint
         bucket = config_bucket(v["WEBSITE_URL"], v["SERVER_USER"])
         client = s3_client(endpoint)
         prefix = bucket.rsplit("-", 1)[0] + "-"
+        wipe_others = getattr(self, "wipe_config", True)
         for old in client.list_buckets().get("Buckets", []):  # the config bucket is emptied for each build
-            if old["Name"].startswith(prefix):
+            if old["Name"] == bucket or (wipe_others and old["Name"].startswith(prefix)):
                 ConfigDatastore([endpoint], old["Name"]).delete("", recursive=True)
                 client.delete_bucket(Bucket=old["Name"])
         client.create_bucket(Bucket=bucket)
         self.store = ConfigDatastore([endpoint], bucket)
-        env = b.environment
-        for name in ("S3_HOST_BASE", "S3_ACCESS_KEY", "S3_SECRET_KEY", "S3_LOCATION"):
-            env.set(name, v[name])
 
-    def machine_settings(self, role: str) -> str:
+    def machine_settings(self, role: str, extra: Optional[Dict[str, str]] = None) -> str:
         v = self.build.values
         keys = {
             "WEBSITEURL": v["WEBSITE_URL"],
@@ -295,6 +307,10 @@ class Builder:
             "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"),
             "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
             "FIREWALL": "iptables",
+            "BUILDARCHIVECHOICE": v.get("BUILD_ARCHIVE_CHOICE", "virgin"),
+            "WEBSITEDISPLAYNAME": v.get("WEBSITE_DISPLAY_NAME", ""),
+            "WEBSITENAME": v.get("WEBSITE_NAME", ""),
+            **(extra or {}),
         }
         return "".join(f"{k}:{val}\n" for k, val in keys.items())
 
@@ -318,29 +334,39 @@ class Builder:
 
         return side_by_side(one, ROLES, stop)
 
-    def launch(self, role: str, stop: Optional[threading.Event] = None) -> str:
+    def launch(
+        self,
+        role: str,
+        stop: Optional[threading.Event] = None,
+        name: Optional[str] = None,
+        settings: Optional[Dict[str, str]] = None,
+        image: Optional[str] = None,
+    ) -> str:
+        """Create one machine of `role` (named `name`, else the role's one name), wait for its READY marker;
+        its address. `settings` are extra machine settings; `image` a snapshot to make it from."""
         v = self.build.values
         home = f"/home/{v['SERVER_USER']}"
         user_data = UserData(
             files={
                 "/home/homedir.dat": (home + "\n", 0o644),
-                f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role), 0o600),
+                f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role, settings), 0o600),
             },
             command=[str(Path(sys.executable).parent / "adt"), "machine", "bootstrap", "--role", role],
         )
-        name = self.server_name(role)
-        server = self.driver.create_server(
-            name,
-            v.get("WS_SERVER_TYPE", "local"),
-            user_data,
-            int(v["SSH_PORT"]),
-            self.build.key.with_name(self.build.key.name + ".pub").read_text(),
+        name = name or self.server_name(role)
+        size = v.get(
+            {"database": "DB_SERVER_TYPE", "autoscaler": "AS_SERVER_TYPE"}.get(role, "WS_SERVER_TYPE"), "local"
         )
+        public_key = self.build.key.with_name(self.build.key.name + ".pub").read_text()
+        ssh_port = int(v["SSH_PORT"])
+        if image:
+            server = self.driver.create_server(name, size, user_data, ssh_port, public_key, image=image)
+        else:
+            server = self.driver.create_server(name, size, user_data, ssh_port, public_key)
         (self.build.dir / "ips").mkdir(exist_ok=True)
         (self.build.dir / "ips" / f"{role}:{server.private_ip}").touch()
         self.build.known_hosts(role, server.private_ip).unlink(missing_ok=True)  # a new host key
-        marker = "DATABASE_READY" if role == "database" else "WEBSERVER_READY"
-        self.wait_ready(name, role, f"{home}/runtime/{marker}", stop)
+        self.wait_ready(name, role, f"{home}/runtime/{role.upper()}_READY", stop)
         return server.private_ip
 
     def wait_ready(
@@ -470,15 +496,11 @@ def build_development(
 ) -> dict:
     if cloudhost != "local":
         raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
-    preflight(template_number)
+    preflight()
     build = BuildConfig(Path(build_home), cloudhost, build_identifier)
     build.values = load_template(build, template_number, template_file)
     existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
-    if build.dir.exists() and (
-        (build.dir / "INITIAL_BUILD_COMPLETED").exists()
-        or (build.dir / "datastore").exists()
-        or _machines(existing, build.vpc)
-    ):
+    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or _machines(existing, build.vpc)):
         if not rebuild:
             raise AdtError(
                 f"build {cloudhost}/{build_identifier} exists already",
@@ -539,9 +561,17 @@ def _machines(build: BuildConfig, vpc: str):
         return []
 
 
-def destroy(build: BuildConfig, progress: Callable[[str], None] = print) -> List[str]:
-    """Destroy a build's machines, its embedded datastore and network; its runtime data stays. In a dry run
-    the commands and removals are printed instead."""
+def object_storage(driver) -> Path:
+    """Where the local cloud host keeps its object storage (the embedded datastore) for one VPC: beside its
+    machines' state, not in a build's runtime data, so it outlives fleets as a provider's does."""
+    return Path(driver.state) / "objectstorage" / driver.switch
+
+
+def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_datastore: bool = False) -> List[str]:
+    """Destroy a build's machines, its DNS server and its network; its runtime data stays, and so do the
+    buckets of the cloud host's object storage (its server stops with the last fleet on the VPC, and a later
+    build starts it again on the same data) unless `purge_datastore`. In a dry run the commands and removals
+    are printed instead."""
     from adt.cloud.local import LocalDriver
     from adt.datastore.seaweed import SeaweedS3
 
@@ -550,23 +580,80 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print) -> List
     if os.geteuid() != 0:
         raise AdtError("destroying local machines needs root")
     driver = LocalDriver(build.vpc)
+    mine = build.servers(driver)
+    if purge_datastore and [s for s in driver.list_servers() if s.name not in {m.name for m in mine}]:
+        raise AdtError(
+            "not purging the object storage: other fleets on this VPC still use it",
+            "destroy them first, or destroy this build without --purge-datastore",
+        )
     gone = []
-    for server in build.servers(driver):
+    for server in mine:
         progress(f"destroying {server.name} ({server.private_ip})")
         driver.destroy_server(server.name)
         gone.append(server.name)
-    datastore = build.dir / "datastore"
-    if datastore.exists():
-        progress("stopping the embedded datastore")
-        if dry_run():
-            announce(f"the embedded datastore of {datastore}", "stop")
-            announce(str(datastore), "remove")
-        else:
-            SeaweedS3(datastore).stop()
-            shutil.rmtree(datastore, ignore_errors=True)
+    others = [s for s in driver.list_servers() if s.name not in gone]
+    _leave_dns(build, driver, [m for m in mine if m.name in gone], others)
+    storage = object_storage(driver)
+    if storage.exists() and (purge_datastore or not others):
+        server = SeaweedS3(storage)
+        if server.state:
+            progress("stopping the object storage (its buckets stay)" if not purge_datastore else "stopping it")
+            if dry_run():
+                announce(f"the object storage of {storage}", "stop")
+            else:
+                server.stop()
+        if purge_datastore:
+            progress(f"removing every bucket of the object storage ({storage})")
+            if dry_run():
+                announce(str(storage), "remove")
+            else:
+                shutil.rmtree(storage, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    storage.parent.rmdir()  # when no other VPC's object storage is left
     # in a dry run the build's machines are still there: the network goes when no other machine uses it
-    driver.remove_network(force=dry_run() and not [s for s in driver.list_servers() if s.name not in gone])
+    driver.remove_network(force=dry_run() and not others)
     _remove(build.dir / "INITIAL_BUILD_COMPLETED")
     for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
         _remove(marker)
     return gone
+
+
+def dns_home(driver) -> Path:
+    """Where the local cloud host keeps its DNS service (PowerDNS) for one VPC: like a provider's DNS, one
+    for every fleet on the VPC, started by the first production build and stopped with the last fleet."""
+    return Path(driver.state) / "dns" / driver.switch
+
+
+def _leave_dns(build: BuildConfig, driver, gone: List, others: List) -> None:
+    """A destroyed fleet leaves the VPC's DNS: its webservers' records go, its autoscalers lose the API, and
+    the server stops when no fleet is left on the VPC (its zones stay for the next one)."""
+    from adt.cloud.base import role_of
+
+    directory = dns_home(driver)
+    if not directory.exists():
+        return
+    from adt.dns import provider
+    from adt.dns.powerdns import PowerDnsServer
+
+    server = PowerDnsServer(directory)
+    state = server.state
+    if state is None:
+        return
+    website = build.value("WEBSITE_URL")
+    webservers = [s.private_ip for s in gone if role_of(s.name) == "webserver"]
+    if website and webservers:
+        dns = provider({"DNS_CHOICE": "powerdns"}, directory)
+        for ip in webservers:
+            if dry_run():
+                announce(f"{ip} from the DNS records of {website}", "remove")
+            elif ip in dns.ips(website):
+                dns.delete(website, ip)
+    if dry_run():
+        announce(f"the DNS server of {directory}", "stop" if not others else "keep")
+        return
+    if not others:
+        server.stop()
+        return
+    autoscalers = [s.private_ip for s in others if role_of(s.name) == "autoscaler"]
+    if set(a.split("/")[0] for a in state.get("allow_from", [])) - {state["ip"]} != set(autoscalers):
+        server.allow_api_from(autoscalers)  # an address that leaves may come back as another machine's

@@ -269,9 +269,13 @@ def observe_dns(config: BuildConfig) -> Observed:
     """The website's records from the build's DNS provider (adt.dns, loaded only when it is there)."""
     if importlib.util.find_spec("adt.dns") is None:
         return Unavailable("no DNS")
-    state = config.dir / "dns"
-    if config.cloudhost == "local" and not state.is_dir():
-        return Unavailable("no DNS")
+    state = None
+    if config.cloudhost == "local":
+        from adt.build.development import dns_home
+
+        state = dns_home(config.driver())
+        if not state.is_dir() or config.value("DNS_CHOICE") != "powerdns":
+            return Unavailable("no DNS")
     dns = importlib.import_module("adt.dns")
     return dns.provider(config.values, state).records(config.value("WEBSITE_URL"))
 

@@ -17,17 +17,33 @@ from adt.settings.providers import CLOUDHOSTS
 @click.option("--build-home", "home_dir", metavar="DIR", help=BUILD_HOME_HELP)
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 @click.option(
+    "--yes",
+    "-y",
+    is_flag=True,
+    help="Answer yes to the build's questions (template 3: build with an empty database when the period has "
+    "no database backup).",
+)
+@click.option(
+    "--remote-base",
+    metavar="URL|DIR",
+    help="Template 2: where the baseline repositories are (as PerformWebsiteBaseline.sh --remote-base), "
+    "instead of the application repository provider's.",
+)
+@click.option(
     "--dry-run",
     is_flag=True,
     help=DRY_RUN_HELP + " It stops before the datastore: the later steps need machines it does not start.",
 )
-def build(words, rebuild, template_file, home_dir, as_json, dry_run):
+def build(words, rebuild, template_file, home_dir, as_json, yes, remote_base, dry_run):
     """Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh).
 
     With no arguments it asks for the cloud host, build OS, template number (1, 2, 3) and build
     identifier; with all four it asks nothing. On `local`, template 1 builds a development fleet on this
     machine: a database machine (MariaDB) and a webserver (nginx, php-fpm and WordPress), and prints
-    the URL.
+    the URL. Template 3 builds production from the temporal backups BUILD_ARCHIVE_CHOICE names (or from
+    snapshots, BUILD_FROM_SNAPSHOT=1): a database machine, NO_WEBSERVERS webservers in DNS round robin
+    (the build's own PowerDNS) and NO_AUTOSCALERS autoscalers. Template 2 is the same from the baseline
+    repositories (APPLICATION_BASELINE_SOURCECODE_REPOSITORY).
     """
     import json
 
@@ -65,14 +81,45 @@ def build(words, rebuild, template_file, home_dir, as_json, dry_run):
     home = build_home(option=home_dir)
     progress = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     with dry_running(dry_run, echo=progress):
-        result = build_development(
-            cloudhost, int(template), identifier, home, rebuild=rebuild, template_file=template_file, progress=progress
-        )
+        if template == "1":
+            result = build_development(
+                cloudhost, 1, identifier, home, rebuild=rebuild, template_file=template_file, progress=progress
+            )
+        else:
+            from adt.build.production import build_production
+
+            def ask(question: str) -> bool:
+                if yes:
+                    return True
+                if not sys.stdin.isatty():
+                    return False
+                return click.confirm(question, default=False, err=True)
+
+            result = build_production(
+                cloudhost,
+                int(template),
+                identifier,
+                home,
+                rebuild=rebuild,
+                template_file=template_file,
+                progress=progress,
+                ask=ask,
+                remote_base=remote_base,
+            )
     if as_json:
         click.echo(json.dumps(result))
         return
     if dry_run:
         click.echo(f"dry run of {cloudhost}/{identifier}: nothing was changed")
+        return
+    if template != "1":
+        total = sum(t for _, t in result["timings"])
+        click.echo(f"\nThe production fleet {cloudhost}/{identifier} is up ({total:.1f} s), from {result['source']}.")
+        click.echo(f"  website:      http://{result['website_url']}/  (DNS: {result['dns'] or 'none'})")
+        click.echo(f"  webservers:   {' '.join(result['webservers'])}  (in DNS round robin)")
+        click.echo(f"  database:     {result['database']}    autoscalers: {' '.join(result['autoscalers']) or 'none'}")
+        click.echo(f"  credentials:  {result['credentials']}/")
+        click.echo(f"  status:       adt status -c {cloudhost} -b {identifier}")
         return
     total = sum(t for _, t in result["timings"])
     click.echo(f"\nThe development fleet {cloudhost}/{identifier} is up ({total:.1f} s).")
@@ -86,9 +133,16 @@ def build(words, rebuild, template_file, home_dir, as_json, dry_run):
 @click.command()
 @build_options
 @click.option("--yes", "-y", is_flag=True, help="Do not ask for confirmation.")
+@click.option(
+    "--purge-datastore",
+    is_flag=True,
+    help="Also delete every bucket of the local cloud host's object storage (backups, snapshots' ids, "
+    "configuration) on this build's VPC. Without it they stay, as a cloud provider's object storage does.",
+)
 @click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
-def destroy(cloudhost, build_identifier, home_dir, yes, dry_run):
-    """Destroy a build's machines, its embedded datastore and its network (its runtime data stays)."""
+def destroy(cloudhost, build_identifier, home_dir, yes, purge_datastore, dry_run):
+    """Destroy a build's machines, its DNS server and its network (its runtime data and the object
+    storage's buckets stay, unless --purge-datastore)."""
     from adt.build.config import BuildConfig
     from adt.build.development import destroy as destroy_build
     from adt.run import dry_running
@@ -97,5 +151,5 @@ def destroy(cloudhost, build_identifier, home_dir, yes, dry_run):
     if not yes and not dry_run and sys.stdin.isatty():
         click.confirm(f"Destroy every machine of {config.name}?", abort=True)
     with dry_running(dry_run):
-        gone = destroy_build(config, progress=click.echo)
+        gone = destroy_build(config, progress=click.echo, purge_datastore=purge_datastore)
     click.echo(f"{'would destroy' if dry_run else 'destroyed'} {len(gone)} machine(s) of {config.name}")

@@ -12,19 +12,22 @@ def machine():
     """Commands a fleet machine runs on itself (the build runs them there)."""
 
 
+ALL_ROLES = click.Choice(["webserver", "database", "autoscaler"])
+
+
 @machine.command()
-@click.option("--role", required=True, type=click.Choice(["database", "webserver"]), help="This machine's role.")
+@click.option("--role", required=True, type=ALL_ROLES, help="This machine's role.")
 @click.pass_context
 def bootstrap(ctx, role):
     """First-boot set-up of this machine for its role, from its settings file: the script tree under ${HOME},
-    the agent, the role's services, the crontab; writes runtime/<ROLE>_READY."""
+    the agent, the role's services (the application installed, or restored from the temporal backup or the
+    baseline its BUILDARCHIVECHOICE names; nothing when BUILDFROMSNAPSHOT=1), the crontab; writes
+    runtime/<ROLE>_READY."""
+    from adt.build.restore import SOURCES
     from adt.machine.bootstrap import boot
 
-    boot(role, ctx.obj.settings, ctx.obj.home)
+    boot(role, ctx.obj.settings, ctx.obj.home, SOURCES)
     click.echo(f"{role} ready")
-
-
-ALL_ROLES = click.Choice(["webserver", "database", "autoscaler"])
 
 
 @machine.command("install-scripts")

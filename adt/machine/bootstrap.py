@@ -18,11 +18,13 @@ import shutil
 import sys
 import time
 from pathlib import Path
+from typing import Optional, Protocol
 
 from adt.database import Connection
 from adt.database.mariadb import sql_identifier, sql_string
 from adt.errors import AdtError
 from adt.fs import write_atomically
+from adt.machine.markers import markers
 from adt.machine.scripts import crontab, install_scripts
 from adt.net import my_ip
 from adt.run import run, spawn
@@ -46,18 +48,18 @@ def _store(settings):
     return ConfigDatastore.from_settings(settings)
 
 
-def _ready(home: Path, role: str) -> None:
+def _ready(home: Path, role: str, settings=None) -> None:
     """The role's crontab, then its READY marker (DATABASE_READY, WEBSERVER_READY) the build waits for."""
-    install_cron(home, role)
+    install_cron(home, role, backups=settings is None or settings.value("BACKUPS") != "0")
     (home / "runtime").mkdir(parents=True, exist_ok=True)
     (home / "runtime" / f"{role.upper()}_READY").touch()
 
 
-def install_cron(home: Path, role: str) -> None:
+def install_cron(home: Path, role: str, backups: bool = True) -> None:
     """Write the role's crontab and start cron when this machine has it (a missing cron is not an error)."""
     spool = Path("/var/spool/cron/crontabs")
     spool.mkdir(parents=True, exist_ok=True)
-    write_atomically(spool / "root", crontab(role, str(home)), 0o600)
+    write_atomically(spool / "root", crontab(role, str(home), backups), 0o600)
     if shutil.which("cron"):
         run(["cron"], check=False, what="starting cron")
 
@@ -69,12 +71,46 @@ def start_agent() -> None:
     spawn([sys.executable, "-m", "adt", "agent", "start", "--quiet"], log_path=str(LOG / "agent-start.log"))
 
 
-def boot(role: str, settings, home: Path) -> None:
+class Sources(Protocol):
+    """Where a production machine's application comes from (given by the caller: the restores live in the
+    backup and baseline packages, which this one does not import)."""
+
+    def webroot(self, settings, source: str, target: Path) -> str: ...
+
+    def database(self, settings, source: str, home: Path, host: str) -> str: ...
+
+
+TEMPORAL = ("hourly", "daily", "weekly", "monthly", "bimonthly")
+
+
+def source_of(settings) -> str:
+    """`snapshot` (the machine's disk came from an image: nothing is installed or restored), a temporal period,
+    `baseline`, or `virgin`."""
+    if settings.value("BUILDFROMSNAPSHOT") == "1":
+        return "snapshot"
+    choice = (settings.value("BUILDARCHIVECHOICE") or "virgin").lower()
+    return choice if choice in (*TEMPORAL, "baseline") else "virgin"
+
+
+def boot(role: str, settings, home: Path, sources: Optional[Sources] = None) -> None:
     """First boot: the role's script tree under home and the agent first (both needed by any job the machine
     runs), then the role's own set-up, which ends with the crontab and the READY marker."""
     install_scripts(home, role)
     start_agent()
-    ROLES[role](settings, home)
+    if role == "autoscaler":
+        autoscaler(settings, home)
+    else:
+        ROLES[role](settings, home, sources)
+
+
+def autoscaler(settings, home: Path) -> None:
+    """The autoscaler's first boot: its address published (the database and webservers admit it), its crontab.
+    Its scaling decisions come with the autoscaler itself."""
+    for directory in (RUN, LOG):
+        directory.mkdir(parents=True, exist_ok=True)
+    store = _store(settings)
+    store.put(f"autoscalerips/{my_ip()}")
+    _ready(home, "autoscaler", settings)
 
 
 def _mysql_host_pattern(vpc: str) -> str:
@@ -93,14 +129,25 @@ def application_database_sql(name: str, user: str, password: str, host: str) -> 
     )
 
 
-def database(settings, home: Path) -> None:
+def database(settings, home: Path, sources: Optional[Sources] = None) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(1) as pool:  # the datastore client (boto3's import) is made while MariaDB starts
-        _database(settings, home, pool.submit(_store, settings))
+        _database(settings, home, pool.submit(_store, settings), sources)
 
 
-def _database(settings, home: Path, store_soon) -> None:
+def site_moved_sql(prefix: str, url: str, old: str) -> str:
+    """A WordPress site's own address set to `url` (siteurl, home), and links to its old address in posts
+    turned into the new one: what a site needs when it moves to another address."""
+    options, posts = sql_identifier(f"{prefix}options"), sql_identifier(f"{prefix}posts")
+    new = sql_string(url, "site address")
+    sql = f"UPDATE {options} SET option_value = {new} WHERE option_name IN ('siteurl', 'home');\n"
+    if old and old != url:
+        sql += f"UPDATE {posts} SET post_content = REPLACE(post_content, {sql_string(old, 'old address')}, {new});\n"
+    return sql
+
+
+def _database(settings, home: Path, store_soon, sources: Optional[Sources] = None) -> None:
     ip, port = my_ip(), settings.require("DBPORT")
     name, user, password = settings.require("DBNAME"), settings.require("DBUSERNAME"), settings.require("DBPASSWORD")
     datadir = Path("/var/lib/mysql")
@@ -146,10 +193,36 @@ def _database(settings, home: Path, store_soon) -> None:
     run(
         root, input=sql, what="creating the application database", secrets=[password, sql_string(password)[1:-1]]
     )  # as given, and as the SQL quotes it
+    source = source_of(settings)
+    if source in (*TEMPORAL, "baseline") and settings.value("RESTOREDATABASE") != "0":
+        if sources is None:
+            raise AdtError(f"this machine cannot restore a {source} database: no restore was given to the bootstrap")
+        print(sources.database(settings, source, home, ip), flush=True)
+        if settings.value("MOVESITE") != "0":  # a restore drill keeps the database as the backup holds it
+            move_site(root, settings)
     store = store_soon.result()
     store.delete("databaseip", recursive=True)
     store.put(f"databaseip/{ip}")
-    _ready(home, "database")
+    _ready(home, "database", settings)
+
+
+def move_site(client: list, settings) -> None:
+    """A restored WordPress site answers at this fleet's WEBSITEURL (its development address was another)."""
+    if (settings.value("APPLICATION") or "wordpress") != "wordpress":
+        return
+    prefix = settings.value("TABLEPREFIX") or "wp_"
+    database = settings.require("DBNAME")
+    asked = run(
+        [*client, "--batch", "--skip-column-names", database],
+        input=f"SELECT option_value FROM {sql_identifier(prefix + 'options')} WHERE option_name = 'siteurl';\n",
+        check=False,
+        what="reading the site's address",
+    )
+    if asked.returncode != 0:  # no WordPress tables (an empty database): nothing to move
+        return
+    old = asked.stdout.strip()
+    url = f"http://{settings.require('WEBSITEURL')}"
+    run([*client, database], input=site_moved_sql(prefix, url, old), what="moving the site to its address")
 
 
 def _wait_for_database(settings, timeout: float = 300) -> str:
@@ -228,7 +301,14 @@ def install_application(source: Path, webroot: Path) -> None:
     os.chown(uploads, www.pw_uid, www.pw_gid, follow_symlinks=False)
 
 
-def webserver(settings, home: Path) -> None:
+def write_markers(webroot: Path, application: str, engine: str, prefix: str) -> None:
+    """The webroot's dba.dat, dbe.dat and dbp.dat (the application, its database engine, its table prefix), as
+    the original's sites carry them; root's, readable by the web server."""
+    for name, text in markers(application, engine, prefix).items():
+        write_atomically(webroot / name, text, 0o644)
+
+
+def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
     """Everything that does not need the database first (the copy, php-fpm, nginx), side by side with the
     database machine's start; then the application's config once `databaseip/*` is published."""
     from concurrent.futures import ThreadPoolExecutor
@@ -241,9 +321,18 @@ def webserver(settings, home: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
     if not WORDPRESS.is_dir():
         raise AdtError(f"{WORDPRESS} is missing", "install Debian's wordpress package (make deps)")
+    source = source_of(settings)
     with ThreadPoolExecutor(1) as pool:  # the datastore client (boto3's import) is made during the copy
         store_soon = pool.submit(_store, settings)
+        if source in (*TEMPORAL, "baseline"):
+            if sources is None:
+                raise AdtError(f"this machine cannot restore a {source} webroot: no restore was given to the bootstrap")
+            print(sources.webroot(settings, source, WEBROOT), flush=True)
+        elif source == "snapshot" and not (WEBROOT / "wp-settings.php").exists():
+            raise AdtError(f"this machine was made from a snapshot, but its image has no application in {WEBROOT}")
         install_application(WORDPRESS, WEBROOT)
+        if source == "virgin":  # what a site is travels with it: its backups and baselines tell a later build
+            write_markers(WEBROOT, application, settings.value("DATABASEINSTALLATIONTYPE") or "Maria", "wp_")
         store = store_soon.result()
     fpm = php_fpm() or "php-fpm"
     (CONF / "php-fpm.conf").write_text(
@@ -285,7 +374,7 @@ http {{
     write_atomically(config, wordpress_config(settings, db_host), 0o640)  # the DB password: others never read it
     shutil.chown(config, "root", "www-data")
     store.put(f"webserverips/{ip}")
-    _ready(home, "webserver")
+    _ready(home, "webserver", settings)
 
 
 def check_database(settings) -> str:

@@ -51,7 +51,14 @@ ROLE_SCRIPTS: Dict[str, Tuple[str, ...]] = {
         "application/backupscripts/Backup.sh",
         "application/backupscripts/CreateDBBaseline.sh",
     ),
-    "autoscaler": EVERY_ROLE,
+    "autoscaler": (  # the DNS round robin's entry points first (the autoscaler adds and removes webservers)
+        *(
+            f"providerscripts/dns/{name}.sh"
+            for name in ("AddRecord", "DeleteRecord", "GetIPAddresses", "GetRecordID", "GetZoneID")
+        ),
+        *(f"autoscaler/{name}.sh" for name in ("AddIPToDNS", "GetDNSIPs", "RemoveIPFromDNS")),
+        *EVERY_ROLE,
+    ),
 }
 
 # the original's backup schedule (cron/InitialiseCron.sh of the webserver and database repositories)
@@ -70,19 +77,20 @@ def scripts_of(role: str) -> Tuple[str, ...]:
     return ROLE_SCRIPTS[role]
 
 
-def crontab(role: str, home: str) -> str:
+def crontab(role: str, home: str, backups: bool = True) -> str:
     """The machine's root crontab. The original's lines for the jobs adt implements, in the original's
     order (a webserver writes its backups before its firewall line, the database machine after), then
     adt's agent line: a `*/1` start that does nothing while the agent runs, so a dead agent is back
-    within a minute."""
+    within a minute. Without `backups` (a restore drill's throwaway machines), no backup lines: such a
+    machine must never write over the backups it was made from."""
     scripts_of(role)
 
     def line(when: str, command: str) -> str:
         return f"{when} export HOME={home} && {home}/{command}\n"
 
     firewall = [line("*/1 * * * *", "cron/SetupFirewallFromCron.sh")]
-    backups = [line(when, f"cron/BackupFromCron.sh '{period}'") for when, period in BACKUP_SCHEDULE]
-    jobs = {"webserver": backups + firewall, "database": firewall + backups, "autoscaler": firewall}[role]
+    taken = [line(when, f"cron/BackupFromCron.sh '{period}'") for when, period in BACKUP_SCHEDULE] if backups else []
+    jobs = {"webserver": taken + firewall, "database": firewall + taken, "autoscaler": firewall}[role]
     return "MAILTO=''\n" + "".join(jobs) + line("*/1 * * * *", "cron/StartAgentFromCron.sh")
 
 

@@ -353,6 +353,14 @@ def test_the_demo_is_a_site_a_browser_and_a_publishing_client_can_use(fleet):
 BUILD_IDENTIFIERS = {"SERVERUSER", "DBNAME", "USERNAME"}
 
 
+def _storage(fleet) -> Path:
+    """The local cloud host's object storage of the fleet's VPC (it outlives the fleet)."""
+    from adt.build.development import object_storage
+    from adt.cloud.local import LocalDriver
+
+    return object_storage(LocalDriver(VPC, str(fleet["state"])))
+
+
 def _build_secrets(fleet) -> dict:
     from adt.settings.schema import is_secret
 
@@ -367,7 +375,7 @@ def _build_secrets(fleet) -> dict:
             name, _, value = line.partition(":") if ":" in line else (path.name, "", line)
             if name not in BUILD_IDENTIFIERS and value:
                 found[f"credentials/{path.name}:{name}"] = value
-    found["datastore read-only secret key"] = json.loads((base / "datastore" / "state.json").read_text())["ro"][1]
+    found["datastore read-only secret key"] = json.loads((_storage(fleet) / "state.json").read_text())["ro"][1]
     key = fleet["home"].glob("runtimedata/local/itest/keys/id_*_AGILE_DEPLOYMENT_BUILD_KEY_itest")
     found["build key"] = next(key).read_text().splitlines()[1]  # a line of the private key itself
     assert {"DB_PASSWORD", "SERVER_USER_PASSWORD", "S3_SECRET_KEY"} <= set(found), sorted(found)
@@ -448,7 +456,7 @@ def test_dry_runs_of_destroy_and_native_firewall_print_exact_commands_and_change
         assert f"destroying {machine['name']} ({machine['ip']})\n{here}{forget_chain(machine['veth'])}EOF\n" \
                f"would stop: the processes of {machine['name']} (" in out
         assert f"would run: ip netns del {machine['netns']}\nwould remove: {fleet['state'] / machine['name']}\n" in out
-    assert f"would stop: the embedded datastore of {base / 'datastore'}\nwould remove: {base / 'datastore'}\n" \
+    assert f"stopping the object storage (its buckets stay)\nwould stop: the object storage of {_storage(fleet)}\n" \
            f"would run: ip netns del {driver.switch}\nwould run: ip link del {driver.host_veth}\n" in out
     assert f"would remove: {base / 'INITIAL_BUILD_COMPLETED'}\n" in out
     assert out.endswith("would destroy 2 machine(s) of local/itest\n")
@@ -487,19 +495,25 @@ def test_a_dry_run_reconcile_prints_the_ruleset_it_would_restore_and_changes_not
     assert re.search(r"^COMMIT\nEOF\niptables: \d+ rules, would be applied\nNOTHING-CHANGED\n$", result.stdout, re.M)
 
 
-def test_zz_destroy_leaves_nothing(fleet):
+def test_zz_destroy_leaves_nothing_but_the_object_storage_and_purge_drops_it(fleet):
     pids = [int(p) for ns in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout.split()
             if "-itest-" in ns for p in subprocess.run(["ip", "netns", "pids", ns], capture_output=True,
                                                        text=True).stdout.split()]
-    datastore = json.loads((fleet["home"] / "runtimedata/local/itest/datastore/state.json").read_text())["pid"]
+    storage = _storage(fleet)
+    datastore = json.loads((storage / "state.json").read_text())["pid"]
     assert pids and alive(datastore)
+    buckets = sorted(p.name for p in (storage / "data").rglob("*") if p.is_dir())
     result = subprocess.run([str(BIN / "adt"), "destroy", "-c", "local", "-b", "itest", "--yes"], env=fleet["env"],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
-    assert "destroyed 2 machine(s)" in result.stdout
+    assert "destroyed 2 machine(s)" in result.stdout and "its buckets stay" in result.stdout
+    assert _leftovers(fleet["state"]) == ([], [], [fleet["state"] / "objectstorage"])
+    assert not any(alive(p) for p in pids + [datastore])  # its server stopped with the last fleet on the VPC
+    assert sorted(p.name for p in (storage / "data").rglob("*") if p.is_dir()) == buckets  # its data kept
+    purged = subprocess.run([str(BIN / "adt"), "destroy", "-c", "local", "-b", "itest", "--yes", "--purge-datastore"],
+                            env=fleet["env"], capture_output=True, text=True, timeout=120)
+    assert purged.returncode == 0, purged.stderr
     assert _leftovers(fleet["state"]) == ([], [], [])
-    assert not any(alive(p) for p in pids + [datastore])
-    assert not shutil.os.path.exists(fleet["home"] / "runtimedata/local/itest/datastore")
 
 
 def test_a_dry_run_build_prints_its_commands_and_changes_nothing(tmp_path):

@@ -1,0 +1,226 @@
+"""The seed's workflow end to end on the local cloud host: a development build, a WordPress site with a published
+post, temporal backups, the development fleet shut down, then production (template 3) built from those backups:
+every webserver serves the post, DNS lists exactly the webservers; a restore drill; a build from snapshots."""
+
+import http.client
+import http.cookiejar
+import json
+import os
+import secrets
+import subprocess
+import urllib.parse
+import urllib.request
+import xmlrpc.client
+
+import pytest
+
+from adt.settings.template import Template
+from tests.integration.conftest import BIN, ROOT
+
+VPC = "10.180.0.0/24"
+URL = "www.adt-seed.local"
+
+
+def adt(env, *args, timeout=600, input=None):
+    return subprocess.run([str(BIN / "adt"), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          input=input)
+
+
+def script(env, path, *args, timeout=600, input=None):
+    return subprocess.run([str(ROOT / path), *args], env=env, capture_output=True, text=True, timeout=timeout,
+                          input=input)
+
+
+def template(home, number, **values):
+    path = home / f"{secrets.token_hex(3)}-local{number}.tmpl"
+    t = Template.load(ROOT / "templates" / "local" / f"local{number}.tmpl").set("VPC_IP_RANGE", VPC)
+    t = t.set("WEBSITE_URL", URL).set("WEBSITE_NAME", "adt-seed")
+    for name, value in values.items():
+        t = t.set(name, value)
+    t.save(path)
+    return path
+
+
+def build(env, home, number, identifier, *extra, **values):
+    result = script(env, "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", str(number), identifier,
+                    "--template-file", str(template(home, number, **values)), "--json", *extra)
+    if result.returncode != 0:
+        adt(env, "destroy", "-c", "local", "-b", identifier, "--yes")
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def page(ip, path="/", redirects=3):
+    """A page of the site from one webserver, asked for by the site's name (redirects within the site are
+    followed on the same webserver, as a browser whose DNS points there would)."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=60)
+    try:
+        connection.request("GET", path, headers={"Host": URL})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        location = urllib.parse.urlsplit(response.getheader("Location") or "")
+    finally:
+        connection.close()
+    if response.status in (301, 302) and redirects:
+        assert location.netloc == URL, (path, location)  # never to the development address
+        return page(ip, location.path + (f"?{location.query}" if location.query else ""), redirects - 1)
+    return response.status, body
+
+
+def dig(server):
+    result = subprocess.run(["dig", "+short", f"@{server}", URL, "A"], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    return sorted(result.stdout.split())
+
+
+def install_and_post(site):
+    """The WordPress installer, then a post published through XML-RPC; (post id, its unique text)."""
+    user, password = "seedadmin", secrets.token_urlsafe(24)
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()))
+    form = {"weblog_title": "adt seed", "user_name": user, "admin_password": password, "admin_password2": password,
+            "admin_email": "admin@example.com", "blog_public": "0", "language": "", "Submit": "Install WordPress"}
+    with browser.open(site + "wp-admin/install.php?step=2", data=urllib.parse.urlencode(form).encode(),
+                      timeout=120) as response:
+        assert "WordPress has been installed" in response.read().decode()
+    text = f"seed post {secrets.token_hex(8)}"
+    client = xmlrpc.client.ServerProxy(site + "xmlrpc.php")
+    post = client.wp.newPost(1, user, password, {"post_title": text, "post_content": f"<p>{text}</p>",
+                                                 "post_status": "publish"})
+    return int(post), text
+
+
+@pytest.fixture(scope="module")
+def seed(tmp_path_factory):
+    home = tmp_path_factory.mktemp("seedhome")
+    state = tmp_path_factory.mktemp("seedstate")
+    env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    built = []
+    try:
+        dev = build(env, home, 1, "seeddev")
+        built.append("seeddev")
+        post, text = install_and_post(dev["url"])
+        for helper in ("PerformWebsiteBackup.sh", "PerformDatabaseBackup.sh"):
+            result = script(env, f"helperscripts/{helper}", "--period", "HOURLY")
+            assert result.returncode == 0, result.stdout + result.stderr
+        remote = tmp_path_factory.mktemp("seedgit")  # the host's /tmp: a file:// remote the machines reach too
+        for helper, *extra in (("PerformWebsiteBaseline.sh",), ("PerformDatabaseBaseline.sh", "--redact")):
+            result = script(env, f"helperscripts/{helper}", "--identifier", "seed", "--remote-base", str(remote),
+                            *extra)  # --redact: the gate refuses the admin's password hash in a baseline
+            assert result.returncode == 0, result.stdout + result.stderr
+        down = script(env, "helperscripts/ShutdownInfrastructure.sh", "--yes")
+        assert down.returncode == 0, down.stdout + down.stderr
+        built.remove("seeddev")
+        prod = build(env, home, 3, "seedprod", APPLICATION="wordpress", WEBSERVER_CHOICE="NGINX",
+                     NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", GENERATE_SNAPSHOTS="1")
+        built.append("seedprod")
+        yield {"env": env, "home": home, "state": state, "post": post, "text": text, "prod": prod,
+               "built": built, "remote": remote}
+    finally:
+        for identifier in built:
+            adt(env, "destroy", "-c", "local", "-b", identifier, "--yes")
+        adt(env, "destroy", "-c", "local", "-b", "seedprod", "--yes", "--purge-datastore")
+
+
+def test_every_webserver_serves_the_post_from_the_backups(seed):
+    prod = seed["prod"]
+    assert prod["source"] == "hourly" and len(prod["webservers"]) == 2 and len(prod["autoscalers"]) == 1
+    for ip in prod["webservers"]:
+        status, body = page(ip, f"/?p={seed['post']}")
+        assert status == 200 and seed["text"] in body, (ip, body[:500])
+        status, body = page(ip, "/")  # the site moved: its links are its own name, not the development address
+        assert f"http://{URL}/" in body, body[:1000]
+
+
+def test_dns_lists_exactly_the_webservers(seed):
+    prod = seed["prod"]
+    assert dig(prod["dns"]) == sorted(prod["webservers"])
+    # the machines resolve it through the build's DNS too
+    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", f"getent ahostsv4 {URL} | cut -d' ' -f1 | sort -u")
+    assert sorted(seen.stdout.split()) == sorted(prod["webservers"]), seen.stdout + seen.stderr
+
+
+def test_machines_are_named_as_the_original_names_them(seed):
+    names = sorted(seed["prod"]["machines"])
+    assert [n for n in names if n.startswith("ws-")] and all(
+        n.endswith(("-init-1", "-init-2")) for n in names if n.startswith("ws-"))
+    assert any(n.startswith("NO-1-as-local-seedprod-") for n in names)
+    assert any(n.startswith("db-local-seedprod-") for n in names)
+
+
+def test_the_autoscaler_has_its_role(seed):
+    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh",
+                  "ls /home/*/runtime/AUTOSCALER_READY && crontab -l | grep -c StartAgentFromCron")
+    assert seen.returncode == 0 and seen.stdout.split()[-1] == "1", seen.stdout + seen.stderr
+
+
+def test_status_shows_the_fleet(seed):
+    result = adt(seed["env"], "status", "-c", "local", "-b", "seedprod", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    text = json.dumps(report)
+    for ip in seed["prod"]["webservers"] + seed["prod"]["autoscalers"] + [seed["prod"]["database"]]:
+        assert ip in text
+
+
+def test_a_restore_drill_of_the_production_backups_passes(seed):
+    result = adt(seed["env"], "drill", "-c", "local", "-b", "seedprod", "--period", "hourly", "--json")
+    assert result.returncode == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] and report["failed"] is None, report
+    assert [check["name"] for check in report["checks"]] == ["build", "database", "webroot", "site", "destroy"]
+    assert "titled 'adt seed'" in report["checks"][3]["detail"]
+    from adt.build.config import BuildConfig
+
+    store = BuildConfig.load("local", "seedprod", env=seed["env"]).config_store()
+    assert "drills/latest.json" in [entry.key for entry in store.list("drills/")]  # the result, in the datastore
+    # the production fleet is untouched: still served, still in DNS
+    assert dig(seed["prod"]["dns"]) == sorted(seed["prod"]["webservers"])
+    for ip in seed["prod"]["webservers"]:
+        assert seed["text"] in page(ip, f"/?p={seed['post']}")[1]
+
+
+def test_zz_a_snapshot_build_serves_the_same_post(seed):
+    env = seed["env"]
+    gone = adt(env, "destroy", "-c", "local", "-b", "seedprod", "--yes")
+    assert gone.returncode == 0, gone.stderr
+    seed["built"].remove("seedprod")
+    recorded = seed["home"] / "runtimedata" / "wholemachinesnapshots" / URL / "snapshots" / "snapshot_ids.dat"
+    ids = dict(line.split(":", 1) for line in recorded.read_text().split())
+    assert sorted(ids) == ["autoscaler", "database", "webserver"] and all(i.startswith("img-") for i in ids.values())
+    snap = build(env, seed["home"], 3, "seedsnap", APPLICATION="wordpress", WEBSERVER_CHOICE="NGINX",
+                 NO_WEBSERVERS="1", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", AUTOSCALE_FROM_SNAPSHOTS="1",
+                 AUTOSCALER_SNAPSHOT_ID=ids["autoscaler"], WEBSERVER_SNAPSHOT_ID=ids["webserver"],
+                 DATABASE_SNAPSHOT_ID=ids["database"])
+    seed["built"].append("seedsnap")
+    assert snap["source"] == "snapshot"
+    for ip in snap["webservers"]:
+        status, body = page(ip, f"/?p={seed['post']}")
+        assert status == 200 and seed["text"] in body, (ip, body[:500])
+    assert dig(snap["dns"]) == sorted(snap["webservers"])
+
+
+def test_zzz_template_2_builds_from_the_baselines(seed):
+    env = seed["env"]
+    for identifier in list(seed["built"]):  # one fleet of the website at a time: a build empties its config buckets
+        assert adt(env, "destroy", "-c", "local", "-b", identifier, "--yes").returncode == 0
+        seed["built"].remove(identifier)
+    base = build(env, seed["home"], 2, "seedbase", "--remote-base", str(seed["remote"]), WEBSERVER_CHOICE="NGINX",
+                 APPLICATION="wordpress", APPLICATION_BASELINE_SOURCECODE_REPOSITORY="seed-webroot-sourcecode-baseline",
+                 BASELINE_DB_REPOSITORY="seed-db-baseline", NO_AUTOSCALERS="0")
+    seed["built"].append("seedbase")
+    assert base["source"] == "baseline" and len(base["webservers"]) == 1 and not base["autoscalers"]
+    status, body = page(base["webservers"][0], f"/?p={seed['post']}")
+    assert status == 200 and seed["text"] in body, body[:500]
+    assert dig(base["dns"]) == base["webservers"]
+
+
+def test_zzz_template_2_refuses_an_application_mismatch_before_any_machine(seed):
+    env = seed["env"]
+    result = script(env, "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "2", "seedbad", "--json",
+                    "--remote-base", str(seed["remote"]), "--template-file",
+                    str(template(seed["home"], 2, WEBSERVER_CHOICE="NGINX", APPLICATION="joomla",
+                                 APPLICATION_BASELINE_SOURCECODE_REPOSITORY="seed-webroot-sourcecode-baseline",
+                                 BASELINE_DB_REPOSITORY="seed-db-baseline", NO_AUTOSCALERS="0")))
+    assert result.returncode == 1 and "application type mismatch" in result.stderr, result.stderr
+    assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+                .splitlines() if "-seedbad-" in line]
