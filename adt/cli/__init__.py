@@ -25,6 +25,10 @@ COMMANDS = {
     "backup": ("adt.cli.backup", "backup", "Temporal backups of the webroot and database: take, verify."),
     "restore": ("adt.cli.backup", "restore", "Restore a webroot or a database from a temporal backup."),
     "baseline": ("adt.cli.baseline", "baseline", "Publish the webroot or database to git, behind a secrets gate."),
+    "snapshot": ("adt.cli.snapshot", "snapshot", "Snapshot images of a build's machines: take, list, delete."),
+    "status": ("adt.cli.status", "status", "One build at a glance: machines, DNS, backups, firewalls, snapshots."),
+    "dns": ("adt.cli.dns", "dns", "DNS round robin of WEBSITEURL: zone, records, add, delete, addresses."),
+    "drill": ("adt.cli.drill", "drill", "Restore drill: a throwaway fleet from the latest backups, checked, gone."),
 }
 
 
