@@ -83,18 +83,17 @@ class ProductionBuilder(Builder):
         self.source = source_of(template_number, build.values)
         self.images: Dict[str, str] = {}
         self.prefix = ""
-        self.wipe_config = True
+        self.wipe_config = False
         self.dns: Any = None  # the DNS provider, once the server is up
         self.dns_server: Any = None
 
     # -- credentials -------------------------------------------------------------------------------
     def start_datastore(self) -> None:
-        """The object storage, then (a snapshot build) the images' credentials, then the configuration bucket,
-        which is named from the server user."""
+        """The object storage, then (a snapshot build) the images' credentials: the configuration bucket is
+        named from the server user, and opened only once the sources are known to be there."""
         self.start_object_storage()
         if self.source == "snapshot":
             self.adopt_snapshot_credentials()
-        self.open_config_bucket()
 
     def adopt_snapshot_credentials(self) -> None:
         """A machine made from a snapshot already has its server user and the database's credentials: the
@@ -351,13 +350,14 @@ def build_production(
     overrides: Optional[Dict[str, str]] = None,
     dns: bool = True,
     machine_settings: Optional[Dict[str, str]] = None,
-    wipe_config: bool = True,
+    wipe_config: bool = False,
 ) -> dict:
     """A production fleet from temporal backups (template 3), snapshots (template 3 with BUILD_FROM_SNAPSHOT)
     or baselines (template 2). `ask` answers the questions a build may have (a missing database backup);
     `overrides` replace template values and `machine_settings` are added to every machine's settings file (the
-    drill's); without `dns` no DNS server is started (a drill's fleet is in no round robin); without
-    `wipe_config` the other configuration buckets of the website are left alone (another fleet of it runs)."""
+    drill's); without `dns` no DNS server is started (a drill's fleet is in no round robin); only with
+    `wipe_config` are the website's other configuration buckets removed (by default a production build leaves
+    them: another fleet of the website, the one it replaces, may still run on them)."""
     if cloudhost != "local":
         raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
     preflight()
@@ -393,6 +393,7 @@ def build_production(
             return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         builder.phase("datastore", builder.start_datastore)
         builder.phase("sources", builder.check_sources)
+        builder.phase("configuration", builder.open_config_bucket)
         if dns:
             builder.phase("dns", builder.start_dns)
         builder.rewrite_credentials()

@@ -262,7 +262,7 @@ def wordpress_config(settings, db_host: str) -> str:
         f"define('DB_PASSWORD', {php_string(settings.require('DBPASSWORD'))});\n"
         f"define('DB_HOST', {php_string(db_host + ':' + settings.require('DBPORT'))});\n"
         "define('DB_CHARSET', 'utf8mb4');\ndefine('DB_COLLATE', '');\n"
-        f"{salts}\n$table_prefix = 'wp_';\ndefine('WP_DEBUG', false);\n"
+        f"{salts}\n$table_prefix = {php_string(settings.value('TABLEPREFIX') or 'wp_')};\ndefine('WP_DEBUG', false);\n"
         "if (!defined('ABSPATH')) { define('ABSPATH', __DIR__ . '/'); }\n"
         "require_once ABSPATH . 'wp-settings.php';\n"
     )

@@ -10,6 +10,7 @@ import secrets
 import subprocess
 import urllib.parse
 import urllib.request
+import time
 import xmlrpc.client
 
 import pytest
@@ -89,6 +90,23 @@ def install_and_post(site):
     return int(post), text
 
 
+def store(env, identifier="seedprod"):
+    """An S3 client of the local object storage of the VPC, as the build knows it."""
+    from adt.build.config import BuildConfig
+    from adt.datastore.client import s3_client
+
+    return s3_client(BuildConfig.load("local", identifier, env=env).endpoint())
+
+
+def backups(env, identifier):
+    """Each hourly archive's ETag and LastModified."""
+    client = store(env, identifier)
+    return {f"{bucket}/{key}": (head["ETag"], head["LastModified"].timestamp())
+            for bucket, key in ((f"{URL.replace('.', '-')}-hourly", "applicationsourcecode.tar.gz"),
+                                (f"{URL.replace('.', '-')}-db-hourly", "adt-seed-DB-backup.tar.gz"))
+            for head in [client.head_object(Bucket=bucket, Key=key)]}
+
+
 @pytest.fixture(scope="module")
 def seed(tmp_path_factory):
     home = tmp_path_factory.mktemp("seedhome")
@@ -102,18 +120,22 @@ def seed(tmp_path_factory):
         for helper in ("PerformWebsiteBackup.sh", "PerformDatabaseBackup.sh"):
             result = script(env, f"helperscripts/{helper}", "--period", "HOURLY")
             assert result.returncode == 0, result.stdout + result.stderr
+        result = script(env, "helperscripts/PerformWebsiteBackup.sh", "--period", "DAILY")  # no database one
+        assert result.returncode == 0, result.stdout + result.stderr
         remote = tmp_path_factory.mktemp("seedgit")  # the host's /tmp: a file:// remote the machines reach too
         for helper, *extra in (("PerformWebsiteBaseline.sh",), ("PerformDatabaseBaseline.sh", "--redact")):
             result = script(env, f"helperscripts/{helper}", "--identifier", "seed", "--remote-base", str(remote),
                             *extra)  # --redact: the gate refuses the admin's password hash in a baseline
             assert result.returncode == 0, result.stdout + result.stderr
+        before = backups(env, "seeddev")
         down = script(env, "helperscripts/ShutdownInfrastructure.sh", "--yes")
         assert down.returncode == 0, down.stdout + down.stderr
         built.remove("seeddev")
         prod = build(env, home, 3, "seedprod", APPLICATION="wordpress", WEBSERVER_CHOICE="NGINX",
                      NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", GENERATE_SNAPSHOTS="1")
         built.append("seedprod")
-        yield {"env": env, "home": home, "state": state, "post": post, "text": text, "prod": prod,
+        after, finished = backups(env, "seedprod"), time.time()
+        yield {"backups": (before, after, finished),"env": env, "home": home, "state": state, "post": post, "text": text, "prod": prod,
                "built": built, "remote": remote}
     finally:
         for identifier in built:
@@ -131,11 +153,82 @@ def test_every_webserver_serves_the_post_from_the_backups(seed):
         assert f"http://{URL}/" in body, body[:1000]
 
 
+def test_a_build_from_backups_never_alters_them(seed):
+    before, after, finished = seed["backups"]
+    assert sorted(before) == sorted(after) and len(before) == 2
+    for key, (etag, modified) in before.items():  # the same object, unless the new fleet's own cron took a
+        assert after[key][0] == etag or after[key][1] > finished - 60, key  # backup since (its xx:02 line)
+
+
+def no_machines(identifier):
+    return not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+                .splitlines() if f"-{identifier}-" in line]
+
+
+def test_a_missing_webroot_backup_stops_the_build_before_any_machine(seed):
+    result = script(seed["env"], "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "3", "seedmiss", "--json",
+                    "--template-file", str(template(seed["home"], 3, APPLICATION="wordpress",
+                                                    WEBSERVER_CHOICE="NGINX", BUILD_ARCHIVE_CHOICE="monthly")))
+    assert result.returncode == 1, result.stdout
+    assert "adt: build local/seedmiss failed: no website backup to build from" in result.stderr, result.stderr
+    assert "-monthly/applicationsourcecode.tar.gz does not exist" in result.stderr
+    assert no_machines("seedmiss")
+
+
+def test_a_missing_database_backup_asks_and_without_yes_stops(seed):
+    result = script(seed["env"], "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "3", "seedask", "--json",
+                    "--template-file", str(template(seed["home"], 3, APPLICATION="wordpress",
+                                                    WEBSERVER_CHOICE="NGINX", BUILD_ARCHIVE_CHOICE="daily")),
+                    input="")  # not a terminal: the question is answered no
+    assert result.returncode == 1, result.stdout
+    assert f"adt: build local/seedask failed: no daily database backup of {URL}" in result.stderr, result.stderr
+    assert "or pass --yes" in result.stderr
+    assert no_machines("seedask")
+
+
+def test_a_failed_machine_is_named_with_its_log_and_the_fleet_stays_destroyable(seed):
+    """A webroot archive without its completion marker passes the interrogation (it reads the site's markers)
+    but no webserver restores it: the build names the machine and its log, and `adt destroy` removes it all."""
+    import gzip
+    import io
+    import tarfile
+
+    from adt.backup.website import ARCHIVE, MARKER
+
+    client, dashed = store(seed["env"]), URL.replace(".", "-")
+    original = client.get_object(Bucket=f"{dashed}-hourly", Key=ARCHIVE)["Body"].read()
+    damaged = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(original), mode="r:gz") as source, \
+            tarfile.open(fileobj=damaged, mode="w:gz") as target:
+        for member in source:
+            if member.name.strip("./") != MARKER:
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    for bucket, key, body in ((f"{dashed}-weekly", ARCHIVE, damaged.getvalue()),
+                              (f"{dashed}-db-weekly", "adt-seed-DB-backup.tar.gz",
+                               client.get_object(Bucket=f"{dashed}-db-hourly",
+                                                 Key="adt-seed-DB-backup.tar.gz")["Body"].read())):
+        client.create_bucket(Bucket=bucket)
+        client.put_object(Bucket=bucket, Key=key, Body=body)
+    env = seed["env"]
+    result = script(env, "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "3", "seedfail", "--json",
+                    "--template-file", str(template(seed["home"], 3, APPLICATION="wordpress",
+                                                    WEBSERVER_CHOICE="NGINX", BUILD_ARCHIVE_CHOICE="weekly")))
+    assert result.returncode == 1, result.stdout
+    assert "adt: build local/seedfail failed: machine ws-local-seedfail-0-" in result.stderr, result.stderr
+    assert f"-init-1 (webserver) did not become ready: bootstrap said adt: not restoring {dashed}-weekly/" \
+           f"{ARCHIVE}: it lacks the marker {MARKER}" in result.stderr, result.stderr
+    assert "hint: read " in result.stderr and "/var/log/adt/bootstrap.log" in result.stderr
+    assert not no_machines("seedfail")
+    gone = adt(env, "destroy", "-c", "local", "-b", "seedfail", "--yes")
+    assert gone.returncode == 0 and "destroyed 3 machine(s)" in gone.stdout, gone.stdout + gone.stderr
+    assert no_machines("seedfail")
+
+
 def test_dns_lists_exactly_the_webservers(seed):
     prod = seed["prod"]
     assert dig(prod["dns"]) == sorted(prod["webservers"])
     # the machines resolve it through the build's DNS too
-    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", f"getent ahostsv4 {URL} | cut -d' ' -f1 | sort -u")
+    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", "-c", "local", "-b", "seedprod", f"getent ahostsv4 {URL} | cut -d' ' -f1 | sort -u")
     assert sorted(seen.stdout.split()) == sorted(prod["webservers"]), seen.stdout + seen.stderr
 
 
@@ -148,7 +241,7 @@ def test_machines_are_named_as_the_original_names_them(seed):
 
 
 def test_the_autoscaler_has_its_role(seed):
-    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh",
+    seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", "-c", "local", "-b", "seedprod",
                   "ls /home/*/runtime/AUTOSCALER_READY && crontab -l | grep -c StartAgentFromCron")
     assert seen.returncode == 0 and seen.stdout.split()[-1] == "1", seen.stdout + seen.stderr
 
