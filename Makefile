@@ -60,8 +60,10 @@ bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
 	$(BIN)/python benchmarks/fleet_machine.py
 	$(BIN)/python benchmarks/build.py
+	$(BIN)/python benchmarks/production.py
 	$(BIN)/python benchmarks/backup_website.py
 	$(BIN)/python benchmarks/backup_database.py
+	$(BIN)/python benchmarks/drill.py
 
 # The development fleet on the local cloud host, from template 1; running it again rebuilds it.
 demo: deps
