@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import os
 import shlex
+import signal
 import subprocess
 import sys
+import time
 from typing import IO, Callable, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence
 
 from adt.errors import AdtError
@@ -205,6 +207,29 @@ def alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
+
+
+def terminate(pid: int, timeout: float = 10.0) -> None:
+    """Stop a process this program started (a server of ours, by its recorded pid): SIGTERM, then SIGKILL
+    when it is still there after `timeout` seconds; reaped when it is our child, so no zombie is left."""
+
+    def reap() -> None:
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+
+    if not alive(pid):
+        return
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        os.kill(pid, sig)
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            reap()
+            if not alive(pid):
+                reap()  # it may have ended between the two looks
+                return
+            time.sleep(0.02)
 
 
 def spawn(

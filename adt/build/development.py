@@ -24,7 +24,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence
 
 from adt import remote
 from adt.build.config import BuildConfig
@@ -444,44 +444,94 @@ class Builder:
             )
         raise AdtError(f"{url} does not serve the WordPress installer: {body[:200]!r}")
 
-    def firewalls(self, ips: Dict[str, str]) -> None:
+    def firewalls(self, machines: Dict[str, tuple]) -> None:
         """Both layers, once every machine has published its address: on each machine (reconcile over
-        ssh, as cron does every minute; the machines side by side), then the cloud host's native layer."""
+        ssh, as cron does every minute; the machines side by side), then the cloud host's native layer.
+        `machines` is (role, address) by name."""
         from adt.build.firewall import apply_native
 
-        def reconcile(role: str) -> str:
-            ip = ips[role]
+        def reconcile(name: str) -> str:
+            role, ip = machines[name]
             result = run(
                 remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile", "--wait", "60"]),
                 check=False,
                 timeout=90,
             )
+            log = f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}"
             if result.returncode == 255:  # ssh's own failure: the first ssh of the build
-                raise AdtError(
-                    f"machine {self.server_name(role)} ({role}): cannot ssh to {ip}: {result.stderr.strip()}",
-                    f"read {self.driver.host_path(self.server_name(role), '/var/log/adt/bootstrap.log')}",
-                )
+                raise AdtError(f"machine {name} ({role}): cannot ssh to {ip}: {result.stderr.strip()}", log)
             if result.returncode != 0:
-                raise AdtError(
-                    f"the firewall of the {role} {self.server_name(role)} at {ip} failed: "
-                    f"{(result.stderr or result.stdout).strip()}",
-                    f"read {self.driver.host_path(self.server_name(role), '/var/log/adt/bootstrap.log')}",
-                )
+                said = (result.stderr or result.stdout).strip()
+                raise AdtError(f"the firewall of the {role} {name} at {ip} failed: {said}", log)
             return result.stdout
 
-        for role, said in side_by_side(reconcile, list(ips)).items():  # the machines side by side
-            self.log.write(f"{role} {ips[role]}: {said}")
+        for name, said in side_by_side(reconcile, list(machines)).items():  # the machines side by side
+            self.log.write(f"{name} {machines[name][1]}: {said}")
         for line in apply_native(self.build, self.driver):
             self.log.write(line + "\n")
 
-    def finish(self, ws_ip: str) -> None:
+    def finish(self, webservers: Sequence[str]) -> None:
+        """The fleet marked installed: in the datastore, on every webserver (their backups wait for it), and in
+        the build's runtime data."""
         self.store.put("INSTALLED_SUCCESSFULLY")
-        target = self.build.target("webserver", ws_ip)
-        run(
-            remote.ssh(target, ["touch", f"/home/{self.build.values['SERVER_USER']}/runtime/INSTALLED_SUCCESSFULLY"]),
-            what="marking the webserver installed",
-        )
+        for ip in webservers:
+            run(
+                remote.ssh(
+                    self.build.target("webserver", ip),
+                    ["touch", f"{self.build.server_home}/runtime/INSTALLED_SUCCESSFULLY"],
+                ),
+                what="marking the webserver installed",
+            )
         write_atomically(self.build.dir / "INITIAL_BUILD_COMPLETED", "", 0o600)
+
+
+def new_build(
+    cloudhost: str,
+    template_number: int,
+    build_identifier: str,
+    build_home: Path,
+    rebuild: bool,
+    template_file: Optional[str],
+    progress: Callable[[str], None],
+    overrides: Optional[Dict[str, str]] = None,
+) -> BuildConfig:
+    """A build about to be made: the host checked, its template loaded and validated (`overrides` applied
+    after), and an existing build of that identifier refused, or destroyed first with `rebuild`."""
+    if cloudhost != "local":
+        raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
+    preflight()
+    build = BuildConfig(Path(build_home), cloudhost, build_identifier)
+    build.values = load_template(build, template_number, template_file)
+    build.values.update(overrides or {})
+    existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
+    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or _machines(existing, build.vpc)):
+        if not rebuild:
+            raise AdtError(
+                f"build {cloudhost}/{build_identifier} exists already",
+                f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild",
+            )
+        progress(f"destroying the existing build {cloudhost}/{build_identifier} first (--rebuild)")
+        destroy(existing, progress=progress)
+    return build
+
+
+@contextlib.contextmanager
+def reported(builder: Builder) -> Iterator[None]:
+    """A build's failure as one error naming the build (the machine and step come from the phase that
+    failed), with the log to read; its timings written to the log, whatever happens."""
+    build = builder.build
+    try:
+        yield
+    except AdtError as error:
+        log = getattr(builder.log, "name", build.dir / "logs")
+        destroy_it = f"adt destroy -c {build.cloudhost} -b {build.build_identifier}"
+        raise AdtError(
+            f"build {build.name} failed: {error.message}",
+            error.hint or f"read {log}; the fleet can be destroyed with: {destroy_it}",
+        ) from None
+    finally:
+        builder.log.write(json.dumps({"timings": builder.timings}) + "\n")
+        builder.log.close()
 
 
 def build_development(
@@ -494,22 +544,9 @@ def build_development(
     template_file: Optional[str] = None,
     progress: Callable[[str], None] = print,
 ) -> dict:
-    if cloudhost != "local":
-        raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
-    preflight()
-    build = BuildConfig(Path(build_home), cloudhost, build_identifier)
-    build.values = load_template(build, template_number, template_file)
-    existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
-    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or _machines(existing, build.vpc)):
-        if not rebuild:
-            raise AdtError(
-                f"build {cloudhost}/{build_identifier} exists already",
-                f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild",
-            )
-        progress(f"destroying the existing build {cloudhost}/{build_identifier} first (--rebuild)")
-        destroy(existing, progress=progress)
+    build = new_build(cloudhost, template_number, build_identifier, build_home, rebuild, template_file, progress)
     builder = Builder(build, progress)
-    try:
+    with reported(builder):
         builder.phase("runtime data", lambda: builder.prepare_runtime(template_number, template_file))
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
@@ -527,19 +564,10 @@ def build_development(
         # the firewalls first: each machine's cron reconciles every minute from its first boot, so the database
         # machine may have closed its port before the webserver published its address; this admits it
         builder.warm(ws_ip)
-        builder.phase("firewalls", lambda: builder.firewalls({"database": db_ip, "webserver": ws_ip}))
+        machines = {builder.server_name(role): (role, ip) for role, ip in ips.items()}
+        builder.phase("firewalls", lambda: builder.firewalls(machines))
         builder.phase("checks", lambda: builder.check(ws_ip))
-        builder.phase("finish", lambda: builder.finish(ws_ip))
-    except AdtError as error:
-        log = getattr(builder.log, "name", build.dir / "logs")
-        raise AdtError(
-            f"build {cloudhost}/{build_identifier} failed: {error.message}",
-            error.hint
-            or f"read {log}; the fleet can be destroyed with: adt destroy -c {cloudhost} -b {build_identifier}",
-        ) from None
-    finally:
-        builder.log.write(json.dumps({"timings": builder.timings}) + "\n")
-        builder.log.close()
+        builder.phase("finish", lambda: builder.finish([ws_ip]))
     return {
         "url": f"http://{ws_ip}/",
         "webserver": ws_ip,

@@ -24,6 +24,7 @@ when the source's fleet is gone (its datastore with it), to its runtime data dir
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import html
 import http.client
@@ -721,6 +722,45 @@ def _checks(report: Report, drill: BuildConfig, built: dict, progress: Callable[
     report.add(done["webroot"])
     progress("[drill: site] GET / as the site")
     report.add(_timed(report, "site", site))
+    replaced = replaced_during(backup_times(endpoint, url, period), report_started(report))
+    if replaced:  # a scheduled backup of the source fleet landed meanwhile: the comparison proves nothing
+        report.add(
+            Check(
+                "backups unchanged",
+                False,
+                f"{', '.join(replaced)} was replaced during the drill (a scheduled backup): run the drill again",
+            )
+        )
+
+
+def replaced_during(modified: Mapping[str, float], started: float) -> List[str]:
+    """The backups written after the drill started (by the source fleet's own schedule): the drill's machines
+    and its comparison may have read different generations of them."""
+    return sorted(where for where, when in modified.items() if when >= started)
+
+
+def report_started(report: "Report") -> float:
+    return calendar.timegm(time.strptime(report.started, "%Y%m%dT%H%M%SZ"))
+
+
+def backup_times(endpoint, website_url: str, period: str) -> Dict[str, float]:
+    """Each backup object's LastModified (seconds since the epoch), by s3://bucket/key."""
+    from adt.backup.database import website_name
+    from adt.datastore import client as s3
+    from adt.datastore.naming import backup_bucket
+
+    client = s3.s3_client(endpoint)
+    found = {}
+    for bucket, key in (
+        (backup_bucket(website_url, period), ARCHIVE),
+        (backup_bucket(website_url, period, database=True), f"{website_name(website_url)}-DB-backup.tar.gz"),
+    ):
+        try:
+            head = client.head_object(Bucket=bucket, Key=key)
+        except s3.s3_errors() as exc:
+            raise s3.describe(exc, endpoint, bucket, f"read {key}") from None
+        found[f"s3://{bucket}/{key}"] = head["LastModified"].timestamp()
+    return found
 
 
 def _destroy(source: BuildConfig, identifier: str) -> Check:

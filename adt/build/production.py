@@ -19,18 +19,10 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from adt import remote
 from adt.build.config import BuildConfig
-from adt.build.development import (
-    Builder,
-    _machines,
-    destroy,
-    load_template,
-    preflight,
-    side_by_side,
-)
+from adt.build.development import Builder, new_build, reported, side_by_side
 from adt.errors import AdtError
-from adt.run import announce, dry_run, run
+from adt.run import announce, dry_run
 
 TEMPORAL = ("hourly", "daily", "weekly", "monthly", "bimonthly")
 DNS_API_PORT = 8081
@@ -241,29 +233,6 @@ class ProductionBuilder(Builder):
 
         return side_by_side(one, list(roles), stop)
 
-    def firewalls_all(self, machines: Dict[str, Tuple[str, str]]) -> None:
-        from adt.build.firewall import apply_native
-
-        def reconcile(name: str) -> str:
-            role, ip = machines[name]
-            result = run(
-                remote.ssh(self.build.target(role, ip), ["adt", "firewall", "reconcile", "--wait", "60"]),
-                check=False,
-                timeout=90,
-            )
-            if result.returncode != 0:
-                said = (result.stderr or result.stdout).strip()
-                raise AdtError(
-                    f"the firewall of the {role} {name} at {ip} failed: {said}",
-                    f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}",
-                )
-            return result.stdout
-
-        for name, said in side_by_side(reconcile, list(machines)).items():
-            self.log.write(f"{name}: {said}")
-        for line in apply_native(self.build, self.driver):
-            self.log.write(line + "\n")
-
     def serves(self, ip: str, timeout: float = 60) -> str:
         """The site's home page from one webserver, asked for by its name (WEBSITEURL), as a visitor whose
         DNS points there gets it; an AdtError naming the webserver when it does not answer the site."""
@@ -323,18 +292,6 @@ class ProductionBuilder(Builder):
             ),
         )
 
-    def finish_all(self, webservers: List[str]) -> None:
-        from adt.settings.template import write_atomically
-
-        self.store.put("INSTALLED_SUCCESSFULLY")
-        home = self.build.server_home
-        for ip in webservers:
-            run(
-                remote.ssh(self.build.target("webserver", ip), ["touch", f"{home}/runtime/INSTALLED_SUCCESSFULLY"]),
-                what="marking the webserver installed",
-            )
-        write_atomically(self.build.dir / "INITIAL_BUILD_COMPLETED", "", 0o600)
-
 
 def build_production(
     cloudhost: str,
@@ -358,27 +315,15 @@ def build_production(
     drill's); without `dns` no DNS server is started (a drill's fleet is in no round robin); only with
     `wipe_config` are the website's other configuration buckets removed (by default a production build leaves
     them: another fleet of the website, the one it replaces, may still run on them)."""
-    if cloudhost != "local":
-        raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
-    preflight()
-    build = BuildConfig(Path(build_home), cloudhost, build_identifier)
-    build.values = load_template(build, template_number, template_file)
-    build.values.update(overrides or {})
+    build = new_build(
+        cloudhost, template_number, build_identifier, build_home, rebuild, template_file, progress, overrides
+    )
     if dns:  # local: the build's own PowerDNS (the snap bucket's name carries it too)
         build.values["DNS_CHOICE"] = "powerdns"
-    existing = BuildConfig(build.build_home, cloudhost, build_identifier, build.environment.values())
-    if build.dir.exists() and ((build.dir / "INITIAL_BUILD_COMPLETED").exists() or _machines(existing, build.vpc)):
-        if not rebuild:
-            raise AdtError(
-                f"build {cloudhost}/{build_identifier} exists already",
-                f"destroy it first (adt destroy -c {cloudhost} -b {build_identifier}) or pass --rebuild",
-            )
-        progress(f"destroying the existing build {cloudhost}/{build_identifier} first (--rebuild)")
-        destroy(existing, progress=progress)
     builder = ProductionBuilder(build, progress, template_number, ask, remote_base, dns, machine_settings)
     builder.wipe_config = wipe_config
     machines: Dict[str, Tuple[str, str]] = {}
-    try:
+    with reported(builder):
         builder.phase("runtime data", lambda: builder.prepare_runtime(template_number, template_file))
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
@@ -402,24 +347,12 @@ def build_production(
         autoscalers = [ip for role, ip in machines.values() if role == "autoscaler"]
         if builder.dns_server is not None and autoscalers:  # its API: the build side and the autoscalers only
             builder.dns_server.allow_api_from(builder.api_clients(builder.dns_server, autoscalers))
-        builder.phase("firewalls", lambda: builder.firewalls_all(machines))
+        builder.phase("firewalls", lambda: builder.firewalls(machines))
         pages = builder.phase("checks", lambda: builder.check_all(webservers))
         builder.phase("round robin", lambda: builder.publish_dns(webservers))
         if build.values.get("GENERATE_SNAPSHOTS") == "1":
             builder.phase("snapshots", lambda: builder.take_snapshots(machines))
-        builder.phase("finish", lambda: builder.finish_all(webservers))
-    except AdtError as error:
-        log = getattr(builder.log, "name", build.dir / "logs")
-        raise AdtError(
-            f"build {cloudhost}/{build_identifier} failed: {error.message}",
-            error.hint
-            or f"read {log}; the fleet can be destroyed with: adt destroy -c {cloudhost} -b {build_identifier}",
-        ) from None
-    finally:
-        import json
-
-        builder.log.write(json.dumps({"timings": builder.timings}) + "\n")
-        builder.log.close()
+        builder.phase("finish", lambda: builder.finish(webservers))
     v = build.values
     return {
         "template": template_number,

@@ -220,19 +220,7 @@ class SeaweedS3:
         if not self.state:
             return
         pid = self.state["pid"]
-        if run.alive(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 15
-            while time.monotonic() < deadline:
-                try:
-                    os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
-                except ChildProcessError:
-                    pass
-                if not run.alive(pid):
-                    break
-                time.sleep(0.05)
-            else:
-                os.kill(pid, signal.SIGKILL)
+        run.terminate(pid, timeout=15)
         for port in self.state["ports"].values():  # the sockets weed leaves in /tmp for our ports
             for leftover in glob.glob(f"/tmp/seaweedfs-*-{port}.sock"):
                 try:

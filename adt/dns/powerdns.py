@@ -17,7 +17,6 @@ import ipaddress
 import json
 import os
 import secrets
-import signal
 import sqlite3
 import time
 import urllib.error
@@ -380,22 +379,7 @@ class PowerDnsServer:
         except (FileNotFoundError, ValueError):
             return
         if self._ours(pid):
-            os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while time.monotonic() < deadline:
-                try:
-                    os.waitpid(pid, os.WNOHANG)  # reap it when it is our child
-                except ChildProcessError:
-                    pass
-                if not run.alive(pid):
-                    break
-                time.sleep(0.02)
-            else:
-                os.kill(pid, signal.SIGKILL)
-            try:
-                os.waitpid(pid, os.WNOHANG)  # a child that exited between the looks: no zombie left behind
-            except ChildProcessError:
-                pass
+            run.terminate(pid)
         self.state_file.unlink(missing_ok=True)
         (self.directory / "pdns.controlsocket").unlink(missing_ok=True)
 

@@ -6,12 +6,14 @@ import http.client
 import http.cookiejar
 import json
 import os
+import re
 import secrets
 import subprocess
 import urllib.parse
 import urllib.request
 import time
 import xmlrpc.client
+from pathlib import Path
 
 import pytest
 
@@ -317,3 +319,31 @@ def test_zzz_template_2_refuses_an_application_mismatch_before_any_machine(seed)
     assert result.returncode == 1 and "application type mismatch" in result.stderr, result.stderr
     assert not [line for line in subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
                 .splitlines() if "-seedbad-" in line]
+
+
+def test_a_dry_run_production_build_names_every_machine_and_changes_nothing(tmp_path):
+    from adt.cloud.local import LocalDriver
+
+    vpc = "10.181.0.0/24"
+    home, state = tmp_path / "home", tmp_path / "state"
+    home.mkdir()
+    path = tmp_path / "dry-local3.tmpl"
+    Template.load(ROOT / "templates" / "local" / "local3.tmpl").set("VPC_IP_RANGE", vpc).set(
+        "APPLICATION", "wordpress").set("WEBSERVER_CHOICE", "NGINX").set("NO_WEBSERVERS", "2").save(path)
+    env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    driver = LocalDriver(vpc, state_dir=str(state))
+    try:
+        result = adt(env, "build", "local", "debian", "3", "pdry", "--template-file", str(path), "--dry-run",
+                     timeout=120)
+        link = Path(f"/sys/class/net/{driver.host_veth}").exists()
+    finally:
+        driver.remove_network(force=True)  # only if the dry run made it, which the asserts below refuse
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    then = next(line for line in lines if line.startswith("would then: "))
+    assert re.fullmatch(r"would then: start the object storage and the DNS server, check the hourly sources, create "
+                        r"db-local-pdry-X\w{3}, ws-local-pdry-0-X\w{3}-init-1, ws-local-pdry-0-X\w{3}-init-2, "
+                        r"NO-1-as-local-pdry-X\w{3}, wait for them, apply the firewalls, check every webserver, add "
+                        r"them to DNS; a dry run stops here: these steps need the machines it does not start", then), then
+    assert lines[-1] == "dry run of local/pdry: nothing was changed"
+    assert list(home.iterdir()) == [] and not state.exists() and not link

@@ -342,3 +342,14 @@ def test_a_phase_that_fails_in_any_way_is_a_failed_check_with_its_seconds():
         raise AdtError("no hourly database backup of www.a.local")
     assert drill._timed(made, "build", refused).detail == "no hourly database backup of www.a.local"
     assert "site" in made.timings and "build" in made.timings
+
+
+def test_a_backup_written_during_the_drill_makes_it_inconclusive():
+    from adt.build.drill import Report, replaced_during, report_started, utc_stamp
+
+    started = report_started(Report("local/b", "www.x.org", "hourly", "drill0a1b", utc_stamp(1_800_000_000.7)))
+    assert started == 1_800_000_000
+    modified = {"s3://www-x-org-hourly/applicationsourcecode.tar.gz": 1_799_999_000.0,
+                "s3://www-x-org-db-hourly/x-DB-backup.tar.gz": 1_800_000_042.0}
+    assert replaced_during(modified, started) == ["s3://www-x-org-db-hourly/x-DB-backup.tar.gz"]
+    assert replaced_during({k: 1_799_999_999.0 for k in modified}, started) == []

@@ -100,3 +100,13 @@ def test_spawn_detaches_with_a_private_log(tmp_path):
     assert log.read_text() == "True\n"
     assert log.stat().st_mode & 0o777 == 0o600
     assert isinstance(child, subprocess.Popen)
+
+
+@pytest.mark.parametrize("script, timeout", [("exec sleep 30", 10.0), ("trap '' TERM; sleep 30 & wait", 0.3)])
+def test_terminate_stops_our_server_and_leaves_no_zombie(tmp_path, script, timeout):
+    """SIGTERM, then SIGKILL for one that ignores it (after the timeout); reaped, so not a zombie."""
+    pid = run.spawn(["sh", "-c", script], log_path=str(tmp_path / "log"))
+    assert run.alive(pid)
+    run.terminate(pid, timeout=timeout)
+    assert not run.alive(pid) and not Path(f"/proc/{pid}").exists()
+    run.terminate(pid)  # gone already: nothing to do
