@@ -13,6 +13,10 @@ template 3 build with GENERATE_SNAPSHOTS=1 (destroyed) for the snapshot ids. Mea
   backup    template 3, NO_WEBSERVERS=1 NO_AUTOSCALERS=1, from the hourly backups (production needs an autoscaler)
   snapshot  template 3, NO_WEBSERVERS=1 NO_AUTOSCALERS=1, AUTOSCALE_FROM_SNAPSHOTS=1 with the recorded ids
   drill     `adt drill --period hourly` of the setup's build (skipped with a note when there is no `adt drill`)
+  join-*    one more webserver joining a running production fleet (made from the snapshot, so its server user is
+            the image's), as an autoscaler will add one: from scratch (WordPress copied afresh), from the hourly
+            backup, from the snapshot image; the driver's create and the machine's bootstrap until its READY
+            marker, the fleet's database already up (what the issue's 0.5x target is about)
 Each is the whole ExpeditedAgileDeploymentToolkit.sh (or adt drill) process, then `adt destroy`. A webserver's
 own time is its "<role> <name> ready at <ip> (x.y s)" progress line: from its creation to its READY marker.
 The original builds production from backups on a cloud only, which cannot run here; the issue's targets are
@@ -45,6 +49,7 @@ VPC = "10.193.0.0/24"
 URL = "www.adt-prodbench.local"
 SCRATCH_URL = "www.adt-prodbench-scratch.local"  # its own buckets: a template 1 build never touches the backups
 SOURCE = "pbndev"  # the setup's development build, whose backups everything is built from
+JOINED = "pbnrun"  # a production fleet (from the snapshot) kept running, which webservers join
 READY = re.compile(r"^\s*(\w+) (\S+) ready at (\S+) \(([\d.]+) s\)$", re.M)
 FLEET_TARGET, SNAPSHOT_TARGET = 20.0, 0.5
 
@@ -145,7 +150,41 @@ def setup(env, home, built):
     build(env, home, 3, "pbngen", built, **PRODUCTION, NO_WEBSERVERS="1", NO_AUTOSCALERS="1", GENERATE_SNAPSHOTS="1")
     destroy(env, "pbngen", built)
     recorded = home / "runtimedata" / "wholemachinesnapshots" / URL / "snapshots" / "snapshot_ids.dat"
-    return dict(line.split(":", 1) for line in recorded.read_text().split())
+    ids = dict(line.split(":", 1) for line in recorded.read_text().split())
+    snapshot_ids = {f"{role.upper()}_SNAPSHOT_ID": image for role, image in ids.items()}
+    build(env, home, 3, JOINED, built, **PRODUCTION, NO_WEBSERVERS="1", NO_AUTOSCALERS="1",
+          AUTOSCALE_FROM_SNAPSHOTS="1", **snapshot_ids)  # fmt: skip
+    return ids
+
+
+def joiner(env, home, ids):
+    """One more webserver into the running fleet JOINED, by the production build's own launch (the driver's
+    create, then the machine's bootstrap until READY): {"kind": seconds}, the machine destroyed after."""
+    from adt.build.config import BuildConfig
+    from adt.build.production import ProductionBuilder
+    from adt.cloud.local import LocalDriver
+
+    config = BuildConfig.load("local", JOINED, str(home), env=env)
+    builder = ProductionBuilder(config, lambda _: None, 3, lambda _: False)
+    builder.driver = LocalDriver(config.vpc, env["ADT_LOCAL_STATE"])
+    sources = {
+        "scratch": ({"BUILDARCHIVECHOICE": "virgin", "BUILDFROMSNAPSHOT": "0"}, None),
+        "backup": ({"BUILDFROMSNAPSHOT": "0"}, None),
+        "snapshot": ({"BUILDFROMSNAPSHOT": "1"}, ids["webserver"]),
+    }
+    count = iter(range(10, 1000))
+
+    def one(kind):
+        extra, image = sources[kind]
+        name = f"ws-local-{JOINED}-0-{config.value('SERVER_USER')[:4]}-init-{next(count)}"
+        started = time.perf_counter()
+        try:
+            builder.launch("webserver", name=name, settings={**builder.settings_for("webserver"), **extra}, image=image)
+            return {"webserver ready": time.perf_counter() - started, "wall": time.perf_counter() - started}
+        finally:
+            builder.driver.destroy_server(name)
+
+    return one
 
 
 def has_drill(env):
@@ -187,6 +226,9 @@ def variants(env, home, built, ids):
             **snapshot_ids,
         ),
     }
+    join = joiner(env, home, ids)
+    for kind in ("scratch", "backup", "snapshot"):
+        runs[f"join-{kind}"] = lambda kind=kind: join(kind)
     if has_drill(env):
         runs["drill"] = drill
     else:
@@ -266,6 +308,18 @@ def report(rounds, results, load):
             else ""
         )
         print(f"  ratio {name}/scratch (webserver ready) {ratio:.2f}{target}")
+
+    kinds = ("scratch", "backup", "snapshot")
+    joined = {kind: [row["wall"] for row in results.get(f"join-{kind}", [])] for kind in kinds}
+    if all(joined.values()):
+        print("\n(d) one more webserver joining the running fleet (create + bootstrap to READY; database up)")
+        print(f"  {'':30} {'scratch':>8} {'backup':>8} {'snapshot':>8}")
+        print(f"  {'webserver ready':30} {' '.join(median(joined[k]) for k in ('scratch', 'backup', 'snapshot'))}")
+        scratch = statistics.median(joined["scratch"])
+        for kind in ("backup", "snapshot"):
+            ratio = statistics.median(joined[kind]) / scratch
+            target = f"   target <= {SNAPSHOT_TARGET}: {'met' if ratio <= SNAPSHOT_TARGET else 'not met'}"
+            print(f"  ratio {kind}/scratch {ratio:.2f}{target if kind == 'snapshot' else ''}")
 
     if "drill" in results:
         drill = results["drill"]

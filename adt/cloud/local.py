@@ -100,9 +100,19 @@ def image_copy(parts: List[str], target: str) -> List[str]:
     return ["cp", "-a", "--reflink=auto", "--parents", *parts, target]
 
 
-def seed_copy(image_root: str, target: str) -> List[str]:
-    """Copy an image's root into a new machine's (empty) root."""
-    return ["cp", "-a", "--reflink=auto", f"{image_root}/.", target]
+def overlay_mount(lower: str, upper: str, work: str, target: str) -> str:
+    """The holder's line that mounts a private directory as an overlay: the image's folder below (read only),
+    the machine's own above."""
+    options = f"lowerdir={lower},upperdir={upper},workdir={work}"
+    for path in (lower, upper, work):
+        if any(c in path for c in ",:\\"):  # overlayfs splits its options on these
+            raise AdtError(f"{path} cannot be an overlay layer (it holds ',', ':' or a backslash)")
+    return f"mount -t overlay overlay -o {shlex.quote(options)} {shlex.quote(target)}"
+
+
+def image_files(image_root: Path) -> List[str]:
+    """The single files an image holds (relative to its root): copied into a machine made from it."""
+    return [path.lstrip("/") for path in PRIVATE_FILES if (image_root / path.lstrip("/")).is_file()]
 
 
 @contextlib.contextmanager
@@ -306,6 +316,17 @@ class LocalDriver(CloudDriver):
     def _dir(self, name: str) -> Path:
         return self.state / name
 
+    def _all_machines(self) -> List[dict]:
+        """Every machine of this state folder, on any VPC."""
+        found = []
+        if self.state.is_dir():
+            for record in sorted(self.state.glob("*/machine.json")):
+                try:
+                    found.append(json.loads(record.read_text()))
+                except (OSError, ValueError):
+                    continue
+        return found
+
     def _machines(self) -> List[dict]:
         found = []
         if self.state.is_dir():
@@ -360,8 +381,9 @@ class LocalDriver(CloudDriver):
         image: Optional[str] = None,
     ) -> Server:
         """Safe to call side by side: the network, the address and the shared mount points are settled under
-        _locked; the rest (links, sshd, first boot) is the machine's own. From `image`, the machine's private
-        directories start as a copy of the image's, before they are mounted; the user data is written after."""
+        _locked; the rest (links, sshd, first boot) is the machine's own. From `image`, each private directory
+        is an overlay: the image's below (never written), the machine's own folder above (every write goes
+        there), so nothing is copied and the machine starts at once; the user data is written after."""
         if name == "images" or "/" in name:
             raise AdtError(f"{name!r} cannot name a local machine", "the build names machines <role>-<region>-<id>-...")
         seed = self._image_dir(image) if image else None
@@ -388,10 +410,12 @@ class LocalDriver(CloudDriver):
         try:
             for step in machine_steps(self.switch, netns, veth, ip, self.network.prefixlen):
                 run(step, what=f"creating machine {name}")
-            if seed:
-                run(seed_copy(str(seed / "root"), str(base / "root")), what=f"copying {image} to {name}", timeout=3600)
+            if seed:  # its directories are the image's, written through an overlay: nothing is copied
+                machine["image"] = image
+                for part in image_files(seed / "root"):  # the few single files are copies
+                    run(["cp", "-a", "--parents", part, str(base / "root")], cwd=str(seed / "root"), what=name)
             with self._locked():  # the holder makes missing mount points on this computer and records them
-                machine["holder"] = self._start_holder(name, netns)
+                machine["holder"] = self._start_holder(name, netns, seed)
                 write_atomically(base / "machine.json", json.dumps(machine), 0o600)
             self._start_sshd(name, ip, ssh_port, authorized_key)
             self._first_boot(name, user_data)
@@ -400,7 +424,7 @@ class LocalDriver(CloudDriver):
             raise
         return self._server(machine)
 
-    def _start_holder(self, name: str, netns: str) -> int:
+    def _start_holder(self, name: str, netns: str, image: Optional[Path] = None) -> int:
         base = self._dir(name)
         lines = ["set -e"]
         for private in PRIVATE_DIRS:
@@ -415,14 +439,22 @@ class LocalDriver(CloudDriver):
                 view = base / "hostview" / private.lstrip("/")
                 view.mkdir(parents=True, exist_ok=True)
                 lines.append(f"mount --bind {shlex.quote(private)} {shlex.quote(str(view))}")
-            if private in SEEDED_DIRS and os.path.isdir(private) and not any(source.iterdir()):
+            lower = image / "root" / private.lstrip("/") if image else None
+            if lower is not None and not lower.is_dir():
+                lower = None
+            if lower is None and private in SEEDED_DIRS and os.path.isdir(private) and not any(source.iterdir()):
                 shutil.copytree(private, source, dirs_exist_ok=True, symlinks=True)
             if INSTALLED_ADT.startswith(private + "/"):
                 link = source / INSTALLED_ADT[len(private) + 1 :]
                 link.parent.mkdir(parents=True, exist_ok=True)
                 link.unlink(missing_ok=True)
                 link.symlink_to(Path(sys.executable).parent / "adt")
-            lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
+            if lower is not None:
+                work = base / "work" / private.lstrip("/")
+                work.mkdir(parents=True, exist_ok=True)
+                lines.append(overlay_mount(str(lower), str(source), str(work), private))
+            else:
+                lines.append(f"mount --bind {shlex.quote(str(source))} {shlex.quote(private)}")
             for path in keep:
                 relative = path[len(private) + 1 :]
                 lines.append(f"mkdir -p {shlex.quote(path)}")
@@ -630,10 +662,15 @@ class LocalDriver(CloudDriver):
         try:
             (partial / "root").mkdir(mode=0o755)
             source = self._dir(name) / "root"
-            parts = [part for part in image_parts() if os.path.lexists(source / part)]
+            parts = [part for part in image_parts() if os.path.lexists(source / part) or self._lower(machine, part)]
             # one image of a machine at a time: another's SIGCONT would wake it in the middle of this copy
             with _flocked(self._dir(name)), self._frozen(name, machine["netns"]):
-                run(image_copy(parts, str(partial / "root")), cwd=str(source), what=f"copying {name}", timeout=3600)
+                # the machine's own view (an overlay's merged one), from inside its mounts
+                run(
+                    [*self._mounts_of(name), *image_copy(["/" + part for part in parts], str(partial / "root"))],
+                    what=f"copying {name}",
+                    timeout=3600,
+                )
             for marker in (partial / "root").glob(READY_MARKERS):
                 marker.unlink()
             size = sum(p.lstat().st_size for p in (partial / "root").rglob("*") if p.is_file() and not p.is_symlink())
@@ -649,8 +686,30 @@ class LocalDriver(CloudDriver):
         found = [Image(**json.loads(record.read_text())) for record in self.images.glob("img-*/image.json")]
         return sorted((i for i in found if pattern in i.label or pattern in i.source), key=lambda i: i.created)
 
+    def _lower(self, machine: dict, part: str) -> bool:
+        """Whether the machine's image (if it was made from one) holds `part`."""
+        image = machine.get("image")
+        return isinstance(image, str) and os.path.lexists(self.images / image / "root" / part)
+
+    def _mounts_of(self, name: str) -> List[str]:
+        """The argv prefix that runs a command in the machine's mounts only (its files as it sees them); refused
+        when the state folder itself is hidden there by one of the machine's private directories."""
+        for private in PRIVATE_DIRS:
+            if str(self.state.resolve()).startswith(private + "/"):
+                raise AdtError(
+                    f"the local cloud host's state folder {self.state} is under {private}, which machines do not see",
+                    "set ADT_LOCAL_STATE outside " + ", ".join(PRIVATE_DIRS),
+                )
+        return ["nsenter", "-t", str(self._machine(name)["holder"]), "-m", "--"]
+
     def delete_snapshot(self, image_id: str) -> None:
         found = self._image_dir(image_id)
+        users = sorted(m["name"] for m in self._all_machines() if m.get("image") == image_id)
+        if users:
+            raise AdtError(
+                f"image {image_id} is in use: {', '.join(users)} {'is' if len(users) == 1 else 'are'} made from it",
+                "destroy those machines first",
+            )
         if dry_run():
             announce(str(found), "remove")
             return

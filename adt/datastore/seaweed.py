@@ -75,6 +75,17 @@ class SeaweedS3:
 
     # -- facts ------------------------------------------------------------------------------------
     @property
+    def socket_dir(self) -> Path:
+        """Where its unix sockets go: its own directory, unless that path is too long for one (108 bytes, and
+        weed panics): then a private folder under /run named after it."""
+        if len(str(self.workdir / "filer.sock").encode()) < 100:
+            return self.workdir
+        import hashlib
+
+        tag = hashlib.sha256(str(self.workdir.resolve()).encode()).hexdigest()[:12]
+        return Path("/run") / f"adt-weed-{tag}"
+
+    @property
     def endpoint(self) -> str:
         return f"http://{self.state.get('ip', '127.0.0.1')}:{self.state['ports']['s3']}"
 
@@ -146,6 +157,7 @@ class SeaweedS3:
         os.chmod(self.workdir, 0o700)  # credentials and data of the datastore
         (self.workdir / "data").mkdir(parents=True, exist_ok=True)
         (self.workdir / "logs").mkdir(exist_ok=True)
+        self.socket_dir.mkdir(mode=0o700, exist_ok=True)
         ports = dict(zip(PORT_NAMES, free_ports(len(PORT_NAMES), self.ip)))
         rw = ("rw" + secrets.token_hex(6), secrets.token_hex(16))
         ro = ("ro" + secrets.token_hex(6), secrets.token_hex(16))
@@ -209,8 +221,8 @@ class SeaweedS3:
             "-webdav=false",
             "-s3.port.iceberg=0",
             "-s3.port.lance=0",
-            f"-s3.localSocket={self.workdir / 's3.sock'}",
-            f"-filer.localSocket={self.workdir / 'filer.sock'}",
+            f"-s3.localSocket={self.socket_dir / 's3.sock'}",
+            f"-filer.localSocket={self.socket_dir / 'filer.sock'}",
         ]
         for name, port in ports.items():
             command.append(f"-{name if '.' in name else name + '.port'}={port}")
@@ -227,6 +239,8 @@ class SeaweedS3:
                     os.unlink(leftover)
                 except OSError:
                     pass
+        if self.socket_dir != self.workdir:  # the short folder of a deep directory's sockets
+            shutil.rmtree(self.socket_dir, ignore_errors=True)
         self.state_file.unlink(missing_ok=True)
         self.state = None
 

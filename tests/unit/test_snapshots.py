@@ -115,8 +115,11 @@ def test_an_image_holds_the_private_directories_but_what_is_per_boot():
 def test_image_copy_commands():
     assert local.image_copy(["home", "var/www"], "/s/images/.img.partial/root") == [
         "cp", "-a", "--reflink=auto", "--parents", "home", "var/www", "/s/images/.img.partial/root"]
-    assert local.seed_copy("/s/images/img-0/root", "/s/m/root") == [
-        "cp", "-a", "--reflink=auto", "/s/images/img-0/root/.", "/s/m/root"]
+    assert local.overlay_mount("/s/images/img-0/root/var/www", "/s/m/root/var/www", "/s/m/work/var/www",
+                               "/var/www") == ("mount -t overlay overlay -o lowerdir=/s/images/img-0/root/var/www,"
+                                               "upperdir=/s/m/root/var/www,workdir=/s/m/work/var/www /var/www")
+    with pytest.raises(AdtError, match="cannot be an overlay layer"):
+        local.overlay_mount("/s/a,b", "/u", "/w", "/var/www")
 
 
 def test_unknown_or_malformed_image_ids_are_refused(tmp_path):
