@@ -153,6 +153,17 @@ def test_an_image_of_a_busy_database_machine_makes_a_machine_that_recovers_it(cl
     assert (root / "var/www/html/index.php").read_text() == "source\n"
     assert driver.host_path(SOURCE, "/var/www/html/index.php").read_text() == "source\n"
 
+    # a machine made from an image stands on it: the image cannot go while the machine is there; and an image
+    # of that machine is its whole view (the image below and its own writes above), not only its own writes
+    with pytest.raises(AdtError, match=f"image {image_id} is in use: {COPY} is made from it"):
+        driver.delete_snapshot(image_id)
+    second = driver.snapshot(COPY, "from-copy")
+    second_root = driver.images / second / "root"
+    assert (second_root / "var/www/html/index.php").read_text() == "copy\n"
+    assert (second_root / SETTINGS.lstrip("/")).read_text() == "DBNAME:new\n"
+    assert (second_root / "var/lib/mysql").is_dir() and any((second_root / "var/lib/mysql").iterdir())
+    driver.delete_snapshot(second)
+
     # images outlive the machine they were taken from
     driver.destroy_server(COPY)
     assert [i.id for i in driver.list_snapshots()] == [image_id]
