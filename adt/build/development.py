@@ -660,7 +660,7 @@ def _leave_dns(build: BuildConfig, driver, gone: List, others: List) -> None:
     directory = dns_home(driver)
     if not directory.exists():
         return
-    from adt.dns import provider
+    from adt.dns import provider, zone_name
     from adt.dns.powerdns import PowerDnsServer
 
     server = PowerDnsServer(directory)
@@ -669,8 +669,9 @@ def _leave_dns(build: BuildConfig, driver, gone: List, others: List) -> None:
         return
     website = build.value("WEBSITE_URL")
     webservers = [s.private_ip for s in gone if role_of(s.name) == "webserver"]
-    if website and webservers:
-        dns = provider({"DNS_CHOICE": "powerdns"}, directory)
+    dns = provider({"DNS_CHOICE": "powerdns"}, directory)
+    # only a build in the round robin has records there (a development build on the VPC has none)
+    if website and webservers and build.value("DNS_CHOICE") == "powerdns" and dns.find_zone(zone_name(website)):
         for ip in webservers:
             if dry_run():
                 announce(f"{ip} from the DNS records of {website}", "remove")

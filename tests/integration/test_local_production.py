@@ -252,9 +252,38 @@ def test_status_shows_the_fleet(seed):
     result = adt(seed["env"], "status", "-c", "local", "-b", "seedprod", "--json")
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    text = json.dumps(report)
-    for ip in seed["prod"]["webservers"] + seed["prod"]["autoscalers"] + [seed["prod"]["database"]]:
-        assert ip in text
+    prod = seed["prod"]
+    machines = {(m["role"], m["address"], m["status"]) for m in report["machines"]["items"]}
+    assert machines == {("database", prod["database"], "running")} | {
+        ("webserver", ip, "running") for ip in prod["webservers"]} | {
+        ("autoscaler", ip, "running") for ip in prod["autoscalers"]}
+    assert sorted(report["dns"]["listed"]) == sorted(prod["webservers"]), report["dns"]
+    assert report["dns"]["missing"] == [] and report["dns"]["stale"] == []
+    hourly = {item["kind"]: item for item in report["backups"]["items"] if item["period"] == "hourly"}
+    assert hourly["website"]["state"] == hourly["database"]["state"] == "present"
+    assert hourly["website"]["size"] > 1_000_000 and hourly["database"]["age_seconds"] >= 0
+    assert {image["role"] for image in report["snapshots"]["items"]} == {"webserver", "database", "autoscaler"}
+    table = adt(seed["env"], "status", "-c", "local", "-b", "seedprod")
+    assert table.returncode == 0 and prod["webservers"][0] in table.stdout, table.stdout + table.stderr
+
+
+def test_a_development_fleet_beside_production_leaves_its_dns_alone(seed):
+    """Another site's development fleet on the same VPC shares the cloud host's object storage and DNS server;
+    built and destroyed, it changes nothing of the production fleet's round robin."""
+    env = seed["env"]
+    path = seed["home"] / "side-local1.tmpl"
+    Template.load(ROOT / "templates" / "local" / "local1.tmpl").set("VPC_IP_RANGE", VPC).set(
+        "WEBSITE_URL", "www.adt-side.local").set("WEBSITE_NAME", "adt-side").save(path)
+    result = script(env, "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "1", "seedside", "--json",
+                    "--template-file", str(path))
+    try:
+        assert result.returncode == 0, result.stderr[-2000:]
+    finally:
+        gone = adt(env, "destroy", "-c", "local", "-b", "seedside", "--yes")
+    assert gone.returncode == 0 and "destroyed 2 machine(s)" in gone.stdout, gone.stdout + gone.stderr
+    assert dig(seed["prod"]["dns"]) == sorted(seed["prod"]["webservers"])
+    for ip in seed["prod"]["webservers"]:
+        assert seed["text"] in page(ip, f"/?p={seed['post']}")[1]
 
 
 def test_a_restore_drill_of_the_production_backups_passes(seed):
