@@ -274,6 +274,8 @@ class LocalDriver(CloudDriver):
             run(["ip", "netns", "del", self.switch], check=False)
         if os.path.exists(f"/sys/class/net/{self.host_veth}"):
             run(["ip", "link", "del", self.host_veth], check=False)
+        if not dry_run():
+            self._last_address.unlink(missing_ok=True)  # the neighbour caches went with the links
         record = self.state / "created-mountpoints"
         if dry_run():
             if record.exists():
@@ -363,12 +365,26 @@ class LocalDriver(CloudDriver):
         with _flocked(self.state):
             yield
 
+    @property
+    def _last_address(self) -> Path:
+        return self.state / f"{self.switch}.last-address"
+
     def _allocate(self) -> str:
-        """The first free address of the VPC (call it holding _locked, and record the machine before letting go)."""
+        """The next free address of the VPC after the last one given, in turn (call it holding _locked, and
+        record the machine before letting go). Not the first free one: an address given again at once (a
+        replaced machine's) would be sent to the destroyed machine's link by this computer and the fleet's
+        machines, from their neighbour caches, for up to a minute; in turn, an address comes back only after
+        the whole range, as a provider's DHCP pool does. The turn is forgotten with the network."""
         used = {m["ip"] for m in self._machines()} | {self.gateway}
-        for host in self.network.hosts():
-            if str(host) not in used:
-                return str(host)
+        hosts = [str(host) for host in self.network.hosts()]
+        try:
+            last = hosts.index(self._last_address.read_text().strip())
+        except (OSError, ValueError):
+            last = -1
+        for host in hosts[last + 1 :] + hosts[: last + 1]:
+            if host not in used:
+                write_atomically(self._last_address, host + "\n", 0o600)
+                return host
         raise AdtError(f"no free address left in {self.network}")
 
     def create_server(
