@@ -35,10 +35,11 @@ def fw(tmp_path_factory):
     driver = LocalDriver(VPC)
     extra = {}
 
-    def teardown():
-        subprocess.run([str(BIN / "adt"), "destroy", "-c", "local", "-b", "fwt", "--yes"], env=env, timeout=120)
+    def teardown():  # the stand-ins first: the build's destroy then stops the VPC's object storage, the last fleet
         for name in extra:
             driver.destroy_server(name)
+        subprocess.run([str(BIN / "adt"), "destroy", "-c", "local", "-b", "fwt", "--yes", "--purge-datastore"],
+                       env=env, timeout=120)
         driver.remove_network()
         os.environ.pop("ADT_LOCAL_STATE", None)
 
