@@ -47,6 +47,12 @@ def website_name(url: str) -> str:
     return labels[1] if len(labels) > 1 else labels[0]
 
 
+def sanitising_pairs(settings, connection: Connection) -> List[Tuple[str, str]]:
+    """What a backup's dump replaces (as the original's): links to https, the database user and the VPC's
+    address mask by their placeholders (a restore turns the placeholders back)."""
+    return [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
+
+
 def archive_name(settings) -> str:
     return f"{website_name(settings.require('WEBSITEURL'))}-DB-backup.tar.gz"
 
@@ -91,7 +97,7 @@ def backup(
                 f"{keep} generations kept"
             )
         return []
-    pairs = [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
+    pairs = sanitising_pairs(settings, connection)
     name = DUMP_NAMES[connection.dialect]
     endpoints = endpoints_from_settings(settings)
     uploads: List[transfer.Upload] = []

@@ -45,9 +45,9 @@ from adt.backup.website import ARCHIVE, MARKER
 from adt.build.config import BuildConfig
 from adt.database.connection import DUMP_NAMES, MARKER_TABLE
 from adt.errors import AdtError
+from adt.settings.schema import PERIODS  # what a template 3 build restores
 from adt.text.sqldump import Row, dialect_for, iter_rows
 
-PERIODS = ("hourly", "daily", "weekly", "monthly", "bimonthly")  # what a template 3 build restores
 MACHINE_SETTINGS = {"MOVESITE": "0", "BACKUPS": "0"}
 FRESH_FILES = ("wp-config.php", MARKER)  # written afresh by the build; removed by the restore
 VOLATILE_PREFIXES = ("_transient_", "_site_transient_")  # WordPress's caches
@@ -527,12 +527,12 @@ def backup_dump(endpoint, website_url: str, period: str) -> DumpFacts:
 def database_digest(settings) -> DumpFacts:
     """On the database machine: its application database dumped and sanitised exactly as a backup does it,
     reduced to per-table facts (nothing stored)."""
-    from adt.database.connection import Connection, ip_mask
-    from adt.database.dump import IP_MASK, USER_MASK, sanitised_dump
+    from adt.backup.database import sanitising_pairs
+    from adt.database.connection import Connection
+    from adt.database.dump import sanitised_dump
 
     connection = Connection.from_settings(settings)
-    pairs = [("http://", "https://"), (connection.user, USER_MASK), (ip_mask(settings, connection.host), IP_MASK)]
-    return dump_facts(lines_of(sanitised_dump(connection, pairs)), connection.dialect)
+    return dump_facts(lines_of(sanitised_dump(connection, sanitising_pairs(settings, connection))), connection.dialect)
 
 
 def drill_database(drill: BuildConfig, ip: str) -> DumpFacts:

@@ -23,8 +23,8 @@ from adt.build.config import BuildConfig
 from adt.build.development import Builder, new_build, reported, side_by_side
 from adt.errors import AdtError
 from adt.run import announce, dry_run
+from adt.settings.schema import PERIODS
 
-TEMPORAL = ("hourly", "daily", "weekly", "monthly", "bimonthly")
 DNS_API_PORT = 8081
 
 
@@ -36,10 +36,10 @@ def source_of(template_number: int, values: Dict[str, str]) -> str:
             raise AdtError("template 2 builds from baselines, not from snapshots", "use template 3 for snapshots")
         return "baseline"
     choice = values.get("BUILD_ARCHIVE_CHOICE", "").lower()
-    if choice not in TEMPORAL:
+    if choice not in PERIODS:
         raise AdtError(
             f"BUILD_ARCHIVE_CHOICE {choice or '(empty)'} cannot make a production build",
-            f"template 3 restores temporal backups: use one of {', '.join(TEMPORAL)}",
+            f"template 3 restores temporal backups: use one of {', '.join(PERIODS)}",
         )
     return "snapshot" if snapshot else choice
 
@@ -63,11 +63,9 @@ class ProductionBuilder(Builder):
         template_number: int,
         ask: Callable[[str], bool],
         remote_base: Optional[str] = None,
-        dns: bool = True,
         machine_settings: Optional[Dict[str, str]] = None,
     ):
         super().__init__(build, progress)
-        self.with_dns = dns
         self.extra_settings = dict(machine_settings or {})
         self.template_number = template_number
         self.ask = ask
@@ -106,8 +104,7 @@ class ProductionBuilder(Builder):
                 "DB_USERNAME": c.db_user or v["DB_USERNAME"],
                 "DB_PASSWORD": c.db_password or v["DB_PASSWORD"],
             }
-        )
-        self.rewrite_credentials()
+        )  # written to the runtime data with everything else, once the sources are checked
 
     def rewrite_credentials(self) -> None:
         from adt.settings.template import write_atomically
@@ -320,7 +317,7 @@ def build_production(
     )
     if dns:  # local: the build's own PowerDNS (the snap bucket's name carries it too)
         build.values["DNS_CHOICE"] = "powerdns"
-    builder = ProductionBuilder(build, progress, template_number, ask, remote_base, dns, machine_settings)
+    builder = ProductionBuilder(build, progress, template_number, ask, remote_base, machine_settings)
     builder.wipe_config = wipe_config
     machines: Dict[str, Tuple[str, str]] = {}
     with reported(builder):

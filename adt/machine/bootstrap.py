@@ -28,6 +28,7 @@ from adt.machine.markers import markers
 from adt.machine.scripts import crontab, install_scripts
 from adt.net import my_ip
 from adt.run import run, spawn
+from adt.settings.schema import PERIODS
 
 RUN = Path("/run/adt-machine")
 LOG = Path("/var/log/adt")
@@ -80,16 +81,13 @@ class Sources(Protocol):
     def database(self, settings, source: str, home: Path, host: str) -> str: ...
 
 
-TEMPORAL = ("hourly", "daily", "weekly", "monthly", "bimonthly")
-
-
 def source_of(settings) -> str:
     """`snapshot` (the machine's disk came from an image: nothing is installed or restored), a temporal period,
     `baseline`, or `virgin`."""
     if settings.value("BUILDFROMSNAPSHOT") == "1":
         return "snapshot"
     choice = (settings.value("BUILDARCHIVECHOICE") or "virgin").lower()
-    return choice if choice in (*TEMPORAL, "baseline") else "virgin"
+    return choice if choice in (*PERIODS, "baseline") else "virgin"
 
 
 def boot(role: str, settings, home: Path, sources: Optional[Sources] = None) -> None:
@@ -194,7 +192,7 @@ def _database(settings, home: Path, store_soon, sources: Optional[Sources] = Non
         root, input=sql, what="creating the application database", secrets=[password, sql_string(password)[1:-1]]
     )  # as given, and as the SQL quotes it
     source = source_of(settings)
-    if source in (*TEMPORAL, "baseline") and settings.value("RESTOREDATABASE") != "0":
+    if source in (*PERIODS, "baseline") and settings.value("RESTOREDATABASE") != "0":
         if sources is None:
             raise AdtError(f"this machine cannot restore a {source} database: no restore was given to the bootstrap")
         print(sources.database(settings, source, home, ip), flush=True)
@@ -324,7 +322,7 @@ def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
     source = source_of(settings)
     with ThreadPoolExecutor(1) as pool:  # the datastore client (boto3's import) is made during the copy
         store_soon = pool.submit(_store, settings)
-        if source in (*TEMPORAL, "baseline"):
+        if source in (*PERIODS, "baseline"):
             if sources is None:
                 raise AdtError(f"this machine cannot restore a {source} webroot: no restore was given to the bootstrap")
             print(sources.webroot(settings, source, WEBROOT), flush=True)
