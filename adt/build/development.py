@@ -24,7 +24,7 @@ import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from adt import remote
 from adt.build.config import BuildConfig
@@ -295,7 +295,7 @@ class Builder:
             "APPLICATION": v.get("APPLICATION", ""),
             "BUILDIDENTIFIER": self.build.build_identifier,
             "CLOUDHOST": self.build.cloudhost,
-            "REGION": v.get("REGION", ""),
+            "REGION": self.build.region,
             "SSHPORT": v["SSH_PORT"],
             "VPCIPRANGE": v["VPC_IP_RANGE"],
             "BUILDMACHINEIP": self.driver.gateway,
@@ -341,15 +341,18 @@ class Builder:
         name: Optional[str] = None,
         settings: Optional[Dict[str, str]] = None,
         image: Optional[str] = None,
+        files: Optional[Dict[str, Tuple[str, int]]] = None,
     ) -> str:
         """Create one machine of `role` (named `name`, else the role's one name), wait for its READY marker;
-        its address. `settings` are extra machine settings; `image` a snapshot to make it from."""
+        its address. `settings` are extra machine settings; `image` a snapshot to make it from; `files` more
+        files of its user data (path -> (text, mode))."""
         v = self.build.values
         home = f"/home/{v['SERVER_USER']}"
         user_data = UserData(
             files={
                 "/home/homedir.dat": (home + "\n", 0o644),
                 f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role, settings), 0o600),
+                **(files or {}),
             },
             command=[str(Path(sys.executable).parent / "adt"), "machine", "bootstrap", "--role", role],
         )
@@ -600,6 +603,7 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_d
     buckets of the cloud host's object storage (its server stops with the last fleet on the VPC, and a later
     build starts it again on the same data) unless `purge_datastore`. In a dry run the commands and removals
     are printed instead."""
+    from adt.cloud.base import role_of
     from adt.cloud.local import LocalDriver
     from adt.datastore.seaweed import SeaweedS3
 
@@ -614,13 +618,18 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_d
             "not purging the object storage: other fleets on this VPC still use it",
             "destroy them first, or destroy this build without --purge-datastore",
         )
-    gone = []
-    for server in mine:
+    # the autoscalers first: they would replace the webservers being destroyed; then the build's machines as
+    # listed after them (a webserver an autoscaler was making as it went is among them)
+    autoscalers = [s for s in mine if role_of(s.name) == "autoscaler"]
+    destroyed = []
+    for server in autoscalers + [s for s in build.servers(driver) if s.name not in {a.name for a in autoscalers}]:
         progress(f"destroying {server.name} ({server.private_ip})")
         driver.destroy_server(server.name)
-        gone.append(server.name)
+        destroyed.append(server)
+    gone = [s.name for s in destroyed]
     others = [s for s in driver.list_servers() if s.name not in gone]
-    _leave_dns(build, driver, [m for m in mine if m.name in gone], others)
+    _leave_dns(build, driver, destroyed, others)
+    _leave_cloud_api(driver, others)
     storage = object_storage(driver)
     if storage.exists() and (purge_datastore or not others):
         server = SeaweedS3(storage)
@@ -644,6 +653,22 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_d
     for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
         _remove(marker)
     return gone
+
+
+def _leave_cloud_api(driver, others: List) -> None:
+    """The local cloud host's API server stops with the last fleet on the VPC."""
+    from adt.build.cloudapi import CloudApiServer, cloud_api_home
+
+    directory = cloud_api_home(driver)
+    if others or not directory.exists():
+        return
+    server = CloudApiServer(directory)
+    if server.state is None:
+        return
+    if dry_run():
+        announce(f"the cloud API server of {directory}", "stop")
+        return
+    server.stop()
 
 
 def dns_home(driver) -> Path:

@@ -26,6 +26,7 @@ from adt.run import announce, dry_run
 from adt.settings.schema import PERIODS
 
 DNS_API_PORT = 8081
+CLOUD_API_PORT = 8082
 
 
 def source_of(template_number: int, values: Dict[str, str]) -> str:
@@ -45,12 +46,17 @@ def source_of(template_number: int, values: Dict[str, str]) -> str:
 
 
 def machine_names(values: Dict[str, str], identifier: str) -> List[Tuple[str, str]]:
-    """(role, name) of every machine of a production build, named as the original names them."""
+    """(role, name) of every machine of a production build, named as the original names them, except that each
+    initial webserver carries the number of the autoscaler that keeps it (`ws-…-<n>-<rnd>-init-<k>`, the k-th
+    to autoscaler ((k-1) mod NO_AUTOSCALERS) + 1, as the profile's split gives the first ones the remainder):
+    the original's are all `-0-` (a typo), kept by no autoscaler; without autoscalers they are `-0-`."""
     region, rnd = values.get("REGION", "local"), values["SERVER_USER"][:4]
+    autoscalers = int(values.get("NO_AUTOSCALERS") or "1")
     names = [("database", f"db-{region}-{identifier}-{rnd}")]
     for k in range(1, int(values.get("NO_WEBSERVERS") or "1") + 1):
-        names.append(("webserver", f"ws-{region}-{identifier}-0-{rnd}-init-{k}"))
-    for n in range(1, int(values.get("NO_AUTOSCALERS") or "1") + 1):
+        keeper = (k - 1) % autoscalers + 1 if autoscalers else 0
+        names.append(("webserver", f"ws-{region}-{identifier}-{keeper}-{rnd}-init-{k}"))
+    for n in range(1, autoscalers + 1):
         names.append(("autoscaler", f"NO-{n}-as-{region}-{identifier}-{rnd}"))
     return names
 
@@ -76,6 +82,7 @@ class ProductionBuilder(Builder):
         self.wipe_config = False
         self.dns: Any = None  # the DNS provider, once the server is up
         self.dns_server: Any = None
+        self.cloud_api: Any = None  # the local cloud host's API server, for the autoscalers
 
     # -- credentials -------------------------------------------------------------------------------
     def start_datastore(self) -> None:
@@ -214,7 +221,69 @@ class ProductionBuilder(Builder):
         if role == "autoscaler" and self.dns_server is not None:  # it adds and removes webservers
             extra["DNSAPIURL"] = v["DNS_API_URL"]
             extra["DNSSECURITYKEY"] = self.dns_server.api_key()
+        if role == "autoscaler":
+            extra.update(self.autoscaler_settings())
         return extra
+
+    def autoscaler_settings(self) -> Dict[str, str]:
+        """What an autoscaler needs besides the common settings: the cloud's API (on `local`, the local cloud host's,
+        with its token: the settings file is 0600), the image to make webservers from, the DNS TTL and the cycle's
+        timing."""
+        v = self.build.values
+        extra = {
+            "ALGORITHM": v.get("ALGORITHM", "ed25519"),
+            "DNSTTL": v.get("DNS_TTL") or "60",
+            "WSSERVERTYPE": v.get("WS_SERVER_TYPE", "local"),
+            "SCALINGINTERVAL": v.get("SCALING_INTERVAL", ""),
+            "SCALINGCONFIRMSECONDS": v.get("SCALING_CONFIRM_SECONDS", ""),
+            "SCALINGGRACE": v.get("SCALING_GRACE", ""),
+        }
+        if self.cloud_api is not None:
+            state = self.cloud_api.state
+            assert state is not None
+            extra.update({"CLOUDAPIURL": state["url"], "CLOUDAPITOKEN": self.cloud_api.token()})
+        if self.images.get("webserver"):
+            extra["WEBSERVERIMAGE"] = self.images["webserver"]
+        return {key: value for key, value in extra.items() if value}
+
+    def autoscaler_files(self) -> Dict[str, Tuple[str, int]]:
+        """The files an autoscaler builds webservers with, as the original's autoscaler has them: the webservers'
+        settings (its cloud-init's), the build key (it reaches the fleet's machines as the build machine does) and
+        its public half (the new webservers' authorized key)."""
+        b = self.build
+        home = f"/home/{b.values['SERVER_USER']}"
+        public = b.key.with_name(b.key.name + ".pub")
+        settings = self.machine_settings("webserver", self.settings_for("webserver"))
+        return {
+            f"{home}/runtime/cloud-init/webserver_configuration_settings.dat": (settings, 0o600),
+            f"{home}/runtime/cloud-init/authorized_key.pub": (public.read_text(), 0o644),
+            f"{home}/.ssh/{b.key.name}": (b.key.read_text(), 0o600),
+        }
+
+    # -- the cloud's API and the scaling profile ----------------------------------------------------------------
+    def start_cloud_api(self) -> None:
+        """The local cloud host's HTTP API on the build machine's VPC address, started when it does not run: the
+        autoscalers create and destroy webservers through it, as they would through a provider's."""
+        from adt.build.cloudapi import CloudApiServer, cloud_api_home
+
+        server = CloudApiServer(cloud_api_home(self.driver))
+        server.start(
+            self.driver.gateway,
+            CLOUD_API_PORT,
+            str(self.driver.network),
+            self.build.build_home,
+            state_dir=str(self.driver.state),
+        )
+        self.cloud_api = server
+
+    def initialise_scaling(self) -> None:
+        """The scaling profile: NO_WEBSERVERS split across the autoscalers, in both layouts (the original's
+        InitialiseScalingProfile)."""
+        from adt.scaling.profile import Profile
+
+        v = self.build.values
+        profile = Profile.for_build(self.build)
+        profile.initialise(int(v.get("NO_WEBSERVERS") or "1"), int(v.get("NO_AUTOSCALERS") or "1"))
 
     def launch_all(self, names: List[Tuple[str, str]]) -> Dict[str, Tuple[str, str]]:
         """Every machine at once; (role, address) by name."""
@@ -224,7 +293,10 @@ class ProductionBuilder(Builder):
         def one(name: str) -> Tuple[str, str]:
             role = roles[name]
             started = time.monotonic()
-            ip = self.launch(role, stop, name=name, settings=self.settings_for(role), image=self.images.get(role))
+            files = self.autoscaler_files() if role == "autoscaler" else None
+            ip = self.launch(
+                role, stop, name=name, settings=self.settings_for(role), image=self.images.get(role), files=files
+            )
             self.progress(f"  {role} {name} ready at {ip} ({time.monotonic() - started:.1f} s)")
             return role, ip
 
@@ -338,6 +410,9 @@ def build_production(
         builder.phase("configuration", builder.open_config_bucket)
         if dns:
             builder.phase("dns", builder.start_dns)
+        if any(role == "autoscaler" for role, _ in names):
+            builder.phase("cloud api", builder.start_cloud_api)
+            builder.phase("scaling profile", builder.initialise_scaling)
         builder.rewrite_credentials()
         machines = builder.phase("machines", lambda: builder.launch_all(names))
         webservers = [ip for role, ip in machines.values() if role == "webserver"]

@@ -103,13 +103,17 @@ def report(
     native: Observed,
     snapshots: Observed,
     now: float,
+    autoscalers: Observed = (),
 ) -> Dict[str, Any]:
     """The status of a build as one JSON-ready dict, from plain observations (each may be `Unavailable`):
     machines, a sequence of mappings or objects with name, role, address, public_address, status; dns, the
     website's records (id, name, ip, ttl); backups, mappings of period, kind (website|database), bucket, key,
     modified (epoch seconds or None), size, and state when it is neither present nor none; native, machine
     name -> the native rules applied to it (None: not applied); snapshots, images (id, name, role, source,
-    created, size). Every section is a dict; one that could not be observed is {"unavailable": reason}."""
+    created, size); autoscalers, mappings of name, address and either plan (`adt autoscaler plan --json` of
+    that autoscaler: its count in force, its webservers' states, its next actions) and events (its latest
+    decisions), or unavailable. Every section is a dict; one that could not be observed is
+    {"unavailable": reason}."""
     machine_rows = None if isinstance(machines, Unavailable) else [_fields(m, MACHINE_FIELDS) for m in machines]
     live = None
     if machine_rows is not None:
@@ -147,6 +151,7 @@ def report(
         "backups": _section(backups, lambda entries: {"items": [backup_view(e, now) for e in entries]}),
         "firewall": firewall,
         "snapshots": _section(snapshots, lambda images: {"items": [snapshot_view(i) for i in images]}),
+        "autoscalers": _section(autoscalers, lambda found: {"items": [dict(a) for a in found]}),
     }
 
 
@@ -234,10 +239,57 @@ def render(status: Mapping[str, Any]) -> str:
     if "items" in snapshots:
         rows = [[i["role"], i["name"], i["created"], size(i["size"]), i["id"]] for i in snapshots["items"]]
         lines += _table(["role", "name", "created", "size", "id"], rows) if rows else ["  none"]
+
+    autoscalers = status.get("autoscalers", {"items": []})
+    lines += [""] + _heading("autoscalers", autoscalers)
+    for a in autoscalers.get("items", []):
+        if "unavailable" in a:
+            lines.append(f"  {a['name']} {a['address']}: unavailable: {a['unavailable']}")
+            continue
+        plan = a["plan"]
+        states = plan.get("webservers", {})
+        lines.append(f"  {a['name']} {a['address']}: keeps {plan.get('desired')} webservers (the count in force)")
+        lines += [f"    {name}: {state}" for name, state in sorted(states.items())]
+        next_steps = [f"{x['kind']} {x['name'] or x['ip']}: {x['reason']}" for x in plan.get("actions", [])]
+        lines += [f"    next: {step}" for step in next_steps] or ["    next: nothing to do"]
+        for event in a.get("events", []):
+            when = _iso(event.get("time"))
+            lines.append(f"    {when} {event.get('webserver') or '-'} {event.get('action')}: {event.get('result')}")
+    if "items" in autoscalers and not autoscalers["items"]:
+        lines.append("  none")
     return "\n".join(lines) + "\n"
 
 
 # -- observing (side effects; each part on its own, failing soft) -----------------------------------------
+def observe_autoscalers(config: BuildConfig, driver, last: int = 5) -> List[Dict[str, Any]]:
+    """Each running autoscaler's plan and latest events, asked over ssh (one call each); one that does not
+    answer is listed as unavailable, the others still shown."""
+    import json
+
+    from adt.build import fleet
+    from adt.run import run
+
+    found: List[Dict[str, Any]] = []
+    for machine in fleet.running_machines(config, "autoscaler", driver):
+        entry: Dict[str, Any] = {"name": machine.name, "address": machine.address}
+        script = f"adt autoscaler plan --json && echo '-- events' && adt autoscaler events --json --last {last}"
+        result = run(
+            fleet.execute_command(config.target("autoscaler", machine.address), script), check=False, timeout=60
+        )
+        plan_text, marker, events_text = result.stdout.partition("-- events\n")
+        said = (result.stderr or result.stdout).strip().splitlines()
+        if result.returncode != 0 or not marker:
+            entry["unavailable"] = said[-1] if said else f"ssh exited {result.returncode}"
+        else:
+            try:
+                entry["plan"] = json.loads(plan_text)
+                entry["events"] = [json.loads(line) for line in events_text.splitlines() if line.strip()]
+            except ValueError as error:
+                entry["unavailable"] = f"an answer adt cannot read: {error}"
+        found.append(entry)
+    return found
+
+
 def soft(observe: Callable[[], Any]) -> Observed:
     """What `observe` returns, or Unavailable with its reason in one line (never a traceback)."""
     try:
@@ -355,4 +407,5 @@ def status(config: BuildConfig, driver=None, now: Optional[float] = None) -> Dic
         native=with_driver(lambda d: observe_native(config, d)) if "native" in FIREWALL_LAYERS.get(active, []) else {},
         snapshots=with_driver(lambda d: observe_snapshots(config, d)),
         now=time.time() if now is None else now,
+        autoscalers=with_driver(lambda d: observe_autoscalers(config, d)),
     )

@@ -29,14 +29,18 @@ COMMANDS = {
     "status": ("adt.cli.status", "status", "One build at a glance: machines, DNS, backups, firewalls, snapshots."),
     "dns": ("adt.cli.dns", "dns", "DNS round robin of WEBSITEURL: zone, records, add, delete, addresses."),
     "drill": ("adt.cli.drill", "drill", "Restore drill: a throwaway fleet from the latest backups, checked, gone."),
+    "autoscaler": ("adt.cli.autoscaler", "autoscaler", "The autoscaler's service, its next plan and its events."),
+    "scale": ("adt.cli.scale", "scale", "The scaling profile: webservers per autoscaler, schedules, update events."),
+    "cloud-api": ("adt.cli.cloudapi", "cloud_api", "The local cloud host's HTTP API server (started by the build)."),
 }
+HIDDEN = {"cloud-api"}  # run by adt itself, not listed in --help
 
 
 class LazyGroup(click.Group):
     """Imports a command's module only when that command runs, so `adt --help` and wrappers start fast."""
 
     def list_commands(self, ctx):
-        return sorted(COMMANDS)
+        return sorted(set(COMMANDS) - HIDDEN)
 
     def get_command(self, ctx, name):
         if name not in COMMANDS:

@@ -51,16 +51,17 @@ def _store(settings):
 
 def _ready(home: Path, role: str, settings=None) -> None:
     """The role's crontab, then its READY marker (DATABASE_READY, WEBSERVER_READY) the build waits for."""
-    install_cron(home, role, backups=settings is None or settings.value("BACKUPS") != "0")
+    production = settings is not None and settings.value("PRODUCTION") == "1"
+    install_cron(home, role, backups=settings is None or settings.value("BACKUPS") != "0", production=production)
     (home / "runtime").mkdir(parents=True, exist_ok=True)
     (home / "runtime" / f"{role.upper()}_READY").touch()
 
 
-def install_cron(home: Path, role: str, backups: bool = True) -> None:
+def install_cron(home: Path, role: str, backups: bool = True, production: bool = False) -> None:
     """Write the role's crontab and start cron when this machine has it (a missing cron is not an error)."""
     spool = Path("/var/spool/cron/crontabs")
     spool.mkdir(parents=True, exist_ok=True)
-    write_atomically(spool / "root", crontab(role, str(home), backups), 0o600)
+    write_atomically(spool / "root", crontab(role, str(home), backups, production), 0o600)
     if shutil.which("cron"):
         run(["cron"], check=False, what="starting cron")
 
@@ -102,13 +103,15 @@ def boot(role: str, settings, home: Path, sources: Optional[Sources] = None) -> 
 
 
 def autoscaler(settings, home: Path) -> None:
-    """The autoscaler's first boot: its address published (the database and webservers admit it), its crontab.
-    Its scaling decisions come with the autoscaler itself."""
+    """The autoscaler's first boot: its address published (the database and webservers admit it), its crontab,
+    and in production its cycle started (adt/scaling/cycle.py; it acts once the fleet is built)."""
     for directory in (RUN, LOG):
         directory.mkdir(parents=True, exist_ok=True)
     store = _store(settings)
     store.put(f"autoscalerips/{my_ip()}")
     _ready(home, "autoscaler", settings)
+    if settings.value("PRODUCTION") == "1":  # its cycle, as a service (cron's scaling lines keep it running)
+        spawn([sys.executable, "-m", "adt", "autoscaler", "ensure"], log_path=str(LOG / "autoscaler-ensure.log"))
 
 
 def _mysql_host_pattern(vpc: str) -> str:
@@ -308,7 +311,8 @@ def write_markers(webroot: Path, application: str, engine: str, prefix: str) -> 
 
 def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
     """Everything that does not need the database first (the copy, php-fpm, nginx), side by side with the
-    database machine's start; then the application's config once `databaseip/*` is published."""
+    database machine's start; then the application's config once `databaseip/*` is published. nginx answers
+    `/adt-alive` itself (204, no PHP, no database): the autoscaler's liveness probe."""
     from concurrent.futures import ThreadPoolExecutor
 
     ip = my_ip()
@@ -355,6 +359,7 @@ http {{
     server_name {settings.value("WEBSITEURL") or "_"};
     root {WEBROOT};
     index index.php index.html;
+    location = /adt-alive {{ access_log off; return 204; }}
     location / {{ try_files $uri $uri/ /index.php?$args; }}
     location ~ \\.php$ {{
       include /etc/nginx/fastcgi_params;

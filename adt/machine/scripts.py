@@ -57,6 +57,9 @@ ROLE_SCRIPTS: Dict[str, Tuple[str, ...]] = {
             for name in ("AddRecord", "DeleteRecord", "GetIPAddresses", "GetRecordID", "GetZoneID")
         ),
         *(f"autoscaler/{name}.sh" for name in ("AddIPToDNS", "GetDNSIPs", "RemoveIPFromDNS")),
+        *(f"utilities/processing/{name}.sh" for name in ("ManuallyScale", "ScalingUpdateEvent")),
+        "cron/PerformScalingFromCron.sh",
+        "cron/DeadOrAliveFromCron.sh",
         *EVERY_ROLE,
     ),
 }
@@ -77,12 +80,13 @@ def scripts_of(role: str) -> Tuple[str, ...]:
     return ROLE_SCRIPTS[role]
 
 
-def crontab(role: str, home: str, backups: bool = True) -> str:
+def crontab(role: str, home: str, backups: bool = True, production: bool = False) -> str:
     """The machine's root crontab. The original's lines for the jobs adt implements, in the original's
     order (a webserver writes its backups before its firewall line, the database machine after), then
     adt's agent line: a `*/1` start that does nothing while the agent runs, so a dead agent is back
     within a minute. Without `backups` (a restore drill's throwaway machines), no backup lines: such a
-    machine must never write over the backups it was made from."""
+    machine must never write over the backups it was made from. A `production` autoscaler has the original's
+    scaling (*/2) and dead-or-alive (*/3) lines after its firewall's: both keep adt's autoscaler service running."""
     scripts_of(role)
 
     def line(when: str, command: str) -> str:
@@ -90,7 +94,12 @@ def crontab(role: str, home: str, backups: bool = True) -> str:
 
     firewall = [line("*/1 * * * *", "cron/SetupFirewallFromCron.sh")]
     taken = [line(when, f"cron/BackupFromCron.sh '{period}'") for when, period in BACKUP_SCHEDULE] if backups else []
-    jobs = {"webserver": taken + firewall, "database": firewall + taken, "autoscaler": firewall}[role]
+    scaling = (
+        [line("*/2 * * * *", "cron/PerformScalingFromCron.sh"), line("*/3 * * * *", "cron/DeadOrAliveFromCron.sh")]
+        if production
+        else []
+    )
+    jobs = {"webserver": taken + firewall, "database": firewall + taken, "autoscaler": firewall + scaling}[role]
     return "MAILTO=''\n" + "".join(jobs) + line("*/1 * * * *", "cron/StartAgentFromCron.sh")
 
 

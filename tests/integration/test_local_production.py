@@ -263,6 +263,9 @@ def test_status_shows_the_fleet(seed):
     assert hourly["website"]["state"] == hourly["database"]["state"] == "present"
     assert hourly["website"]["size"] > 1_000_000 and hourly["database"]["age_seconds"] >= 0
     assert {image["role"] for image in report["snapshots"]["items"]} == {"webserver", "database", "autoscaler"}
+    autoscalers = report["autoscalers"]["items"]  # its plan: the count in force, asked over ssh
+    assert [a["address"] for a in autoscalers] == prod["autoscalers"], autoscalers
+    assert autoscalers[0]["plan"]["desired"] == 2 and autoscalers[0]["plan"]["autoscaler"] == 1, autoscalers
     table = adt(seed["env"], "status", "-c", "local", "-b", "seedprod")
     assert table.returncode == 0 and prod["webservers"][0] in table.stdout, table.stdout + table.stderr
 
@@ -371,7 +374,7 @@ def test_a_dry_run_production_build_names_every_machine_and_changes_nothing(tmp_
     lines = result.stdout.splitlines()
     then = next(line for line in lines if line.startswith("would then: "))
     assert re.fullmatch(r"would then: start the object storage and the DNS server, check the hourly sources, create "
-                        r"db-local-pdry-X\w{3}, ws-local-pdry-0-X\w{3}-init-1, ws-local-pdry-0-X\w{3}-init-2, "
+                        r"db-local-pdry-X\w{3}, ws-local-pdry-1-X\w{3}-init-1, ws-local-pdry-1-X\w{3}-init-2, "
                         r"NO-1-as-local-pdry-X\w{3}, wait for them, apply the firewalls, check every webserver, add "
                         r"them to DNS; a dry run stops here: these steps need the machines it does not start", then), then
     assert lines[-1] == "dry run of local/pdry: nothing was changed"

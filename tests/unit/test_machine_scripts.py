@@ -49,6 +49,22 @@ def test_crontab_is_the_originals_line_for_line_then_the_agents(role, home):
     assert ours == original + [AGENT_LINE.format(home=home)]
 
 
+# adt-autoscaler-scripts ab51479 cron/InitialiseCron.sh lines 84-85, written when PRODUCTION is 1
+PRODUCTION_AUTOSCALER = [
+    """/bin/echo "*/2 * * * * export HOME="${HOME}" && ${HOME}/cron/PerformScalingFromCron.sh\"""",
+    """/bin/echo "*/3 * * * * export HOME="${HOME}" && ${HOME}/cron/DeadOrAliveFromCron.sh\"""",
+]
+
+
+@pytest.mark.parametrize("home", ["/home/X1Y2", "/home/a b"])
+def test_a_production_autoscalers_crontab_has_the_originals_scaling_lines(home):
+    original = subprocess.run(["/bin/sh", "-c", "\n".join(ORIGINAL["autoscaler"] + PRODUCTION_AUTOSCALER)],
+                              env={"HOME": home}, capture_output=True, text=True, check=True).stdout.splitlines()
+    assert scripts.crontab("autoscaler", home, production=True).splitlines() == original + [
+        AGENT_LINE.format(home=home)]
+    assert "Scaling" not in scripts.crontab("autoscaler", home)  # a development fleet does not scale
+
+
 def test_a_role_without_a_tree_is_refused():
     with pytest.raises(AdtError, match="no script tree for a proxy machine"):
         scripts.crontab("proxy", "/home/x")
@@ -56,7 +72,7 @@ def test_a_role_without_a_tree_is_refused():
 
 def test_every_script_a_crontab_or_a_role_names_is_a_thin_entry_point_of_the_repository():
     named = {word.split("/home/x/", 1)[1] for role in scripts.ROLE_SCRIPTS
-             for word in scripts.crontab(role, "/home/x").split() if word.startswith("/home/x/")}
+             for word in scripts.crontab(role, "/home/x", production=True).split() if word.startswith("/home/x/")}
     listed = {path for paths in scripts.ROLE_SCRIPTS.values() for path in paths}
     assert named <= listed
     for relative in listed:

@@ -46,13 +46,16 @@ def test_machines_are_named_as_the_original_names_them():
     values = {"SERVER_USER": "XabcdefX", "REGION": "lon1", "NO_WEBSERVERS": "2", "NO_AUTOSCALERS": "2"}
     assert machine_names(values, "prod") == [
         ("database", "db-lon1-prod-Xabc"),
-        ("webserver", "ws-lon1-prod-0-Xabc-init-1"),
-        ("webserver", "ws-lon1-prod-0-Xabc-init-2"),
+        ("webserver", "ws-lon1-prod-1-Xabc-init-1"),
+        ("webserver", "ws-lon1-prod-2-Xabc-init-2"),
         ("autoscaler", "NO-1-as-lon1-prod-Xabc"),
         ("autoscaler", "NO-2-as-lon1-prod-Xabc"),
     ]
     none = machine_names({**values, "NO_AUTOSCALERS": "0", "NO_WEBSERVERS": "1"}, "prod")
-    assert [role for role, _ in none] == ["database", "webserver"]
+    assert none == [("database", "db-lon1-prod-Xabc"), ("webserver", "ws-lon1-prod-0-Xabc-init-1")]
+    three = machine_names({**values, "NO_WEBSERVERS": "3"}, "prod")  # the split's remainder to the first ones
+    assert [name for role, name in three if role == "webserver"] == [
+        "ws-lon1-prod-1-Xabc-init-1", "ws-lon1-prod-2-Xabc-init-2", "ws-lon1-prod-1-Xabc-init-3"]
 
 
 @pytest.mark.parametrize("values, expected", [

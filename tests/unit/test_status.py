@@ -44,9 +44,22 @@ BACKUPS = [
 IMAGE = Image("img-1", "nightly", "webserver", "ws-lon1-b1-0-Xab-init-1", NOW - 86400 * 3, 2 * 1024 ** 3)
 
 
+AUTOSCALERS = [
+    {"name": "NO-1-as-lon1-b1-Xab", "address": "10.0.0.4",
+     "plan": {"autoscaler": 1, "desired": 2, "webservers": {"ws-lon1-b1-1-Xab-init-1": "in-service",
+                                                             "ws-lon1-b1-1-xab-k2p9": "dead"},
+              "actions": [{"kind": "create", "name": "ws-lon1-b1-1-xab-q7rt", "ip": "", "reason": "1 of 2 counted"}],
+              "transitions": []},
+     "events": [{"time": NOW - 60, "autoscaler": 1, "webserver": "ws-lon1-b1-1-xab-k2p9", "ip": "10.0.0.7",
+                 "action": "dns-remove", "reason": "a liveness probe failed", "result": "removed"}]},
+    {"name": "NO-2-as-lon1-b1-Xab", "address": "10.0.0.8", "unavailable": "ssh: connect to host 10.0.0.8: refused"},
+]
+
+
 def full(**changes):
     parts = dict(machines=MACHINES, dns=RECORDS, backups=BACKUPS, active_firewalls="3",
-                 native={"db-lon1-b1-Xab": 4, "ws-lon1-b1-0-Xab-init-1": None}, snapshots=[IMAGE], now=NOW)
+                 native={"db-lon1-b1-Xab": 4, "ws-lon1-b1-0-Xab-init-1": None}, snapshots=[IMAGE], now=NOW,
+                 autoscalers=AUTOSCALERS)
     parts.update(changes)
     return report("lon1/b1", "www.example.com", **parts)
 
@@ -54,7 +67,9 @@ def full(**changes):
 def test_the_report_s_json_shape():
     got = full()
     assert json.loads(json.dumps(got)) == got  # plain JSON all the way down
-    assert list(got) == ["build", "website", "generated", "machines", "dns", "backups", "firewall", "snapshots"]
+    assert list(got) == ["build", "website", "generated", "machines", "dns", "backups", "firewall", "snapshots",
+                         "autoscalers"]
+    assert got["autoscalers"] == {"items": AUTOSCALERS}
     assert (got["build"], got["website"], got["generated"]) == ("lon1/b1", "www.example.com", "2026-12-02T12:00:00Z")
     assert got["machines"] == {"items": MACHINES}
     assert got["dns"] == {"name": "www.example.com", "records": RECORDS, "listed": ["203.0.113.2"],
@@ -143,6 +158,14 @@ firewall (ACTIVE_FIREWALLS=3: on-machine, native):
 snapshots:
   role       name     created               size     id
   webserver  nightly  2026-11-29T12:00:00Z  2.0 GiB  img-1
+
+autoscalers:
+  NO-1-as-lon1-b1-Xab 10.0.0.4: keeps 2 webservers (the count in force)
+    ws-lon1-b1-1-Xab-init-1: in-service
+    ws-lon1-b1-1-xab-k2p9: dead
+    next: create ws-lon1-b1-1-xab-q7rt: 1 of 2 counted
+    2026-12-02T11:59:00Z ws-lon1-b1-1-xab-k2p9 dns-remove: removed
+  NO-2-as-lon1-b1-Xab 10.0.0.8: unavailable: ssh: connect to host 10.0.0.8: refused
 """
 
 
@@ -152,7 +175,7 @@ def test_the_table_of_an_empty_build():
     assert "machines:\n  none\n" in text and "dns:\n  no records\n" in text
     assert "every live webserver is listed, and nothing else" in text
     assert "firewall (ACTIVE_FIREWALLS=1: on-machine):\n  native: not in use\n" in text
-    assert text.endswith("snapshots:\n  none\n")
+    assert text.endswith("snapshots:\n  none\n\nautoscalers:\n  none\n")
 
 
 @given(st.lists(st.ip_addresses(v=4).map(str), max_size=6), st.lists(st.ip_addresses(v=4).map(str), max_size=6))

@@ -1,0 +1,513 @@
+"""The autoscaler's cycle: observe the fleet, decide (adt/scaling/decide.py), record, act.
+
+Each cycle, on the autoscaler machine:
+- observe: one cloud listing of the webservers (`ws-`), the build's among them (`ws-<REGION>-<BUILD>-`) and
+  this autoscaler's among those (`ws-<REGION>-<BUILD>-<n>-`); one DNS listing; one datastore listing of the
+  published `webserverips/` (a webserver publishes its address when its first boot is done); the count in
+  force from the scaling profile; then, side by side, two probes of each booted webserver: liveness (sshd's
+  banner and any answer of the web server, which needs neither PHP nor the database) and readiness (the
+  site's page asked for as WEBSITEURL, which needs both);
+- decide, from the memory the previous cycle left;
+- record: the memory's changed entries are written to the configuration datastore (`scalingstate/<name>`, JSON)
+  before any action, so the intent to create is there before the cloud is asked, and a restarted autoscaler
+  (or another process) takes up where this one stopped;
+- act: create through the cloud driver (on `local`, the local cloud host's HTTP API), let the database and the
+  native firewall admit a booted webserver, add to and remove from DNS, destroy, forget; every decision and its
+  result goes to the event log (`/var/log/adt/autoscaler-events.jsonl`, one JSON object a line).
+Nothing is acted on before the fleet is built (INSTALLED_SUCCESSFULLY in the datastore) or while
+SWITCH_OFF_SCALING is there: the cycle then only observes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import http.client
+import json
+import os
+import secrets
+import socket
+import string
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Callable, Dict, List, Optional, Sequence
+
+from adt.errors import AdtError
+from adt.scaling import decide as d
+
+EVENTS = Path("/var/log/adt/autoscaler-events.jsonl")
+RECORDS = "scalingstate/"
+ALIVE_PATH = "/adt-alive"  # the webservers' nginx answers it itself (204): no PHP, no database
+ACCEPTED = (200, 301, 302, 303)  # what the original's probes accept from the site's page
+DATABASE_ERROR = "Error establishing a database connection"
+
+
+def number_from_hostname(hostname: str) -> int:
+    """The autoscaler's number: the second field of `NO-<n>-as-…` (the original's own derivation)."""
+    fields = hostname.split("-")
+    if len(fields) < 3 or fields[0] != "NO" or not fields[1].isdigit() or fields[2] != "as":
+        raise AdtError(f"this machine's name {hostname!r} is not an autoscaler's (NO-<n>-as-...)")
+    return int(fields[1])
+
+
+def webserver_prefix(region: str, build: str, number: Optional[int] = None) -> str:
+    """The names of a build's webservers, of one autoscaler's when `number` is given."""
+    return f"ws-{region}-{build}-" + (f"{number}-" if number is not None else "")
+
+
+def fresh_name(prefix: str, server_user: str) -> str:
+    """`ws-<REGION>-<BUILD>-<n>-<first 4 of SERVERUSER>-<4 random>`, as the original names the webservers an
+    autoscaler builds."""
+    alphabet = string.ascii_lowercase + string.digits
+    return f"{prefix}{server_user[:4].lower()}-{''.join(secrets.choice(alphabet) for _ in range(4))}"
+
+
+def policy_from(settings) -> d.Policy:
+    """The decision policy, from the settings' SCALING* values where given (seconds)."""
+    fields = {
+        "SCALINGCONFIRMFAILURES": "confirm_failures",
+        "SCALINGCONFIRMSECONDS": "confirm_seconds",
+        "SCALINGGRACE": "grace",
+        "SCALINGUNREADYLIMIT": "unready_limit",
+        "SCALINGBUILDTIMEOUT": "build_timeout",
+        "DNSTTL": "ttl",
+        "SCALINGBREAKERSHARE": "breaker_share",
+    }
+    changes = {}
+    for key, name in fields.items():
+        value = settings.value(key)
+        if value:
+            kind = type(getattr(d.Policy(), name))
+            try:
+                changes[name] = kind(value)
+            except ValueError:
+                raise AdtError(f"{key}:{value} in the settings is not a number") from None
+    return d.Policy(**changes)
+
+
+# -- probes ---------------------------------------------------------------------------------------------------
+def sshd_answers(ip: str, port: int, timeout: float) -> bool:
+    try:
+        with socket.create_connection((ip, port), timeout=timeout) as connection:
+            connection.settimeout(timeout)
+            return connection.recv(4).startswith(b"SSH-")
+    except OSError:
+        return False
+
+
+def web_answers(ip: str, timeout: float) -> bool:
+    """Any HTTP answer from the web server (the status is not looked at: 204 from ours, 404 from an older one)."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
+    try:
+        connection.request("GET", ALIVE_PATH)
+        connection.getresponse().read()
+        return True
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+def serves(ip: str, website: str, timeout: float) -> bool:
+    """The site's page as a visitor whose DNS points here gets it: an accepted status, and no database error."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
+    try:
+        connection.request("GET", "/", headers={"Host": website})
+        response = connection.getresponse()
+        body = response.read(65536).decode("utf-8", "replace")
+        return response.status in ACCEPTED and DATABASE_ERROR not in body
+    except (OSError, http.client.HTTPException):
+        return False
+    finally:
+        connection.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Observation:
+    seen: Dict[str, d.Seen]
+    stray: List[str]
+    act: bool
+    elsewhere: bool
+
+
+class Cycle:
+    """One autoscaler's cycle, with its edges (cloud driver, DNS, datastore, probes) given or made from the
+    machine's settings."""
+
+    def __init__(
+        self,
+        settings,
+        home: Path,
+        *,
+        number: Optional[int] = None,
+        driver=None,
+        dns=None,
+        store=None,
+        desired: Optional[Callable[[], int]] = None,
+        policy: Optional[d.Policy] = None,
+        clock: Callable[[], float] = time.time,
+        events: Path = EVENTS,
+        probe_timeout: float = 2.0,
+    ):
+        self.settings = settings
+        self.home = Path(home)
+        if number is None:  # the original's derivation; ADT_AUTOSCALER_NUMBER for a machine named otherwise
+            given = os.environ.get("ADT_AUTOSCALER_NUMBER", "")
+            number = int(given) if given.isdigit() else number_from_hostname(socket.gethostname())
+        self.number = number
+        self.website = settings.require("WEBSITEURL")
+        region, build = settings.value("REGION") or "local", settings.require("BUILDIDENTIFIER")
+        self.build = build
+        self.build_prefix = webserver_prefix(region, build)
+        self.prefix = webserver_prefix(region, build, self.number)
+        self._driver, self._dns, self._store, self._desired = driver, dns, store, desired
+        self.policy = policy or policy_from(settings)
+        self.clock = clock
+        self.events = Path(events)
+        self.probe_timeout = probe_timeout
+        self.memory: Optional[d.Memory] = None
+        self.written: Dict[str, str] = {}  # the records as last written (name -> JSON)
+        self.admitting = ThreadPoolExecutor(2, thread_name_prefix="admit")
+        self.lock = threading.Lock()
+
+    # -- the edges, made when first needed -----------------------------------------------------------------------
+    @property
+    def driver(self):
+        if self._driver is None:
+            from adt import cloud
+
+            url, token = self.settings.value("CLOUDAPIURL"), self.settings.value("CLOUDAPITOKEN")
+            cloudhost = self.settings.require("CLOUDHOST")
+            if cloudhost == "local" and not url:
+                raise AdtError("CLOUDAPIURL is not in this autoscaler's settings", "the build sets it (rebuild)")
+            self._driver = cloud.driver(cloudhost, api_url=url, api_token=token)
+        return self._driver
+
+    @property
+    def dns(self):
+        if self._dns is None:
+            from adt.dns import provider
+
+            values = {}
+            for line in self.settings.lines:
+                key, colon, value = line.partition(":")
+                if colon:
+                    values.setdefault(key, value)
+            self._dns = provider(values)
+        return self._dns
+
+    @property
+    def store(self):
+        if self._store is None:
+            from adt.datastore.config import ConfigDatastore
+
+            self._store = ConfigDatastore.from_settings(self.settings)
+        return self._store
+
+    def desired(self) -> int:
+        if self._desired is not None:
+            return d.capped(self._desired(), self.max_webservers())
+        from adt.scaling import profile
+
+        prof = profile.Profile.from_settings(self.settings)
+        count = prof.count_in_force(self.number)
+        if count is None:  # no profile yet: the build's count, split as the build splits it
+            total = int(self.settings.value("NOWEBSERVERS") or "1")
+            autoscalers = max(1, int(self.settings.value("NOAUTOSCALERS") or "1"))
+            count = profile.split(total, autoscalers)[self.number - 1] if self.number <= autoscalers else 0
+        return d.capped(count, self.max_webservers())
+
+    def max_webservers(self) -> int:
+        value = self.settings.value("MAXWEBSERVERS") or str(d.HARD_LIMIT)
+        return int(value) if value.isdigit() else d.HARD_LIMIT
+
+    # -- memory ----------------------------------------------------------------------------------------------
+    def load(self) -> d.Memory:
+        """The memory as the datastore holds it (what a restarted autoscaler takes up)."""
+        if self.memory is not None:
+            return self.memory
+        webservers = {}
+        with tempfile.TemporaryDirectory(prefix="adt-scaling-") as scratch:
+            for entry in self.store.list(RECORDS + self.prefix):
+                target = Path(scratch) / "record"
+                name = entry.key.rsplit("/", 1)[-1]
+                if not self.store.get(entry.key, target):
+                    continue
+                try:
+                    record = d.Webserver.from_json(json.loads(target.read_text()))
+                except (ValueError, TypeError) as error:
+                    raise AdtError(f"the scaling record {entry.key} is not one adt reads: {error}") from None
+                webservers[name] = record
+                self.written[name] = json.dumps(record.to_json(), sort_keys=True)
+            state = Path(scratch) / "state"
+            memory = d.Memory(webservers)
+            if self.store.get(f"{RECORDS}autoscaler-{self.number}", state):
+                saved = json.loads(state.read_text())
+                memory = d.Memory(
+                    webservers, int(saved["batch"]), int(saved["errors"]), float(saved["retry_at"]), saved["breaker"]
+                )
+            self.written["autoscaler"] = self._state_json(memory)
+        self.memory = memory
+        return memory
+
+    @staticmethod
+    def _state_json(memory: d.Memory) -> str:
+        return json.dumps(
+            {"batch": memory.batch, "errors": memory.errors, "retry_at": memory.retry_at, "breaker": memory.breaker},
+            sort_keys=True,
+        )
+
+    def record(self, memory: d.Memory) -> None:
+        """Write the changed entries (new first: an intent is recorded before its create), drop the forgotten."""
+        for name, webserver in sorted(memory.webservers.items()):
+            text = json.dumps(webserver.to_json(), sort_keys=True)
+            if self.written.get(name) != text:
+                self._put(RECORDS + name, text)
+                self.written[name] = text
+        state = self._state_json(memory)
+        if self.written.get("autoscaler") != state:
+            self._put(f"{RECORDS}autoscaler-{self.number}", state)
+            self.written["autoscaler"] = state
+        for name in sorted(set(self.written) - set(memory.webservers) - {"autoscaler"}):
+            self.store.delete(RECORDS + name)
+            del self.written[name]
+        self.memory = memory
+
+    def _put(self, key: str, text: str) -> None:
+        with tempfile.NamedTemporaryFile("w", prefix="adt-scaling-", delete=False) as scratch:
+            scratch.write(text)
+        try:
+            self.store.put(key, Path(scratch.name))
+        finally:
+            os.unlink(scratch.name)
+
+    # -- observe ---------------------------------------------------------------------------------------------
+    def observe(self, memory: d.Memory) -> "Observation":
+        """What the cloud lists for this autoscaler, probed; the stray DNS addresses; whether to act; whether
+        another autoscaler's webserver serves the site (asked only when one of ours does not)."""
+        everyone = self.driver.list_servers("ws-")  # one listing: every fleet's webservers on this cloud account
+        servers = [s for s in everyone if s.name.startswith(self.build_prefix)]
+        in_dns = set(self.dns.ips(self.website))
+        published = {e.key.rsplit("/", 1)[-1] for e in self.store.list("webserverips/")}
+        mine = [s for s in servers if s.name.startswith(self.prefix)]
+        ssh_port = int(self.settings.value("SSHPORT") or "22")
+
+        def probe(server) -> d.Seen:
+            known = memory.webservers.get(server.name)
+            ip = server.private_ip
+            running = server.status == "running"
+            seen = d.Seen(server.name, ip, running, ip in published, in_dns=ip in in_dns)
+            if running and known is not None and known.state in d.PROBED:
+                alive = sshd_answers(ip, ssh_port, self.probe_timeout) and web_answers(ip, self.probe_timeout)
+                ready = alive and serves(ip, self.website, self.probe_timeout * 2)
+                seen = dataclasses.replace(seen, alive=alive, ready=ready)
+            elif running and known is None and ip in published:  # adopted: probed at once
+                ready = serves(ip, self.website, self.probe_timeout * 2)
+                seen = dataclasses.replace(seen, alive=True if ready else None, ready=ready)
+            return seen
+
+        with ThreadPoolExecutor(max(1, min(16, len(mine)))) as pool:
+            seen = {s.name: s for s in pool.map(probe, mine)}
+        # a record no webserver has is stray; another fleet's (one being replaced by this one) is left alone
+        webserver_ips = {s.private_ip for s in everyone} | {s.public_ip for s in everyone}
+        stray = sorted(in_dns - webserver_ips)
+        elsewhere = False
+        if any(s.ready is False for s in seen.values()):  # is the site served by another autoscaler's webserver?
+            others = sorted(in_dns & {s.private_ip for s in servers if not s.name.startswith(self.prefix)})
+            elsewhere = any(serves(ip, self.website, self.probe_timeout * 2) for ip in others[:3])
+        act = self.store.check("INSTALLED_SUCCESSFULLY") and not self.store.check("SWITCH_OFF_SCALING")
+        return Observation(seen, stray, act, elsewhere)
+
+    def plan(self) -> d.Decision:
+        """What the next cycle would do: observed and decided, nothing recorded or done."""
+        memory = self.load()
+        o = self.observe(memory)
+        return self.decide(memory, o)
+
+    def decide(self, memory: d.Memory, o: "Observation") -> d.Decision:
+        return d.decide(
+            memory, o.seen, self.desired(), self.clock(), self.policy, self._namer(o.seen), o.stray, o.elsewhere
+        )
+
+    def _namer(self, seen) -> Callable[[], str]:
+        server_user = self.settings.require("SERVERUSER")
+
+        def name() -> str:
+            for _ in range(20):
+                candidate = fresh_name(self.prefix, server_user)
+                if candidate not in seen:
+                    return candidate
+            return ""
+
+        return name
+
+    # -- one cycle -------------------------------------------------------------------------------------------
+    def step(self) -> d.Decision:
+        with self.lock:
+            memory = self.load()
+            o = self.observe(memory)
+            decision = self.decide(memory, o)
+            if not o.act:
+                self.event("", "wait", "the fleet is not built yet, or SWITCH_OFF_SCALING is set", "nothing done")
+                return decision
+            for t in decision.transitions:
+                self.event(t.name, "transition", f"{t.before or 'new'} -> {t.after or 'gone'}: {t.reason}", "")
+            self.record(decision.memory)
+            for action in decision.actions:
+                self.act(action)
+            return decision
+
+    def act(self, action: d.Action) -> None:
+        try:
+            result = getattr(self, "_" + action.kind.replace("-", "_"))(action)
+        except AdtError as error:
+            result = f"failed: {error.message}"
+        except Exception as error:  # noqa: BLE001 - the cycle goes on; the event says what failed
+            result = f"failed: {type(error).__name__}: {error}"
+        self.event(action.name, action.kind, action.reason, result or "done", ip=action.ip)
+
+    def _create(self, action: d.Action) -> str:
+        from adt.cloud.base import UserData
+
+        runtime = self.home / "runtime" / "cloud-init"
+        settings = (runtime / "webserver_configuration_settings.dat").read_text()
+        home = f"/home/{self.settings.require('SERVERUSER')}"
+        user_data = UserData(
+            files={
+                "/home/homedir.dat": (home + "\n", 0o644),
+                f"{home}/runtime/webserver_configuration_settings.dat": (settings, 0o600),
+            },
+            command=["adt", "machine", "bootstrap", "--role", "webserver"],
+        )
+        key = (runtime / "authorized_key.pub").read_text().strip()
+        image = self.settings.value("WEBSERVERIMAGE") or None
+        size = self.settings.value("WSSERVERTYPE") or "local"
+        ok = False
+        try:
+            server = self.driver.create_server(
+                action.name, size, user_data, int(self.settings.value("SSHPORT") or "22"), key, image=image
+            )
+            ok = True
+            return f"created at {server.private_ip}"
+        finally:
+            assert self.memory is not None
+            self.memory = d.after_create(self.memory, action.name, ok, self.clock(), self.policy)
+            if not ok:
+                try:  # it may exist all the same (a time-out): ended now, forgotten once the cloud no longer lists it
+                    self.driver.destroy_server(action.name)
+                except Exception:  # noqa: BLE001 - the next cycles retry the destroy
+                    pass
+            self.record(self.memory)
+
+    def _admit(self, action: d.Action) -> str:
+        """The database machine's firewall and the native firewall admit the booted webserver: in the background
+        (the database machine's reconcile may wait for its cron's), its result an event of its own."""
+        self.admitting.submit(self._admit_now, action)
+        return "started"
+
+    def _admit_now(self, action: d.Action) -> None:
+        from adt import remote
+        from adt.run import run
+
+        said = []
+        refresh = getattr(self.driver, "refresh_firewall", None)
+        if refresh is not None:
+            try:
+                said.append(f"native: {len(refresh(self.build))} machines")
+            except Exception as error:  # noqa: BLE001
+                said.append(f"native failed: {error}")
+        key = self.build_key()
+        for entry in self.store.list("databaseip/"):
+            ip = entry.key.rsplit("/", 1)[-1]
+            target = remote.Target(
+                ip, int(self.settings.value("SSHPORT") or "22"), str(key), str(self.home / ".ssh" / "known_hosts_adt")
+            )
+            result = run(remote.ssh(target, ["adt", "firewall", "reconcile", "--wait", "60"]), check=False, timeout=90)
+            said.append(f"database {ip}: " + ("reconciled" if result.returncode == 0 else result.stderr.strip()[-200:]))
+        self.event(action.name, "admitted", action.reason, "; ".join(said) or "nothing to admit it", ip=action.ip)
+
+    def build_key(self) -> Path:
+        algorithm = self.settings.value("ALGORITHM") or "ed25519"
+        return self.home / ".ssh" / f"id_{algorithm}_AGILE_DEPLOYMENT_BUILD_KEY_{self.build}"
+
+    def _dns_add(self, action: d.Action) -> str:
+        ttl = int(self.settings.value("DNSTTL") or "60")
+        return "added" if self.dns.add(self.website, action.ip, ttl) else "already there"
+
+    def _dns_remove(self, action: d.Action) -> str:
+        return "removed" if self.dns.delete(self.website, action.ip) else "was not there"
+
+    def _destroy(self, action: d.Action) -> str:
+        self.driver.destroy_server(action.name)
+        self._unpublish(action.ip)
+        refresh = getattr(self.driver, "refresh_firewall", None)
+        if refresh is not None:
+            refresh(self.build)
+        return "destroyed"
+
+    def _forget(self, action: d.Action) -> str:
+        self._unpublish(action.ip)
+        return "forgotten"
+
+    def _unpublish(self, ip: str) -> None:
+        if ip:
+            for key in (f"webserverips/{ip}", f"webserverpublicips/{ip}", f"beenonline/{ip}"):
+                self.store.delete(key)
+
+    def _alarm(self, action: d.Action) -> str:
+        return "raised"
+
+    # -- the event log ---------------------------------------------------------------------------------------
+    def event(self, webserver: str, action: str, reason: str, result: str, ip: str = "") -> None:
+        entry = {
+            "time": round(self.clock(), 3),
+            "autoscaler": self.number,
+            "webserver": webserver,
+            "ip": ip,
+            "action": action,
+            "reason": reason,
+            "result": result,
+        }
+        self.events.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.events, "a", encoding="utf-8") as log:
+            log.write(json.dumps(entry, sort_keys=True) + "\n")
+
+    # -- the service -----------------------------------------------------------------------------------------
+    def run(self, interval: float, stop: Optional[threading.Event] = None, cycles: Optional[int] = None) -> None:
+        """Cycle every `interval` seconds until `stop` is set (or `cycles` ran). A cycle that fails (the datastore
+        or the cloud unreachable) is an event, and the next one starts afresh from the datastore's records."""
+        stop = stop or threading.Event()
+        done = 0
+        while not stop.is_set() and (cycles is None or done < cycles):
+            started = time.monotonic()
+            try:
+                self.step()
+            except Exception as error:  # noqa: BLE001 - the service outlives a bad cycle
+                self.event("", "cycle", "the cycle failed", f"{type(error).__name__}: {error}")
+                self.memory = None  # taken up again from the records
+                self.written = {}
+            done += 1
+            stop.wait(max(0.0, interval - (time.monotonic() - started)))
+        self.admitting.shutdown(wait=True)
+
+
+def read_events(path: Path = EVENTS, last: int = 0) -> List[dict]:
+    """The event log's entries, oldest first (the `last` ones when given); lines that are not JSON skipped."""
+    if not path.exists():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue
+    return entries[-last:] if last else entries
+
+
+def describe(decision: d.Decision) -> Sequence[str]:
+    """A plan, one line per action and transition, as `adt autoscaler plan` prints it."""
+    lines = [f"{t.name}: {t.before or 'new'} -> {t.after or 'gone'} ({t.reason})" for t in decision.transitions]
+    lines += [f"{a.kind} {a.name or a.ip}{' ' + a.ip if a.name and a.ip else ''}: {a.reason}" for a in decision.actions]
+    return lines or ["nothing to do"]
