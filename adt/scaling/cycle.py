@@ -38,6 +38,7 @@ from adt.errors import AdtError
 from adt.scaling import decide as d
 
 EVENTS = Path("/var/log/adt/autoscaler-events.jsonl")
+EVENTS_KEPT = 8 * 1024 * 1024  # bytes of the event log before it is rotated
 RECORDS = "scalingstate/"
 ALIVE_PATH = "/adt-alive"  # the webservers' nginx answers it itself (204): no PHP, no database
 ACCEPTED = (200, 301, 302, 303)  # what the original's probes accept from the site's page
@@ -471,6 +472,11 @@ class Cycle:
             "result": result,
         }
         self.events.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            if self.events.stat().st_size > EVENTS_KEPT:  # one older generation is kept, as `<log>.1`
+                os.replace(self.events, self.events.with_name(self.events.name + ".1"))
+        except FileNotFoundError:
+            pass
         with open(self.events, "a", encoding="utf-8") as log:
             log.write(json.dumps(entry, sort_keys=True) + "\n")
 
