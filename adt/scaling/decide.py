@@ -49,6 +49,9 @@ TERMINATING = "terminating"
 STATES = (PROVISIONING, BOOTSTRAPPING, GRACE, IN_SERVICE, UNREADY, SUSPECT, DEAD, DRAINING, TERMINATING)
 PROBED = (GRACE, IN_SERVICE, UNREADY, SUSPECT, DEAD)  # booted: their liveness and readiness are probed
 HARD_LIMIT = 20  # the original's: no autoscaler keeps more webservers than this, whatever the profile says
+# why a webserver is dead: its liveness failures were confirmed, the cloud lists it stopped, or it stayed unready
+# while others served the site
+LIVENESS, STOPPED, UNREADY_TOO_LONG = "liveness", "stopped", "unready"
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Webserver:
     failures: int = 0  # consecutive failed liveness probes
     failing_since: float = 0.0  # when the current run of failures (and its time out of DNS) began
     reason: str = ""  # why it is in its state
+    cause: str = ""  # dead: LIVENESS, STOPPED or UNREADY_TOO_LONG
 
     def to_json(self) -> dict:
         return dataclasses.asdict(self)
@@ -157,8 +161,8 @@ class _Run:
         self.now = now
         self.served = False  # a webserver of a batch came into service: the next batch may be larger
 
-    def move(self, w: Webserver, state: str, reason: str, **changes) -> Webserver:
-        new = dataclasses.replace(w, state=state, since=self.now, reason=reason, **changes)
+    def move(self, w: Webserver, state: str, reason: str, cause: str = "", **changes) -> Webserver:
+        new = dataclasses.replace(w, state=state, since=self.now, reason=reason, cause=cause, **changes)
         self.webservers[w.name] = new
         self.transitions.append(Transition(w.name, w.state, state, reason))
         return new
@@ -212,7 +216,7 @@ def decide(
         _step(r, r.webservers[name], seen.get(name), policy)
 
     probed = [w for w in r.webservers.values() if w.state in PROBED]
-    liveness_failing = [w for w in probed if w.state in (SUSPECT, DEAD) and w.reason != "the cloud lists it stopped"]
+    liveness_failing = [w for w in probed if w.state == SUSPECT or (w.state == DEAD and w.cause == LIVENESS)]
     tripped = len(liveness_failing) >= 2 and len(liveness_failing) > policy.breaker_share * len(probed)
     unready = [w for w in probed if w.state == UNREADY]
     # unready ones stay in DNS (and none is replaced for it) while no webserver serves the site: the cause is
@@ -232,7 +236,9 @@ def decide(
     if not hold:
         for w in unready:
             if now - w.since >= policy.unready_limit:
-                r.move(w, DEAD, f"unready for {now - w.since:.0f} s while others serve the site", failing_since=w.since)
+                held = w.name in seen and seen[w.name].in_dns  # held in DNS until now: its TTL starts now
+                reason = f"unready for {now - w.since:.0f} s while others serve the site"
+                r.move(w, DEAD, reason, UNREADY_TOO_LONG, failing_since=now if held else w.since)
 
     # dead: ended after a TTL out of DNS, once the webservers in service are back to the count (launch first)
     if not tripped:
@@ -275,7 +281,8 @@ def decide(
         observed = seen.get(name)
         if observed is None or not w.ip:
             continue
-        wanted = w.state == IN_SERVICE or (w.state == UNREADY and hold)
+        # the hold keeps in DNS those there already: it never puts in one that does not serve
+        wanted = w.state == IN_SERVICE or (w.state == UNREADY and hold and observed.in_dns)
         if wanted and not observed.in_dns:
             r.act("dns-add", w, w.reason)
         elif not wanted and observed.in_dns:
@@ -309,8 +316,8 @@ def _step(r: _Run, w: Webserver, s: Optional[Seen], policy: Policy) -> None:
         w = dataclasses.replace(w, ip=s.ip)
         r.webservers[w.name] = w
     if not s.running:
-        if w.state != DEAD:
-            r.move(w, DEAD, "the cloud lists it stopped", failing_since=now)
+        if w.state != DEAD or w.cause != STOPPED:  # the cloud's verdict is surer than any probe's
+            r.move(w, DEAD, "the cloud lists it stopped", STOPPED, failing_since=w.failing_since or now)
         return
     if w.state == BOOTSTRAPPING:
         if s.booted:
@@ -338,17 +345,16 @@ def _step(r: _Run, w: Webserver, s: Optional[Seen], policy: Policy) -> None:
         if w.state == DEAD:
             r.webservers[w.name] = dataclasses.replace(w, failures=failures)
         elif confirmed:
-            r.move(
-                w,
-                DEAD,
-                f"liveness failed {failures} times in {now - failing_since:.0f} s",
-                failures=failures,
-                failing_since=failing_since,
-            )
+            reason = f"liveness failed {failures} times in {now - failing_since:.0f} s"
+            r.move(w, DEAD, reason, LIVENESS, failures=failures, failing_since=failing_since)
         elif w.state != SUSPECT:
             r.move(w, SUSPECT, "a liveness probe failed", failures=failures, failing_since=failing_since)
         else:
             r.webservers[w.name] = dataclasses.replace(w, failures=failures, failing_since=failing_since)
+        return
+    if s.alive is True and w.state == DEAD and w.cause == UNREADY_TOO_LONG:
+        if s.ready:  # replaced for its readiness: only serving the site brings it back
+            r.move(w, IN_SERVICE, "serves the site again")
         return
     if s.alive is True and (w.failures or w.failing_since):
         w = dataclasses.replace(w, failures=0, failing_since=0.0)
