@@ -278,7 +278,9 @@ class ProductionBuilder(Builder):
 
     def initialise_scaling(self) -> None:
         """The scaling profile: NO_WEBSERVERS split across the autoscalers, in both layouts (the original's
-        InitialiseScalingProfile)."""
+        InitialiseScalingProfile). It is the website's (its bucket is named from WEBSITE_URL, the cloud host and
+        the region), so it is written only once the fleet serves: a build that fails leaves the count of the
+        fleet already running alone."""
         from adt.scaling.profile import Profile
 
         v = self.build.values
@@ -410,9 +412,9 @@ def build_production(
         builder.phase("configuration", builder.open_config_bucket)
         if dns:
             builder.phase("dns", builder.start_dns)
-        if any(role == "autoscaler" for role, _ in names):
+        scaling = any(role == "autoscaler" for role, _ in names)
+        if scaling:
             builder.phase("cloud api", builder.start_cloud_api)
-            builder.phase("scaling profile", builder.initialise_scaling)
         builder.rewrite_credentials()
         machines = builder.phase("machines", lambda: builder.launch_all(names))
         webservers = [ip for role, ip in machines.values() if role == "webserver"]
@@ -424,6 +426,8 @@ def build_production(
         builder.phase("round robin", lambda: builder.publish_dns(webservers))
         if build.values.get("GENERATE_SNAPSHOTS") == "1":
             builder.phase("snapshots", lambda: builder.take_snapshots(machines))
+        if scaling:  # the website's profile, which a fleet it replaces follows too: only once this one serves
+            builder.phase("scaling profile", builder.initialise_scaling)
         builder.phase("finish", lambda: builder.finish(webservers))
     v = build.values
     return {

@@ -129,7 +129,6 @@ def serves(ip: str, website: str, timeout: float) -> bool:
 class Observation:
     seen: Dict[str, d.Seen]
     stray: List[str]
-    act: bool
     elsewhere: bool
 
 
@@ -170,7 +169,10 @@ class Cycle:
         self.probe_timeout = probe_timeout
         self.memory: Optional[d.Memory] = None
         self.written: Dict[str, str] = {}  # the records as last written (name -> JSON)
-        self.admitting = ThreadPoolExecutor(2, thread_name_prefix="admit")
+        # admissions and destroys wait on other machines (a database machine's cron lock, a cloud's destroy):
+        # they run beside the cycle, which goes on observing; each result is an event of its own
+        self.background = ThreadPoolExecutor(4, thread_name_prefix="autoscaler")
+        self.waiting = False  # the last cycle found the fleet not built (or scaling switched off)
         self.lock = threading.Lock()
 
     # -- the edges, made when first needed -----------------------------------------------------------------------
@@ -286,8 +288,8 @@ class Cycle:
 
     # -- observe ---------------------------------------------------------------------------------------------
     def observe(self, memory: d.Memory) -> "Observation":
-        """What the cloud lists for this autoscaler, probed; the stray DNS addresses; whether to act; whether
-        another autoscaler's webserver serves the site (asked only when one of ours does not)."""
+        """What the cloud lists for this autoscaler, probed; the stray DNS addresses; whether another
+        autoscaler's webserver serves the site (asked only when one of ours does not)."""
         everyone = self.driver.list_servers("ws-")  # one listing: every fleet's webservers on this cloud account
         servers = [s for s in everyone if s.name.startswith(self.build_prefix)]
         in_dns = set(self.dns.ips(self.website))
@@ -318,8 +320,11 @@ class Cycle:
         if any(s.ready is False for s in seen.values()):  # is the site served by another autoscaler's webserver?
             others = sorted(in_dns & {s.private_ip for s in servers if not s.name.startswith(self.prefix)})
             elsewhere = any(serves(ip, self.website, self.probe_timeout * 2) for ip in others[:3])
-        act = self.store.check("INSTALLED_SUCCESSFULLY") and not self.store.check("SWITCH_OFF_SCALING")
-        return Observation(seen, stray, act, elsewhere)
+        return Observation(seen, stray, elsewhere)
+
+    def may_act(self) -> bool:
+        """The fleet is built (INSTALLED_SUCCESSFULLY) and scaling is not switched off (SWITCH_OFF_SCALING)."""
+        return self.store.check("INSTALLED_SUCCESSFULLY") and not self.store.check("SWITCH_OFF_SCALING")
 
     def plan(self) -> d.Decision:
         """What the next cycle would do: observed and decided, nothing recorded or done."""
@@ -347,12 +352,15 @@ class Cycle:
     # -- one cycle -------------------------------------------------------------------------------------------
     def step(self) -> d.Decision:
         with self.lock:
+            if not self.may_act():  # nothing observed either: the build may not have admitted us to its DNS yet
+                if not self.waiting:
+                    self.event("", "wait", "the fleet is not built yet, or SWITCH_OFF_SCALING is set", "nothing done")
+                self.waiting = True
+                return d.Decision(self.memory or d.Memory(), [], [])
+            self.waiting = False
             memory = self.load()
             o = self.observe(memory)
             decision = self.decide(memory, o)
-            if not o.act:
-                self.event("", "wait", "the fleet is not built yet, or SWITCH_OFF_SCALING is set", "nothing done")
-                return decision
             for t in decision.transitions:
                 self.event(t.name, "transition", f"{t.before or 'new'} -> {t.after or 'gone'}: {t.reason}", "")
             self.record(decision.memory)
@@ -405,7 +413,7 @@ class Cycle:
     def _admit(self, action: d.Action) -> str:
         """The database machine's firewall and the native firewall admit the booted webserver: in the background
         (the database machine's reconcile may wait for its cron's), its result an event of its own."""
-        self.admitting.submit(self._admit_now, action)
+        self.background.submit(self._admit_now, action)
         return "started"
 
     def _admit_now(self, action: d.Action) -> None:
@@ -441,12 +449,22 @@ class Cycle:
         return "removed" if self.dns.delete(self.website, action.ip) else "was not there"
 
     def _destroy(self, action: d.Action) -> str:
-        self.driver.destroy_server(action.name)
-        self._unpublish(action.ip)
-        refresh = getattr(self.driver, "refresh_firewall", None)
-        if refresh is not None:
-            refresh(self.build)
-        return "destroyed"
+        """Asked of the cloud in the background (a destroy takes seconds); the next cycles see it gone, or ask
+        again after the policy's destroy_retry."""
+        self.background.submit(self._destroy_now, action)
+        return "started"
+
+    def _destroy_now(self, action: d.Action) -> None:
+        try:
+            self.driver.destroy_server(action.name)
+            self._unpublish(action.ip)
+            refresh = getattr(self.driver, "refresh_firewall", None)
+            if refresh is not None:
+                refresh(self.build)
+            result = "done"
+        except Exception as error:  # noqa: BLE001 - retried by a later cycle
+            result = f"failed: {getattr(error, 'message', error)}"
+        self.event(action.name, "destroyed", action.reason, result, ip=action.ip)
 
     def _forget(self, action: d.Action) -> str:
         self._unpublish(action.ip)
@@ -496,7 +514,7 @@ class Cycle:
                 self.written = {}
             done += 1
             stop.wait(max(0.0, interval - (time.monotonic() - started)))
-        self.admitting.shutdown(wait=True)
+        self.background.shutdown(wait=True)
 
 
 def read_events(path: Path = EVENTS, last: int = 0) -> List[dict]:

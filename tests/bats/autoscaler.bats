@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # The autoscaler's cron entry points (cron/PerformScalingFromCron.sh, cron/DeadOrAliveFromCron.sh) and
 # `adt autoscaler`: on a development fleet they do nothing; on a production one they start the service once,
-# which records every cycle in its event log (here each cycle fails: this machine has no cloud API, and says so).
+# which waits until the fleet is built, then records every cycle in its event log (here each cycle fails: this
+# machine has no cloud API, and says so).
 
 load helpers
 
@@ -51,8 +52,20 @@ SETTINGS
   [ ! -e "${ADT_AUTOSCALER_EVENTS}" ]
 }
 
+@test "before the fleet is built the service only waits, and says so once" {
+  write_settings 1
+  run "${ROOT}/cron/PerformScalingFromCron.sh"
+  assert_success
+  for _ in $(seq 100); do [ -s "${ADT_AUTOSCALER_EVENTS}" ] && break; sleep 0.1; done
+  sleep 3  # three more cycles
+  run adt autoscaler events
+  assert_success
+  assert_output --regexp '^[0-9-]+ [0-9:]+ - wait: the fleet is not built yet, or SWITCH_OFF_SCALING is set -> nothing done$'
+}
+
 @test "on a production fleet the cron lines start the service once, and stop ends it" {
   write_settings 1
+  ( cd "${BATS_TEST_TMPDIR}" && touch INSTALLED_SUCCESSFULLY && adt --role autoscaler config put INSTALLED_SUCCESSFULLY )
   run "${ROOT}/cron/PerformScalingFromCron.sh"
   assert_success
   assert_output --regexp '^autoscaler service started \([0-9]+\)$'

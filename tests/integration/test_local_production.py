@@ -212,23 +212,31 @@ def test_a_failed_machine_is_named_with_its_log_and_the_fleet_stays_destroyable(
         client.create_bucket(Bucket=bucket)
         client.put_object(Bucket=bucket, Key=key, Body=body)
     env = seed["env"]
+    seed["built"].append("seedfail")  # destroyed by the fixture if an assertion below fails
     result = script(env, "ExpeditedAgileDeploymentToolkit.sh", "local", "debian", "3", "seedfail", "--json",
                     "--template-file", str(template(seed["home"], 3, APPLICATION="wordpress",
                                                     WEBSERVER_CHOICE="NGINX", BUILD_ARCHIVE_CHOICE="weekly")))
     assert result.returncode == 1, result.stdout
-    assert "adt: build local/seedfail failed: machine ws-local-seedfail-0-" in result.stderr, result.stderr
+    assert "adt: build local/seedfail failed: machine ws-local-seedfail-1-" in result.stderr, result.stderr
     assert f"-init-1 (webserver) did not become ready: bootstrap said adt: not restoring {dashed}-weekly/" \
            f"{ARCHIVE}: it lacks the marker {MARKER}" in result.stderr, result.stderr
     assert "hint: read " in result.stderr and "/var/log/adt/bootstrap.log" in result.stderr
     assert not no_machines("seedfail")
     gone = adt(env, "destroy", "-c", "local", "-b", "seedfail", "--yes")
     assert gone.returncode == 0 and "destroyed 3 machine(s)" in gone.stdout, gone.stdout + gone.stderr
+    seed["built"].remove("seedfail")
     assert no_machines("seedfail")
+
+
+def autoscaler_events(seed):
+    said = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", "-c", "local", "-b", "seedprod",
+                  "adt autoscaler events --last 30")
+    return said.stdout + said.stderr
 
 
 def test_dns_lists_exactly_the_webservers(seed):
     prod = seed["prod"]
-    assert dig(prod["dns"]) == sorted(prod["webservers"])
+    assert dig(prod["dns"]) == sorted(prod["webservers"]), autoscaler_events(seed)
     # the machines resolve it through the build's DNS too
     seen = script(seed["env"], "helperscripts/ExecuteOnAutoscaler.sh", "-c", "local", "-b", "seedprod", f"getent ahostsv4 {URL} | cut -d' ' -f1 | sort -u")
     assert sorted(seen.stdout.split()) == sorted(prod["webservers"]), seen.stdout + seen.stderr
