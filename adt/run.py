@@ -16,13 +16,15 @@ calls that would write the same way.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import signal
 import subprocess
 import sys
 import time
-from typing import IO, Callable, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence
+from pathlib import Path
+from typing import IO, Any, Callable, Dict, Iterable, Iterator, List, Mapping, NoReturn, Optional, Sequence
 
 from adt.errors import AdtError
 from adt.fs import open_private
@@ -207,6 +209,29 @@ def alive(pid: int) -> bool:
             return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError, IndexError):
         return False
+
+
+def command_line(pid: int) -> List[bytes]:
+    """The arguments of a live process, [] when it is gone or cannot be read: how a server adt started is told
+    from a process that took its recorded pid since."""
+    if pid <= 0 or not alive(pid):
+        return []
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return []
+
+
+def recorded(state_file: Path, ours: Callable[[List[bytes]], bool]) -> Optional[Dict[str, Any]]:
+    """A server's state file (JSON with its `pid`), when that pid is alive and `ours` recognises its
+    command line; else None (never started, stopped, or the pid reused)."""
+    try:
+        state = json.loads(Path(state_file).read_text())
+        pid = int(state.get("pid", 0))
+    except (FileNotFoundError, ValueError, TypeError, AttributeError):
+        return None
+    argv = command_line(pid)
+    return state if argv and ours(argv) else None
 
 
 def terminate(pid: int, timeout: float = 10.0) -> None:

@@ -394,11 +394,7 @@ class CloudApiServer:
     @property
     def state(self) -> Optional[Dict[str, Any]]:
         """The running server's facts (pid, ip, port, url, vpc, state_dir, build_home), None when it does not run."""
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return state if self._ours(int(state.get("pid", 0))) else None
+        return run.recorded(self.state_file, self._recognised)
 
     @property
     def url(self) -> str:
@@ -429,15 +425,13 @@ class CloudApiServer:
     def command(self) -> List[str]:
         return [str(Path(sys.executable).parent / "adt"), "cloud-api", "serve", "--directory", str(self.directory)]
 
+    def _recognised(self, argv: List[bytes]) -> bool:
+        return b"cloud-api" in argv and b"serve" in argv and os.fsencode(str(self.directory)) in argv
+
     def _ours(self, pid: int) -> bool:
         """Whether pid is a live server of this directory (not a reused pid)."""
-        if pid <= 0 or not run.alive(pid):
-            return False
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        return b"cloud-api" in argv and b"serve" in argv and os.fsencode(str(self.directory)) in argv
+        argv = run.command_line(pid)
+        return bool(argv) and self._recognised(argv)
 
     def start(
         self,

@@ -264,11 +264,7 @@ class PowerDnsServer:
     @property
     def state(self) -> Optional[Dict[str, Any]]:
         """The running server's facts, or None when it does not run."""
-        try:
-            state = json.loads(self.state_file.read_text())
-        except (FileNotFoundError, ValueError):
-            return None
-        return state if self._ours(int(state.get("pid", 0))) else None
+        return run.recorded(self.state_file, self._recognised)
 
     def api_key(self) -> str:
         try:
@@ -285,15 +281,13 @@ class PowerDnsServer:
     def command(self) -> List[str]:
         return ["pdns_server", f"--config-dir={self.directory}"]
 
+    def _recognised(self, argv: List[bytes]) -> bool:
+        return argv[0].endswith(b"pdns_server") and os.fsencode(self.command()[1]) in argv
+
     def _ours(self, pid: int) -> bool:
         """Whether pid is a live pdns_server of this directory (not a reused pid)."""
-        if pid <= 0 or not run.alive(pid):
-            return False
-        try:
-            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        return bool(argv) and argv[0].endswith(b"pdns_server") and os.fsencode(self.command()[1]) in argv
+        argv = run.command_line(pid)
+        return bool(argv) and self._recognised(argv)
 
     # -- life ---------------------------------------------------------------------------------------
     def start(

@@ -180,6 +180,11 @@ def _database(settings, home: Path, store_soon, sources: Optional[Sources] = Non
             f"--pid-file={RUN / 'mariadbd.pid'}",
             f"--log-error={LOG / 'mariadb.log'}",
             "--innodb-buffer-pool-size=64M",
+            # clients are admitted by address (the VPC's range): a reverse DNS lookup per connection only made
+            # every connection wait on the DNS server (seconds when it did not answer), and a burst of aborted
+            # connections (a database stopped for a while) must not block a webserver's address for good
+            "--skip-name-resolve",
+            "--max-connect-errors=4294967295",
         ],
         log_path=str(LOG / "mariadbd.out"),
     )

@@ -20,22 +20,12 @@ import pytest
 from adt.cloud.local import LocalDriver
 from adt.settings.template import Template
 from tests.integration.conftest import BIN, ROOT
-from tests.integration.test_local_production import install_and_post
+from tests.integration.test_local_production import adt, install_and_post, script
 
 VPC = "10.187.0.0/24"
 URL = "www.adt-scale.local"
 TTL = 5
 SCALING = dict(SCALING_INTERVAL="2", SCALING_CONFIRM_SECONDS="4", SCALING_GRACE="60", DNS_TTL=str(TTL))
-
-
-def adt(env, *args, timeout=600, input=None):
-    return subprocess.run([str(BIN / "adt"), *args], env=env, capture_output=True, text=True, timeout=timeout,
-                          input=input)
-
-
-def script(env, path, *args, timeout=600, input=None):
-    return subprocess.run([str(ROOT / path), *args], env=env, capture_output=True, text=True, timeout=timeout,
-                          input=input)
 
 
 def build(env, home, number, identifier, **values):
@@ -87,7 +77,8 @@ class Visitor(threading.Thread):
             if answer:
                 ip = answer[turn % len(answer)]
                 turn += 1
-                self.requests.append((time.monotonic(), ip, serves(ip, timeout=3)))
+                ok = serves(ip, timeout=3)
+                self.requests.append((time.monotonic(), ip, ok))  # when it ended: one started before a kill may fail
             self.stop.wait(0.2)
 
     def failures(self):
