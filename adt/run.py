@@ -234,6 +234,34 @@ def recorded(state_file: Path, ours: Callable[[List[bytes]], bool]) -> Optional[
     return state if argv and ours(argv) else None
 
 
+def until_answering(
+    process: subprocess.Popen,
+    probe: Callable[[], Any],
+    what: str,
+    tail: Callable[[], str],
+    log_file: Path,
+    timeout: float,
+    stop: Callable[[], None],
+) -> None:
+    """Wait until a server just spawned answers `probe` (which raises AdtError until it does). When it exits
+    first, or does not answer within `timeout` seconds, `stop` cleans up and one AdtError says why (`tail`:
+    the last lines of its log)."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            stop()
+            raise AdtError(f"{what} exited with {process.returncode}: {tail()}", f"its log is {log_file}")
+        try:
+            probe()
+            return
+        except AdtError as error:
+            last = error.message
+            time.sleep(0.05)
+    stop()
+    raise AdtError(f"{what} did not answer within {timeout:g} s: {last}", f"its log is {log_file}")
+
+
 def terminate(pid: int, timeout: float = 10.0) -> None:
     """Stop a process this program started (a server of ours, by its recorded pid): SIGTERM, then SIGKILL
     when it is still there after `timeout` seconds; reaped when it is our child, so no zombie is left."""

@@ -479,22 +479,10 @@ class CloudApiServer:
         url = f"http://{ip}:{int(port)}"
         write_atomically(self.state_file, json.dumps({"pid": process.pid, "url": url, **config}), 0o600)
         client = ApiDriver(url, token, timeout=2.0, retries=0)
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.state_file.unlink(missing_ok=True)
-                raise AdtError(
-                    f"the cloud API exited with {process.returncode}: {self._log_tail()}", f"its log is {self.log_file}"
-                )
-            try:
-                client.list_servers()
-                return self
-            except AdtError as error:
-                last = error.message
-                time.sleep(0.05)
-        self.stop()
-        raise AdtError(f"the cloud API did not answer within {timeout:g} s: {last}", f"its log is {self.log_file}")
+        run.until_answering(
+            process, client.list_servers, "the cloud API", self._log_tail, self.log_file, timeout, self.stop
+        )
+        return self
 
     def _log_tail(self) -> str:
         try:

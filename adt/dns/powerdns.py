@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import sqlite3
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -330,23 +329,9 @@ class PowerDnsServer:
                  "allow_from": allowed}  # fmt: skip
         write_atomically(self.state_file, json.dumps(state), 0o600)
         api = PowerDnsApi(url, key, timeout=2.0)
-        deadline = time.monotonic() + timeout
-        last = ""
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                self.state_file.unlink(missing_ok=True)
-                raise AdtError(
-                    f"pdns_server exited with {process.returncode}: {self._log_tail(key)}",
-                    f"its log is {self.log_file}",
-                )
-            try:
-                api.ping()
-                return self
-            except AdtError as error:
-                last = error.message
-                time.sleep(0.05)
-        self.stop()
-        raise AdtError(f"PowerDNS did not answer within {timeout:g} s: {last}", f"its log is {self.log_file}")
+        tail = lambda: self._log_tail(key)  # noqa: E731
+        run.until_answering(process, api.ping, "pdns_server", tail, self.log_file, timeout, self.stop)
+        return self
 
     def _create_database(self, database: Path) -> None:
         if not SCHEMA.is_file():
