@@ -1,16 +1,38 @@
-"""This machine's place on the network: its address, and the address mask the original's settings hold.
+"""This machine's place on the network: its address, the address mask the original's settings hold, and the
+site's page as one webserver gives it.
 
 A foundation because several domains need them and must not import one another for it: the bootstrap binds
 services to the address, a database connection reaches the local server on it, the build writes IPMASK and
-a database dump masks it.
+a database dump masks it; the build's checks, the drill and the autoscaler's readiness probe all ask a webserver
+for the site's page.
 """
 
 from __future__ import annotations
+
+from typing import Tuple
 
 from adt.errors import AdtError
 from adt.run import run
 
 ADDRESSES = ["ip", "-4", "-o", "addr", "show", "scope", "global"]
+DATABASE_ERROR = "Error establishing a database connection"  # WordPress's page when its database does not answer
+
+
+def site_page(ip: str, website: str, timeout: float, limit: int = -1, port: int = 80) -> Tuple[int, str]:
+    """(status, page) of GET / from the webserver at ip, asked for as `website` (a visitor whose DNS points
+    there); at most `limit` bytes of the page read (all by default). OSError when it does not answer (an HTTP
+    protocol error included)."""
+    import http.client  # here: the wrappers that import this module never fetch a page
+
+    connection = http.client.HTTPConnection(ip, port, timeout=timeout)
+    try:
+        connection.request("GET", "/", headers={"Host": website})
+        response = connection.getresponse()
+        return response.status, response.read(limit if limit >= 0 else None).decode("utf-8", "replace")
+    except http.client.HTTPException as error:
+        raise OSError(f"{type(error).__name__}: {error}") from None
+    finally:
+        connection.close()
 
 
 def first_address(listing: str) -> str:

@@ -32,7 +32,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from adt import run
-from adt.cloud.base import UserData, role_of
+from adt.cloud.base import UserData, first_boot, role_of
 from adt.errors import AdtError
 from adt.fs import write_atomically
 
@@ -199,14 +199,7 @@ def route(method: str, path: str) -> Tuple[str, str]:
 
 def user_data(request: NewServer, adt: str) -> UserData:
     """What the new webserver is given: the files and the first-boot command a build gives a webserver."""
-    home = f"/home/{request.server_user}"
-    return UserData(
-        files={
-            "/home/homedir.dat": (home + "\n", 0o644),
-            f"{home}/runtime/webserver_configuration_settings.dat": (request.settings, 0o600),
-        },
-        command=[adt, "machine", "bootstrap", "--role", "webserver"],
-    )
+    return first_boot("webserver", request.server_user, request.settings, adt)
 
 
 def loggable(text: str, limit: int = 200) -> str:

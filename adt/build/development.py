@@ -28,7 +28,7 @@ from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, 
 
 from adt import remote
 from adt.build.config import BuildConfig
-from adt.cloud.base import UserData
+from adt.cloud.base import first_boot
 from adt.errors import AdtError
 from adt.fs import open_private
 from adt.machine.bootstrap import php_fpm
@@ -348,14 +348,8 @@ class Builder:
         files of its user data (path -> (text, mode))."""
         v = self.build.values
         home = f"/home/{v['SERVER_USER']}"
-        user_data = UserData(
-            files={
-                "/home/homedir.dat": (home + "\n", 0o644),
-                f"{home}/runtime/{role}_configuration_settings.dat": (self.machine_settings(role, settings), 0o600),
-                **(files or {}),
-            },
-            command=[str(Path(sys.executable).parent / "adt"), "machine", "bootstrap", "--role", role],
-        )
+        adt = str(Path(sys.executable).parent / "adt")
+        user_data = first_boot(role, v["SERVER_USER"], self.machine_settings(role, settings), adt, files)
         name = name or self.server_name(role)
         size = v.get(
             {"database": "DB_SERVER_TYPE", "autoscaler": "AS_SERVER_TYPE"}.get(role, "WS_SERVER_TYPE"), "local"

@@ -27,7 +27,6 @@ from __future__ import annotations
 import calendar
 import hashlib
 import html
-import http.client
 import json
 import re
 import secrets
@@ -45,6 +44,7 @@ from adt.backup.website import ARCHIVE, MARKER
 from adt.build.config import BuildConfig
 from adt.database.connection import DUMP_NAMES, MARKER_TABLE
 from adt.errors import AdtError
+from adt.net import DATABASE_ERROR, site_page
 from adt.settings.schema import PERIODS  # what a template 3 build restores
 from adt.text.sqldump import Row, dialect_for, iter_rows
 
@@ -53,7 +53,6 @@ FRESH_FILES = ("wp-config.php", MARKER)  # written afresh by the build; removed 
 VOLATILE_PREFIXES = ("_transient_", "_site_transient_")  # WordPress's caches
 VOLATILE_NAMES = ("cron",)  # WordPress's scheduler: a page view that runs due events rewrites it
 SITE_OPTIONS = ("blogname", "blogdescription")
-DATABASE_ERROR = "Error establishing a database connection"
 SHOWN = 10  # differences named in a report
 CHUNK = 1 << 20
 REQUIRED = ("database", "webroot", "site")  # the checks a drill must pass
@@ -574,15 +573,10 @@ def drill_webroot(drill: BuildConfig, ip: str, timeout: float = 1800) -> Dict[st
 
 
 def home_page(ip: str, website_url: str, timeout: float = 30) -> Tuple[int, str]:
-    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
     try:
-        connection.request("GET", "/", headers={"Host": website_url})
-        response = connection.getresponse()
-        return response.status, response.read().decode("utf-8", "replace")
+        return site_page(ip, website_url, timeout)
     except OSError as exc:
         raise AdtError(f"the drill webserver at {ip} did not answer GET /: {exc}") from None
-    finally:
-        connection.close()
 
 
 # -- the drill -------------------------------------------------------------------------------------------

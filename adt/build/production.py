@@ -13,7 +13,6 @@ the build only calls the driver, the datastore and the DNS interface.
 
 from __future__ import annotations
 
-import http.client
 import threading
 import time
 from pathlib import Path
@@ -307,22 +306,19 @@ class ProductionBuilder(Builder):
     def serves(self, ip: str, timeout: float = 60) -> str:
         """The site's home page from one webserver, asked for by its name (WEBSITEURL), as a visitor whose
         DNS points there gets it; an AdtError naming the webserver when it does not answer the site."""
+        from adt.net import DATABASE_ERROR, site_page
+
         url = self.build.values["WEBSITE_URL"]
         deadline = time.monotonic() + timeout
         said = ""
         while time.monotonic() < deadline:
-            connection = http.client.HTTPConnection(ip, 80, timeout=10)
             try:
-                connection.request("GET", "/", headers={"Host": url})
-                response = connection.getresponse()
-                body = response.read().decode("utf-8", "replace")
-                if response.status == 200 and "Error establishing a database connection" not in body:
+                status, body = site_page(ip, url, timeout=10)
+                if status == 200 and DATABASE_ERROR not in body:
                     return body
-                said = f"HTTP {response.status}: {body[:120]!r}"
+                said = f"HTTP {status}: {body[:120]!r}"
             except OSError as error:
                 said = str(error)
-            finally:
-                connection.close()
             time.sleep(0.1)
         raise AdtError(f"the webserver at {ip} does not serve {url}: {said}", "read its /var/log/adt/ logs")
 

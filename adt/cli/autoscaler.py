@@ -79,7 +79,7 @@ def _interval(settings, given) -> float:
         raise AdtError(f"SCALINGINTERVAL:{value} in the settings is not a number of seconds") from None
 
 
-def _remote(ctx, cloudhost, build_identifier, home_dir, words) -> None:
+def _remote(cloudhost, build_identifier, home_dir, words) -> None:
     """On the build machine: `adt autoscaler <words>` on every running autoscaler of the build."""
     from adt.build import fleet
     from adt.build.config import BuildConfig
@@ -183,7 +183,7 @@ def plan(ctx, as_json, cloudhost, build_identifier, home_dir):
     """What the next cycle would do (creates, DNS changes, destroys, and the states it would move to), from
     what it observes now: nothing is recorded or changed. On the build machine: every autoscaler's."""
     if not _on_autoscaler(ctx):
-        _remote(ctx, cloudhost, build_identifier, home_dir, ["plan", *(["--json"] if as_json else [])])
+        _remote(cloudhost, build_identifier, home_dir, ["plan", *(["--json"] if as_json else [])])
         return
     from dataclasses import asdict
 

@@ -20,12 +20,7 @@ from .options import DRY_RUN_HELP
 
 
 def _values(ctx) -> Dict[str, str]:
-    values: Dict[str, str] = {}
-    for line in ctx.obj.settings.lines:
-        key, colon, value = line.partition(":")
-        if colon and key not in values:
-            values[key] = value
-    return values
+    return ctx.obj.settings.mapping()
 
 
 def _words(command: str, words) -> Dict[str, str]:

@@ -263,7 +263,7 @@ def update_event(ctx, total, autoscalers):
     TOTAL is split over the fleet's NOAUTOSCALERS autoscalers, the remainder one each to the first ones, and
     written in both layouts; ${HOME}/runtime/scaling/STATIC_SCALE:<TOTAL> is touched (older markers removed).
     A TOTAL beyond MAXWEBSERVERS (at most 20) per autoscaler is capped with a warning."""
-    from adt.scaling.profile import Profile, cap_total, split
+    from adt.scaling.profile import Profile, cap_total, max_webservers, split
 
     whole = _whole(total, "TOTAL")
     settings = ctx.obj.settings
@@ -272,10 +272,7 @@ def update_event(ctx, total, autoscalers):
         where = "--autoscalers" if autoscalers is not None else f"NOAUTOSCALERS in {settings.path}"
         raise AdtError(f"{where} is {raw!r}, not a number of autoscalers >= 1", "pass --autoscalers N")
     count = int(raw)
-    max_raw = settings.value("MAXWEBSERVERS") or "10"
-    if not max_raw.isdigit():
-        raise AdtError(f"MAXWEBSERVERS in {settings.path} is {max_raw!r}, not a whole number", "fix the settings file")
-    kept = cap_total(whole, count, int(max_raw))
+    kept = cap_total(whole, count, max_webservers(settings))
     if kept != whole:
         click.echo(
             f"adt: warning: {whole} webservers is over the cap of {kept} for {count} autoscaler(s) "

@@ -38,6 +38,23 @@ class UserData:
     environment: Dict[str, str] = field(default_factory=dict)
 
 
+def first_boot(
+    role: str, server_user: str, settings: str, adt: str = "adt", files: Optional[Dict[str, Tuple[str, int]]] = None
+) -> UserData:
+    """What a machine of `role` is given at its first boot, on every cloud host: where its home is
+    (/home/homedir.dat), its settings file (0600: keys and passwords) and its role's bootstrap, run by `adt`;
+    `files` more files (path -> (text, mode))."""
+    home = f"/home/{server_user}"
+    return UserData(
+        files={
+            "/home/homedir.dat": (home + "\n", 0o644),
+            f"{home}/runtime/{role}_configuration_settings.dat": (settings, 0o600),
+            **(files or {}),
+        },
+        command=[adt, "machine", "bootstrap", "--role", role],
+    )
+
+
 def role_of(name: str) -> str:
     """The role a server name carries, as the original's CreateServer infers it."""
     if "-as-" in name:

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence
 
 from adt.errors import AdtError
+from adt.net import DATABASE_ERROR, site_page
 from adt.scaling import decide as d
 
 EVENTS = Path("/var/log/adt/autoscaler-events.jsonl")
@@ -42,7 +43,6 @@ EVENTS_KEPT = 8 * 1024 * 1024  # bytes of the event log before it is rotated
 RECORDS = "scalingstate/"
 ALIVE_PATH = "/adt-alive"  # the webservers' nginx answers it itself (204): no PHP, no database
 ACCEPTED = (200, 301, 302, 303)  # what the original's probes accept from the site's page
-DATABASE_ERROR = "Error establishing a database connection"
 
 
 def number_from_hostname(hostname: str) -> int:
@@ -113,16 +113,11 @@ def web_answers(ip: str, timeout: float) -> bool:
 
 def serves(ip: str, website: str, timeout: float) -> bool:
     """The site's page as a visitor whose DNS points here gets it: an accepted status, and no database error."""
-    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
     try:
-        connection.request("GET", "/", headers={"Host": website})
-        response = connection.getresponse()
-        body = response.read(65536).decode("utf-8", "replace")
-        return response.status in ACCEPTED and DATABASE_ERROR not in body
-    except (OSError, http.client.HTTPException):
+        status, page = site_page(ip, website, timeout, limit=65536)
+    except OSError:
         return False
-    finally:
-        connection.close()
+    return status in ACCEPTED and DATABASE_ERROR not in page
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,12 +188,7 @@ class Cycle:
         if self._dns is None:
             from adt.dns import provider
 
-            values = {}
-            for line in self.settings.lines:
-                key, colon, value = line.partition(":")
-                if colon:
-                    values.setdefault(key, value)
-            self._dns = provider(values)
+            self._dns = provider(self.settings.mapping())
         return self._dns
 
     @property
@@ -210,21 +200,19 @@ class Cycle:
         return self._store
 
     def desired(self) -> int:
-        if self._desired is not None:
-            return d.capped(self._desired(), self.max_webservers())
+        """The count in force (the schedule's, else the profile's), capped by MAXWEBSERVERS and the hard limit."""
         from adt.scaling import profile
 
-        prof = profile.Profile.from_settings(self.settings)
-        count = prof.count_in_force(self.number)
+        count: Optional[int]
+        if self._desired is not None:
+            count = self._desired()
+        else:
+            count = profile.Profile.from_settings(self.settings).count_in_force(self.number)
         if count is None:  # no profile yet: the build's count, split as the build splits it
             total = int(self.settings.value("NOWEBSERVERS") or "1")
             autoscalers = max(1, int(self.settings.value("NOAUTOSCALERS") or "1"))
             count = profile.split(total, autoscalers)[self.number - 1] if self.number <= autoscalers else 0
-        return d.capped(count, self.max_webservers())
-
-    def max_webservers(self) -> int:
-        value = self.settings.value("MAXWEBSERVERS") or str(d.HARD_LIMIT)
-        return int(value) if value.isdigit() else d.HARD_LIMIT
+        return profile.desired(count, profile.max_webservers(self.settings))
 
     # -- memory ----------------------------------------------------------------------------------------------
     def load(self) -> d.Memory:
@@ -378,18 +366,11 @@ class Cycle:
         self.event(action.name, action.kind, action.reason, result or "done", ip=action.ip)
 
     def _create(self, action: d.Action) -> str:
-        from adt.cloud.base import UserData
+        from adt.cloud.base import first_boot
 
         runtime = self.home / "runtime" / "cloud-init"
         settings = (runtime / "webserver_configuration_settings.dat").read_text()
-        home = f"/home/{self.settings.require('SERVERUSER')}"
-        user_data = UserData(
-            files={
-                "/home/homedir.dat": (home + "\n", 0o644),
-                f"{home}/runtime/webserver_configuration_settings.dat": (settings, 0o600),
-            },
-            command=["adt", "machine", "bootstrap", "--role", "webserver"],
-        )
+        user_data = first_boot("webserver", self.settings.require("SERVERUSER"), settings)
         key = (runtime / "authorized_key.pub").read_text().strip()
         image = self.settings.value("WEBSERVERIMAGE") or None
         size = self.settings.value("WSSERVERTYPE") or "local"

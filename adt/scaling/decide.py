@@ -48,7 +48,6 @@ DRAINING = "draining"
 TERMINATING = "terminating"
 STATES = (PROVISIONING, BOOTSTRAPPING, GRACE, IN_SERVICE, UNREADY, SUSPECT, DEAD, DRAINING, TERMINATING)
 PROBED = (GRACE, IN_SERVICE, UNREADY, SUSPECT, DEAD)  # booted: their liveness and readiness are probed
-HARD_LIMIT = 20  # the original's: no autoscaler keeps more webservers than this, whatever the profile says
 # why a webserver is dead: its liveness failures were confirmed, the cloud lists it stopped, or it stayed unready
 # while others served the site
 LIVENESS, STOPPED, UNREADY_TOO_LONG = "liveness", "stopped", "unready"
@@ -147,10 +146,6 @@ def is_init(name: str) -> bool:
     return "-init-" in name
 
 
-def capped(desired: int, max_webservers: int = HARD_LIMIT) -> int:
-    return max(0, min(desired, max_webservers, HARD_LIMIT))
-
-
 class _Run:
     """One call of decide: the memory being changed, and what it said."""
 
@@ -194,7 +189,8 @@ def decide(
     elsewhere: bool = False,
 ) -> Decision:
     """The next step. `seen` is every machine the cloud lists for this autoscaler (running or stopped), by name;
-    `desired` the count in force (already capped: see `capped`); `fresh_name` gives an unused webserver name;
+    `desired` the count in force (capped already: adt.scaling.profile.desired); `fresh_name` gives an unused
+    webserver name;
     `stray_dns` the addresses in DNS that no webserver the cloud lists has (a destroyed machine's); `elsewhere`
     whether a webserver this autoscaler does not keep (another autoscaler's) serves the site."""
     r = _Run(memory, now)

@@ -70,6 +70,17 @@ def desired(count: int, max_webservers: int) -> int:
     return min(count, limit(max_webservers))
 
 
+DEFAULT_MAX_WEBSERVERS = 10  # the template's default MAX_WEBSERVERS, for a settings file without MAXWEBSERVERS
+
+
+def max_webservers(settings) -> int:
+    """MAXWEBSERVERS of a machine's settings (DEFAULT_MAX_WEBSERVERS when absent)."""
+    raw = settings.value("MAXWEBSERVERS") or str(DEFAULT_MAX_WEBSERVERS)
+    if not raw.isdigit():
+        raise AdtError(f"MAXWEBSERVERS in {settings.path} is {raw!r}, not a whole number", "fix the settings file")
+    return int(raw)
+
+
 def cap_total(total: int, autoscalers: int, max_webservers: int) -> int:
     """A fleet-wide total capped so that no autoscaler's share (see `split`) passes `limit(max_webservers)`."""
     split(total, autoscalers)  # validates both

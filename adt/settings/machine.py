@@ -11,7 +11,7 @@ Writing (store) anchors on the key, unlike the original: see docs/COMPATIBILITY.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from adt.errors import AdtError
 from adt.fs import write_atomically
@@ -63,6 +63,15 @@ class MachineSettings:
     def values(self, key: str) -> List[str]:
         prefix = key + ":"
         return [" ".join(line[len(prefix) :].split(":")) for line in self.lines if line.startswith(prefix)]
+
+    def mapping(self) -> Dict[str, str]:
+        """Every `KEY:value` line as a mapping, the first line of a key winning (as `value` reads it)."""
+        found: Dict[str, str] = {}
+        for line in self.lines:
+            key, colon, value = line.partition(":")
+            if colon:
+                found.setdefault(key, value)
+        return found
 
     def contains(self, pair: str) -> bool:
         return bool(pair) and any(pair in line for line in self.lines)

@@ -119,3 +119,15 @@ SETTINGS
   run adt autoscaler events --last many
   assert_failure 2
 }
+
+@test "plan on a machine that is no autoscaler asks the build's autoscalers, and says when there is no build" {
+  rm "${AS_SETTINGS}"
+  export ADT_BUILD_HOME="${BATS_TEST_TMPDIR}/buildhome" ADT_BUILDHOME_FILE="${BATS_TEST_TMPDIR}/none"
+  mkdir -p "${ADT_BUILD_HOME}/runtimedata"
+  run adt autoscaler plan
+  assert_failure 1
+  assert_output --partial "adt: no build given and ${ADT_BUILD_HOME}/runtimedata/ACTIVE_CLOUDHOST is not set"
+  run adt autoscaler plan --help
+  assert_success
+  assert_output --partial "What the next cycle would do"
+}

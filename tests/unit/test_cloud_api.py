@@ -378,3 +378,13 @@ def test_the_serve_command_is_there_but_not_listed(capsys):
     assert "cloud-api" not in capsys.readouterr().out
     assert main(["cloud-api", "serve", "--help"]) == 0
     assert "--directory DIRECTORY" in capsys.readouterr().out
+
+
+def test_every_cloud_host_gives_a_machine_the_same_first_boot():
+    from adt.cloud.base import first_boot
+
+    data = first_boot("database", "Xuser", "DBPORT:3306\n", "/opt/adt/bin/adt", {"/home/Xuser/.ssh/k": ("key", 0o600)})
+    assert data.files == {"/home/homedir.dat": ("/home/Xuser\n", 0o644),
+                          "/home/Xuser/runtime/database_configuration_settings.dat": ("DBPORT:3306\n", 0o600),
+                          "/home/Xuser/.ssh/k": ("key", 0o600)}
+    assert list(data.command) == ["/opt/adt/bin/adt", "machine", "bootstrap", "--role", "database"]

@@ -79,3 +79,24 @@ def test_the_event_log_is_rotated_when_large(tmp_path, monkeypatch):
     names = [e["webserver"] for e in older + kept]  # the latest ones, in order, in at most two files
     assert kept and older and names == [f"ws-{n}" for n in range(6 - len(names), 6)]
     assert recorder.events.stat().st_size <= 200 + 200
+
+
+def test_the_count_in_force_is_capped_and_without_a_profile_is_the_builds_split(tmp_path):
+    from adt.scaling.cycle import Cycle
+
+    base = dict(WEBSITEURL="www.example.com", BUILDIDENTIFIER="b1", SERVERUSER="Xabc", NOWEBSERVERS="5",
+                NOAUTOSCALERS="2")
+    assert Cycle(settings(tmp_path, **base), tmp_path, number=1, desired=lambda: 30).desired() == 10  # the default cap
+    assert Cycle(settings(tmp_path, **base, MAXWEBSERVERS="3"), tmp_path, number=1, desired=lambda: 7).desired() == 3
+    assert Cycle(settings(tmp_path, **base, MAXWEBSERVERS="40"), tmp_path, number=1, desired=lambda: 30).desired() == 20
+    no_profile = [Cycle(settings(tmp_path, **base), tmp_path, number=n, desired=lambda: None).desired() for n in (1, 2, 3)]
+    assert no_profile == [3, 2, 0]
+    with pytest.raises(AdtError, match="MAXWEBSERVERS in .* is 'many', not a whole number"):
+        Cycle(settings(tmp_path, **base, MAXWEBSERVERS="many"), tmp_path, number=1, desired=lambda: 1).desired()
+
+
+def test_a_settings_mapping_takes_each_keys_first_line(tmp_path):
+    path = tmp_path / "s.dat"
+    path.write_text("DNSCHOICE:powerdns\nDNSAPIURL:http://10.0.0.1:8081\nDNSCHOICE:cloudflare\nnot a setting\nKEY:a:b\n")
+    assert MachineSettings.load(path).mapping() == {"DNSCHOICE": "powerdns", "DNSAPIURL": "http://10.0.0.1:8081",
+                                                    "KEY": "a:b"}

@@ -24,7 +24,6 @@ from adt.scaling.decide import (
     DEAD,
     DRAINING,
     GRACE,
-    HARD_LIMIT,
     IN_SERVICE,
     PROVISIONING,
     SUSPECT,
@@ -37,10 +36,10 @@ from adt.scaling.decide import (
     Seen,
     Webserver,
     after_create,
-    capped,
     decide,
     is_init,
 )
+from adt.scaling.profile import HARD_LIMIT
 
 T0 = 1_000_000.0  # the fake clock's start (a real clock is never near 0)
 POLICY = Policy()
@@ -803,10 +802,6 @@ def test_scale_in_takes_unhealthy_first_then_building_newest_then_in_service_new
 def test_scale_in_never_drains_the_last_in_service():
     d = decide(memory(ws("1-a", IN_SERVICE)), serving("1-a"), 0, T0)
     assert d.transitions == [] and d.actions == []
-
-
-def test_capped_keeps_the_hard_limit():
-    assert [capped(-1), capped(3), capped(30), capped(30, 7), capped(5, 40)] == [0, 3, HARD_LIMIT, 7, 5]
 
 
 # ---------------------------------------------------------------------------------------------------------------
