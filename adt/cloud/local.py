@@ -243,9 +243,10 @@ class LocalDriver(CloudDriver):
             return
         run(nft(self.switch), input=script, what=what, check=check)
 
-    def ensure_network(self) -> None:
+    def ensure_network(self) -> str:
+        """The VPC's bridge (in its switch namespace), made when missing; its name."""
         if self._ns_exists(self.switch):
-            return
+            return self.switch
         for line in run(["ip", "-4", "route", "show"], what="reading routes", changes=False).stdout.splitlines():
             destination = line.split()[0]
             if destination == "default":
@@ -266,6 +267,7 @@ class LocalDriver(CloudDriver):
         except AdtError:
             self.remove_network(force=True)
             raise
+        return self.switch
 
     def remove_network(self, force: bool = False) -> None:
         if not force and self._machines():

@@ -15,7 +15,16 @@ from adt.errors import AdtError
 
 __all__ = ["DEFAULT_TTL", "DnsProvider", "Record", "provider", "setting", "zone_name"]
 
-LATER = ("cloudflare", "digitalocean", "exoscale", "linode", "vultr")
+# the providers' DNS, by DNS_CHOICE: module and class, imported only when asked for. Each is built as
+# `Class(values, api_url)` from the same values (DNS_SECURITY_KEY / DNSSECURITYKEY, DNS_USERNAME ...); api_url
+# replaces the provider's public endpoint (DNS_API_URL when set: the test fakes).
+PROVIDERS = {
+    "cloudflare": ("adt.dns.cloudflare", "CloudflareDns"),
+    "digitalocean": ("adt.dns.digitalocean", "DigitalOceanDns"),
+    "exoscale": ("adt.dns.exoscale", "ExoscaleDns"),
+    "linode": ("adt.dns.linode", "LinodeDns"),
+    "vultr": ("adt.dns.vultr", "VultrDns"),
+}
 
 
 def provider(values: Mapping[str, str], state_dir: Optional[Path] = None) -> DnsProvider:
@@ -39,6 +48,9 @@ def provider(values: Mapping[str, str], state_dir: Optional[Path] = None) -> Dns
         return PowerDnsProvider(PowerDnsApi(url, key))
     if choice in ("", "NONE"):
         raise AdtError("DNS_CHOICE is NONE: this build has no DNS provider", "set DNS_CHOICE (powerdns on local)")
-    if choice in LATER:
-        raise AdtError(f"DNS on {choice} is not in adt yet", "use powerdns on the local cloud host")
+    if choice in PROVIDERS:
+        import importlib
+
+        module, name = PROVIDERS[choice]
+        return getattr(importlib.import_module(module), name)(values, setting(values, "DNS_API_URL"))
     raise AdtError(f"unknown DNS_CHOICE {choice!r}", "use powerdns, NONE or a cloud provider's name")

@@ -129,8 +129,6 @@ def test_the_provider_is_chosen_by_dns_choice():
         provider({"DNS_CHOICE": "NONE"})
     with pytest.raises(AdtError, match="DNS_CHOICE is NONE"):
         provider({})
-    with pytest.raises(AdtError, match="DNS on cloudflare is not in adt yet"):
-        provider({"DNS_CHOICE": "cloudflare"})
     with pytest.raises(AdtError, match="unknown DNS_CHOICE 'bind'"):
         provider({"DNS_CHOICE": "bind"})
     with pytest.raises(AdtError, match=r"no DNS_API_URL \(DNSAPIURL\)"):
