@@ -1,0 +1,95 @@
+"""DigitalOcean's DNS (the domains and records API v2) as a `DnsProvider`: the zone is the domain, the round robin
+is its A records of WEBSITEURL. The token is DNS_SECURITY_KEY (DNSSECURITYKEY), sent as a bearer header only."""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Dict, List, Mapping, Optional
+
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting
+from adt.errors import AdtError
+from adt.httpapi import ApiClient, ApiError
+
+API_URL = "https://api.digitalocean.com/v2"
+PROVIDER = "DigitalOcean DNS"
+PER_PAGE = 200
+MIN_TTL = 30  # DigitalOcean refuses a shorter one
+SCOPES = {"GET": "domain:read", "POST": "domain:create", "DELETE": "domain:delete"}
+
+
+def relative(websiteurl: str, zone: str) -> str:
+    """A record's name as DigitalOcean keeps it: relative to its domain, '@' for the domain itself."""
+    name = websiteurl.strip().rstrip(".")
+    return "@" if name == zone else name[: -len(zone) - 1]
+
+
+class DigitalOceanDns(DnsProvider):
+    choice = "digitalocean"
+
+    def __init__(self, values: Mapping[str, str], api_url: str = ""):
+        token = setting(values, "DNS_SECURITY_KEY").strip()
+        if not token:
+            raise AdtError(
+                "DNS_CHOICE is digitalocean but no DNS_SECURITY_KEY (DNSSECURITYKEY) is set",
+                "put a DigitalOcean access token with the domain scopes in DNS_SECURITY_KEY",
+            )
+        self.api = ApiClient(PROVIDER, api_url or API_URL, {"Authorization": f"Bearer {token}"})
+        self._zones: Dict[str, str] = {}  # zones found (a zone once there stays: one call fewer per change)
+
+    def call(self, method: str, path: str, json: Any = None, params: Optional[Mapping[str, Any]] = None, ok=()):
+        """One API call; a 403 names the domain scope the token lacks."""
+        try:
+            return self.api.request(method, path, json=json, params=params, ok=ok)
+        except ApiError as error:
+            if error.status != 403:
+                raise
+            scope = SCOPES.get(method, "domain:read")
+            raise ApiError(
+                f"{PROVIDER}: the token may not {method} {path} (403 Forbidden): it needs the {scope} scope",
+                f"give the DNS token {scope} in the DigitalOcean control panel, API > Tokens",
+                403,
+                error.body,
+            ) from None
+
+    def find_zone(self, zone: str) -> str:
+        zone = zone.strip().rstrip(".")
+        if not re.fullmatch(r"[A-Za-z0-9.-]+", zone):
+            return ""
+        if zone not in self._zones:
+            found = self.call("GET", f"/domains/{zone}", ok=(404,))
+            if not found:
+                return ""
+            self._zones[zone] = str(found["domain"]["name"])
+        return self._zones[zone]
+
+    def records(self, websiteurl: str) -> List[Record]:
+        zone = self.zone_id(websiteurl)
+        name = relative(websiteurl, zone)
+        fqdn = websiteurl.strip().rstrip(".")
+        found: List[Record] = []
+        number = 1
+        while True:
+            params = {"type": "A", "name": fqdn, "per_page": PER_PAGE, "page": number}
+            answer = self.call("GET", f"/domains/{zone}/records", params=params) or {}
+            for record in answer.get("domain_records") or []:
+                if record.get("type") == "A" and record.get("name") == name:
+                    found.append(Record(str(record["id"]), fqdn, record["data"], int(record.get("ttl") or 0)))
+            if not ((answer.get("links") or {}).get("pages") or {}).get("next"):
+                return found
+            number += 1
+
+    def add(self, websiteurl: str, ip: str, ttl: int = DEFAULT_TTL) -> bool:
+        if ip in self.ips(websiteurl):
+            return False
+        zone = self.zone_id(websiteurl)
+        body = {"type": "A", "name": relative(websiteurl, zone), "data": ip, "ttl": max(MIN_TTL, int(ttl))}
+        self.call("POST", f"/domains/{zone}/records", json=body)
+        return True
+
+    def delete(self, websiteurl: str, ip: str) -> bool:
+        record_id = self.record_id(websiteurl, ip)
+        if record_id is None:
+            return False
+        zone = self.zone_id(websiteurl)
+        self.call("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
+        return True
