@@ -125,6 +125,8 @@ def add(ctx, words, website_url, ip_option, ttl, if_installed, dry_run):
     if not ip:
         raise click.UsageError("give the address to add (--ip IP, or the original's 5th argument)")
     values = _values(ctx)
+    if args.get("proxied"):  # the build machine's AddRecord.sh word: Cloudflare's proxied flag (DNS_PROXIED)
+        values = {**values, "DNS_PROXIED": args["proxied"]}
     website = _website(values, website_url or args["websiteurl"])
     if if_installed and not _installed(ctx):
         return

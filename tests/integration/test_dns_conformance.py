@@ -1,0 +1,209 @@
+"""One DNS conformance suite that every `DnsProvider` passes: PowerDNS (a real pdns_server started by adt, as in
+test_dns_powerdns.py), Cloudflare's DNS and the four clouds' DNS against their fakes (which check the traffic
+against each provider's published API). And the original's entry points (providerscripts/dns/*.sh, in the
+original's argument orders) against each of them.
+
+Each fake exposes `credentials` (its DNS_SECURITY_KEY / DNS_USERNAME values, or its cloud credentials: TOKEN, or
+ACCESS_KEY + SECRET_KEY for Exoscale, which the original's DNS_SECURITY_KEY forms carry), `url`, and a zone made
+for the test (`add_zone(name)` or `add_domain(name)`: a zone the user made in the provider's panel).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import re
+import subprocess
+import sys
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Dict, Optional
+
+import pytest
+
+from adt.dns import DnsProvider, provider
+from adt.errors import AdtError
+from tests.services.cloudfakes.base import Faults
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+EMAIL = "admin@adt-demo.example"
+
+FAKES = {
+    "cloudflare": ("tests.services.cloudfakes.cloudflare", "CloudflareFake"),
+    "digitalocean": ("tests.services.cloudfakes.digitalocean", "DigitalOceanFake"),
+    "exoscale": ("tests.services.cloudfakes.exoscale", "ExoscaleFake"),
+    "linode": ("tests.services.cloudfakes.linode", "LinodeFake"),
+    "vultr": ("tests.services.cloudfakes.vultr", "VultrFake"),
+}
+PROVIDERS = ["powerdns", "cloudflare", "digitalocean", "exoscale", "linode", "vultr"]
+NAMES = {"powerdns": "PowerDNS", "cloudflare": "Cloudflare", "digitalocean": "DigitalOcean", "exoscale": "Exoscale",
+         "linode": "Linode", "vultr": "Vultr"}  # fmt: skip
+
+
+@dataclass
+class Subject:
+    """A provider under test: its DNS values, a way to make a zone, and its fake (None for the real PowerDNS)."""
+
+    name: str
+    values: Dict[str, str]
+    make_zone: Callable[[str], Any]
+    wrong_key: str
+    fake: Optional[Any] = None
+
+    def dns(self, **changes: str) -> DnsProvider:
+        return provider({**self.values, **changes})
+
+
+def dns_values(name: str, fake) -> Dict[str, str]:
+    """The original's DNS values for a fake's credentials: the key forms of DNS_SECURITY_KEY."""
+    given = dict(fake.credentials)
+    if "DNS_SECURITY_KEY" in given:
+        values = given
+    elif "TOKEN" in given:
+        values = {"DNS_SECURITY_KEY": given["TOKEN"]}
+    else:  # Exoscale: <key>:<secret>
+        values = {"DNS_SECURITY_KEY": f"{given['ACCESS_KEY']}:{given['SECRET_KEY']}"}
+    return {"DNS_USERNAME": EMAIL, **values, "DNS_CHOICE": name, "DNS_API_URL": fake.url}
+
+
+def wrong(key: str) -> str:
+    """The same form of key with the secret part changed."""
+    head, sep, secret = key.rpartition(":::") if ":::" in key else key.rpartition(":")
+    return f"{head}{sep}{''.join('x' if c != 'x' else 'y' for c in secret)}"
+
+
+@pytest.fixture(scope="module")
+def fakes():
+    """The fakes, each started once for the module (loading a provider's specification takes a second or two);
+    every test has a zone of its own on them."""
+    started: Dict[str, Any] = {}
+
+    def get(name: str):
+        if name not in started:
+            module, cls = FAKES[name]
+            started[name] = getattr(importlib.import_module(module), cls)().start()
+        return started[name]
+
+    yield get
+    for fake in started.values():
+        fake.stop()
+
+
+@pytest.fixture(params=PROVIDERS)
+def subject(request, tmp_path, fakes):
+    name = request.param
+    if name == "powerdns":
+        from adt.datastore.seaweed import free_ports
+        from adt.dns.powerdns import PowerDnsServer
+
+        pdns = PowerDnsServer(tmp_path / "pdns").start("127.0.0.1", *free_ports(2))
+        values = {"DNS_CHOICE": "powerdns", "DNS_API_URL": pdns.state["url"], "DNS_SECURITY_KEY": pdns.api_key()}
+        yield Subject(name, values, pdns.ensure_zone, wrong(pdns.api_key()))
+        pdns.stop()
+        return
+    fake = fakes(name)
+    fake.faults = Faults(retry_after=0.01)
+    make_zone = getattr(fake, "add_zone", None) or fake.add_domain
+    values = dns_values(name, fake)
+    yield Subject(name, values, make_zone, wrong(values["DNS_SECURITY_KEY"]), fake)
+    fake.check()
+
+
+@pytest.fixture
+def site(subject):
+    """A zone of this test's own at the provider, and its website."""
+    zone = f"adt-{uuid.uuid4().hex[:10]}.example"
+    subject.make_zone(zone)
+    return zone, f"www.{zone}"
+
+
+def test_zones_are_found_by_name(subject, site):
+    zone, website = site
+    dns = subject.dns()
+    assert dns.find_zone(zone) != "" and dns.zone_id(website) == dns.find_zone(zone)
+    assert dns.find_zone("missing-zone.example") == ""
+    with pytest.raises(AdtError, match="has no zone missing-zone.example"):
+        dns.zone_id("www.missing-zone.example")
+
+
+def test_add_records_ids_delete_and_round_robin(subject, site):
+    website = site[1]
+    dns = subject.dns()
+    assert dns.records(website) == [] and dns.ips(website) == []
+    assert dns.add(website, "203.0.113.1") is True
+    assert dns.add(website, "203.0.113.1") is False  # already there: nothing changes
+    assert dns.add(website, "203.0.113.2") is True  # the round robin: two addresses for one name
+    assert sorted(dns.ips(website)) == ["203.0.113.1", "203.0.113.2"]
+    records = dns.records(website)
+    assert sorted((r.name, r.ip) for r in records) == [(website, "203.0.113.1"), (website, "203.0.113.2")]
+    assert len({r.id for r in records}) == 2 and all(r.id and r.ttl > 0 for r in records)
+    first = next(r.id for r in records if r.ip == "203.0.113.1")
+    assert dns.record_id(website, "203.0.113.1") == first and dns.record_id(website, "203.0.113.9") is None
+    assert dns.delete(website, "203.0.113.1") is True
+    assert dns.delete(website, "203.0.113.1") is False  # absent: not an error
+    assert dns.ips(website) == ["203.0.113.2"]
+    assert dns.delete(website, "203.0.113.2") is True and dns.records(website) == []
+    other = subject.dns()  # a second client (another autoscaler) sees the same state
+    assert other.add(website, "203.0.113.3") is True and dns.ips(website) == ["203.0.113.3"]
+
+
+@pytest.mark.parametrize("subject", list(FAKES), indirect=True)
+def test_a_429_and_a_500_are_retried(subject, site):
+    website = site[1]
+    dns = subject.dns()
+    subject.fake.faults.rate_limited = 1
+    assert dns.add(website, "203.0.113.4") is True and subject.fake.faults.rate_limited == 0
+    subject.fake.faults.errors = 1
+    assert dns.ips(website) == ["203.0.113.4"] and subject.fake.faults.errors == 0
+
+
+def test_a_wrong_key_is_one_error_naming_the_provider(subject, site):
+    website = site[1]
+    dns = subject.dns(DNS_SECURITY_KEY=subject.wrong_key)
+    with pytest.raises(AdtError) as caught:
+        dns.records(website)
+    message = str(caught.value)
+    assert re.search(NAMES[subject.name], message, re.I), message
+    assert "\n" not in message and subject.wrong_key not in message + caught.value.hint
+    assert subject.values["DNS_SECURITY_KEY"] not in message + caught.value.hint
+
+
+def test_the_originals_entry_points(subject, site, tmp_path):
+    """providerscripts/dns/*.sh with the original's arguments; the key words given are not used (the settings'
+    are), so no caller puts the key in a process's arguments."""
+    zone, website = site
+    settings = tmp_path / "webserver_configuration_settings.dat"
+    lines = [f"WEBSITEURL:{website}"] + [f"{k.replace('_', '')}:{v}" for k, v in subject.values.items()]
+    settings.write_text("\n".join(lines) + "\n")
+    os.chmod(settings, 0o600)
+    env = {**os.environ, "ADT_SETTINGS_FILE": str(settings), "PATH": f"{BIN}:{os.environ.get('PATH', '')}"}
+    choice = subject.name
+
+    def script(name: str, *args: str) -> str:
+        done = subprocess.run([ROOT / "providerscripts" / "dns" / name, *args], capture_output=True, text=True,
+                              env=env, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    dns = subject.dns()
+    zone_id = script("GetZoneID.sh", zone, EMAIL, "KEY", choice).strip()
+    assert zone_id == dns.find_zone(zone)
+    assert script("AddRecord.sh", zone_id, EMAIL, "KEY", website, "203.0.113.5", "true", choice) == (
+        f"added {website} A 203.0.113.5\n")  # fmt: skip
+    assert script("AddRecord.sh", zone_id, EMAIL, "KEY", website, "203.0.113.6", choice) == (
+        f"added {website} A 203.0.113.6\n")  # fmt: skip
+    assert sorted(script("GetIPAddresses.sh", zone_id, website, EMAIL, "KEY", choice).split()) == [
+        "203.0.113.5", "203.0.113.6"]  # fmt: skip
+    record = script("GetRecordID.sh", zone_id, website, "203.0.113.5", EMAIL, "KEY", choice).strip()
+    assert record and record == dns.record_id(website, "203.0.113.5")
+    assert script("DeleteRecord.sh", zone_id, record, EMAIL, "KEY", choice, website) == (
+        f"deleted {website} A 203.0.113.5\n")  # fmt: skip
+    assert dns.ips(website) == ["203.0.113.6"]
+    if choice == "cloudflare":  # the build machine's `proxied` word is Cloudflare's proxied flag
+        script("AddRecord.sh", zone_id, EMAIL, "KEY", website, "203.0.113.7", "false", choice)
+        sent = {
+            body["content"]: (body["proxied"], body["ttl"]) for body in subject.fake.received if body["name"] == website
+        }
+        assert sent == {"203.0.113.5": (True, 1), "203.0.113.6": (True, 1), "203.0.113.7": (False, 60)}
