@@ -7,14 +7,14 @@ APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert 
 	iproute2 util-linux procps curl openssh-server openssh-client rsync \
 	mariadb-server mariadb-client nginx php-fpm php-cli php-mysql postgresql git iptables nftables ufw netcat-openbsd cron pigz isal \
 	php-xml php-mbstring php-curl php-zip php-intl strace fcgiwrap \
-	pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils
+	pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils cloud-init shellcheck
 # WordPress (the local cloud host's virgin application) comes after nginx and php-fpm: installed with
 # them in one go, apt would satisfy its "apache2 | httpd" with Apache. Its theme (a Recommends) and the PHP
 # modules its XML-RPC and Site Health need (Suggests) are named here, since --no-install-recommends skips them.
 APT_LATE := wordpress wordpress-theme-twentytwentythree
 export PATH := $(BIN):$(PATH)
 
-.PHONY: deps system python install lint test unit bats bench demo clean
+.PHONY: deps system python install lint test unit bats bench demo clean smoke
 
 deps: system python
 
@@ -25,6 +25,7 @@ system:
 	  echo "installing system packages:" $$missing $$late; \
 	  apt-get update -qq; \
 	  if [ -n "$$missing" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; fi; \
+	  case " $$missing " in *" cloud-init "*) touch /etc/cloud/cloud-init.disabled;; esac; \
 	  if [ -n "$$late" ]; then DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$late; fi; \
 	fi
 
@@ -55,6 +56,10 @@ test: deps lint
 
 unit: deps
 	$(BIN)/python -m pytest -q tests/unit
+
+# The live smoke test on a real provider: by hand only, never in CI (tests/smoke/live.py says what it needs).
+smoke: deps
+	$(BIN)/python tests/smoke/live.py
 
 bench: deps
 	$(BIN)/python benchmarks/config_datastore.py
