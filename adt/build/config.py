@@ -105,9 +105,41 @@ class BuildConfig:
         return remote.Target(ip, int(self.value("SSH_PORT")), str(self.key), str(self.known_hosts(role, ip)))
 
     def driver(self):
+        """The cloud host's driver for this build: on `local`, for its VPC; on a provider, with the template's
+        credentials, region, system image, build tag and VPC name (ADT_API_URL_<CLOUDHOST> replaces the
+        provider's API endpoint: for tests against its fake)."""
         from adt import cloud
+        from adt.cloud.base import Placement, os_image
 
-        return cloud.driver(self.cloudhost, vpc=self.vpc)
+        if self.cloudhost == "local":
+            return cloud.driver("local", vpc=self.vpc)
+        placement = Placement(
+            self.region,
+            os_image(self.cloudhost, self.value("BUILDOS", "debian"), self.value("BUILDOS_VERSION", "13")),
+            self.build_identifier,
+            f"adt-{self.region}-{self.build_identifier}",
+        )
+        credentials = {k: self.value(k) for k in ("TOKEN", "ACCESS_KEY", "SECRET_KEY") if self.value(k)}
+        api_url = os.environ.get(f"ADT_API_URL_{self.cloudhost.upper()}", "")
+        return cloud.driver(self.cloudhost, credentials=credentials, placement=placement, api_url=api_url)
+
+    def build_machine_ip(self, driver) -> str:
+        """The build machine's address as the fleet's machines see it: on `local`, the VPC's gateway; on a
+        provider, BUILD_MACHINE_IP when set, else the address this machine sends from (no packet is sent)."""
+        found = getattr(driver, "gateway", "") or self.value("BUILD_MACHINE_IP")
+        if found:
+            return found
+        import socket
+
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+                probe.connect(("192.0.2.1", 9))  # a documentation address: connect() on UDP only picks the route
+                return probe.getsockname()[0]
+        except OSError:
+            raise AdtError(
+                "the build machine's address is not known (this machine has no route out)",
+                "set BUILD_MACHINE_IP in the template to the address the fleet's machines see it at",
+            ) from None
 
     def servers(self, driver, role: Optional[str] = None) -> List:
         """The build's machines (named `<role prefix>-<REGION>-<BUILD_IDENTIFIER>-...` by the build), of `role`

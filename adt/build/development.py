@@ -107,7 +107,14 @@ def _remove(path: Path) -> None:
     path.unlink(missing_ok=True)
 
 
-def preflight() -> None:
+def preflight(cloudhost: str = "local") -> None:
+    """What this computer needs to build on `cloudhost`: on a provider, only OpenSSH's client (the machines are
+    the provider's); on `local`, root and the servers its machines run."""
+    if cloudhost != "local":
+        missing = sorted({REQUIRED[t] for t in ("ssh", "ssh-keygen") if not shutil.which(t)})
+        if missing:
+            raise AdtError(f"missing packages: {', '.join(missing)}", "run 'make deps' (it installs them)")
+        return
     if os.geteuid() != 0:
         raise AdtError(
             "the local cloud host needs root (it makes network namespaces and mounts)",
@@ -146,6 +153,8 @@ class Builder:
         self.log: IO[str] = io.StringIO()  # a sink until the build's log exists (and in a dry run)
         self.driver: Any = None  # the cloud host's driver, from the network phase on
         self.timings: List[tuple] = []
+        self.addresses: Dict[str, str] = {}  # the build machine's way to each machine made, by name
+        self.vpc_id = ""
 
     def phase(self, name: str, work: Callable):
         started = time.monotonic()
@@ -218,7 +227,30 @@ class Builder:
             log=self.log,
         )
 
+    @property
+    def on_provider(self) -> bool:
+        return self.build.cloudhost != "local"
+
+    @property
+    def adt(self) -> str:
+        """adt on a machine: installed by its user data on a provider's; this one's on a local machine."""
+        return "adt" if self.on_provider else str(Path(sys.executable).parent / "adt")
+
+    def machine_log(self, name: str) -> str:
+        """Where to read a machine's first boot, for an error's hint."""
+        if self.on_provider:
+            return f"ssh to {name} and read /var/log/adt/bootstrap.log"
+        return f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}"
+
     def start_network(self) -> None:
+        """The build's VPC: on `local`, its bridge; on a provider, its VPC / private network, made when missing."""
+        if self.on_provider:
+            self.driver = self.build.driver()
+            if dry_run():
+                announce(f"the VPC {self.driver.placement.vpc} in {self.build.region} (when missing)", "create")
+                return
+            self.vpc_id = self.driver.ensure_network()
+            return
         from adt.cloud.local import LocalDriver
 
         self.driver = LocalDriver(self.build.vpc)
@@ -236,6 +268,11 @@ class Builder:
 
         b = self.build
         v = b.values
+        if self.on_provider and not v.get("S3_HOST_BASE"):
+            raise AdtError(
+                f"S3_HOST_BASE is not set: a build on {b.cloudhost} keeps its datastore in its object storage",
+                "set S3_HOST_BASE, S3_ACCESS_KEY and S3_SECRET_KEY in the template",
+            )
         if v.get("S3_HOST_BASE"):
             endpoint = Endpoint(1, v["S3_HOST_BASE"], v["S3_ACCESS_KEY"], v["S3_SECRET_KEY"], v.get("S3_LOCATION", ""))
         else:  # the local cloud host's object storage, on the build machine's VPC address: it outlives fleets
@@ -298,7 +335,7 @@ class Builder:
             "REGION": self.build.region,
             "SSHPORT": v["SSH_PORT"],
             "VPCIPRANGE": v["VPC_IP_RANGE"],
-            "BUILDMACHINEIP": self.driver.gateway,
+            "BUILDMACHINEIP": self.build.build_machine_ip(self.driver),
             "IPMASK": ip_mask(v["VPC_IP_RANGE"]),
             "WEBSERVERCHOICE": v.get("WEBSERVER_CHOICE", ""),
             "PHPVERSION": v.get("PHP_VERSION", ""),
@@ -348,8 +385,11 @@ class Builder:
         files of its user data (path -> (text, mode))."""
         v = self.build.values
         home = f"/home/{v['SERVER_USER']}"
-        adt = str(Path(sys.executable).parent / "adt")
-        user_data = first_boot(role, v["SERVER_USER"], self.machine_settings(role, settings), adt, files)
+        user_data = first_boot(role, v["SERVER_USER"], self.machine_settings(role, settings), self.adt, files)
+        if self.on_provider:  # a provider's machine installs adt first (from the infrastructure repository)
+            from adt.cloud.userdata import for_cloud
+
+            user_data = for_cloud(user_data, v, role)
         name = name or self.server_name(role)
         size = v.get(
             {"database": "DB_SERVER_TYPE", "autoscaler": "AS_SERVER_TYPE"}.get(role, "WS_SERVER_TYPE"), "local"
@@ -360,11 +400,15 @@ class Builder:
             server = self.driver.create_server(name, size, user_data, ssh_port, public_key, image=image)
         else:
             server = self.driver.create_server(name, size, user_data, ssh_port, public_key)
+        # the build machine reaches a provider's machine at its public address (it is not in the VPC); the
+        # machines reach each other at their private ones, which they publish themselves
+        ip = server.public_ip if self.on_provider else server.private_ip
+        self.addresses[name] = ip
         (self.build.dir / "ips").mkdir(exist_ok=True)
-        (self.build.dir / "ips" / f"{role}:{server.private_ip}").touch()
-        self.build.known_hosts(role, server.private_ip).unlink(missing_ok=True)  # a new host key
+        (self.build.dir / "ips" / f"{role}:{ip}").touch()
+        self.build.known_hosts(role, ip).unlink(missing_ok=True)  # a new host key
         self.wait_ready(name, role, f"{home}/runtime/{role.upper()}_READY", stop)
-        return server.private_ip
+        return ip
 
     def wait_ready(
         self, name: str, role: str, marker: str, stop: Optional[threading.Event] = None, timeout: float = 300
@@ -372,6 +416,8 @@ class Builder:
         """Until the machine's bootstrap writes its READY marker: the local host reads it where the machine
         keeps it, every 50 ms, with no ssh round trip (each starts a remote login shell). ssh is first used
         by the firewall phase, whose error says so when it cannot connect."""
+        if self.on_provider:
+            return self.wait_ready_over_ssh(name, role, marker, stop, max(timeout, 1200))
         log = self.driver.host_path(name, "/var/log/adt/bootstrap.log")
         ready = self.driver.host_path(name, marker)
         deadline = time.monotonic() + timeout
@@ -394,6 +440,63 @@ class Builder:
         raise AdtError(
             f"machine {name} ({role}) did not become ready: bootstrap said {tail or 'nothing'}", f"read {log}"
         )
+
+    def plan(self, names: Sequence[str], records: Sequence[str] = ()) -> List[Tuple[str, str]]:
+        """What a build on a provider makes, as (kind, line) for a dry run: the VPC, the configuration bucket,
+        each machine (size, region, image, tags), its native firewall, the DNS records. Nothing is asked of the
+        provider: this needs no token."""
+        from adt.cloud.base import role_of, tags
+        from adt.datastore.naming import config_bucket
+
+        b, v = self.build, self.build.values
+        placement = self.driver.placement
+        lines = [
+            ("create", f"the VPC {placement.vpc} in {b.region} on {b.cloudhost} (when missing)"),
+            ("create", f"the bucket {config_bucket(v['WEBSITE_URL'], v['SERVER_USER'])} on {v.get('S3_HOST_BASE')}"),
+        ]
+        for name in names:
+            role = role_of(name)
+            size = v.get({"database": "DB_SERVER_TYPE", "autoscaler": "AS_SERVER_TYPE"}.get(role, "WS_SERVER_TYPE"))
+            lines.append(
+                (
+                    "create",
+                    f"the {role} {name}: {size} in {b.region}, image {placement.os_image}, tags "
+                    f"{' '.join(tags(b.build_identifier, role))}, SSH on port {v.get('SSH_PORT')}",
+                )
+            )
+            lines.append(("create", f"the native firewall of {name} ({role}'s rules), attached to it"))
+        for record in records:
+            lines.append(("add", f"the DNS record {record} ({v.get('DNS_CHOICE')})"))
+        return lines
+
+    def wait_ready_over_ssh(
+        self, name: str, role: str, marker: str, stop: Optional[threading.Event] = None, timeout: float = 900
+    ) -> None:
+        """On a provider's machine: ask over ssh, with back-off, until the READY marker is there; a bootstrap that
+        has ended without it (its log's last `adt:` line) fails at once."""
+        from adt.httpapi import poll
+
+        target = self.build.target(role, self.addresses[name])
+        script = (
+            f"test -e {marker} && echo READY && exit 0; "
+            "pgrep -f 'adt machine bootstrap' >/dev/null && echo BOOTING && exit 0; "
+            "test -e /var/log/adt/bootstrap.log && grep '^adt: ' /var/log/adt/bootstrap.log | tail -1; echo ENDED"
+        )
+
+        def ready() -> Optional[bool]:
+            if stop is not None and stop.is_set():
+                raise _Stopped(name)
+            result = run(remote.ssh_shell(target, script), check=False, timeout=30, changes=False)
+            said = result.stdout.strip().splitlines()
+            if said[-1:] == ["READY"]:
+                return True
+            if said[-1:] == ["ENDED"] and result.returncode == 0 and len(said) > 1:
+                raise AdtError(
+                    f"machine {name} ({role}) did not become ready: bootstrap said {said[-2]}", self.machine_log(name)
+                )
+            return None  # not answering yet (booting, cloud-init at work) or still bootstrapping
+
+        poll(ready, f"machine {name} ({role}) to be ready", timeout, first=1.0, cap=10.0, hint=self.machine_log(name))
 
     @staticmethod
     def installer(ws_ip: str) -> str:
@@ -432,9 +535,8 @@ class Builder:
         if "WordPress" in body and "Error establishing a database connection" not in body:
             self.log.write(f"{url}: the WordPress installer\n")
             return
-        adt = str(Path(sys.executable).parent / "adt")
         target = self.build.target("webserver", ws_ip)
-        result = run(remote.ssh(target, [adt, "machine", "check-database"]), check=False, timeout=60)
+        result = run(remote.ssh(target, [self.adt, "machine", "check-database"]), check=False, timeout=60)
         if result.returncode != 0:
             raise AdtError(
                 f"the webserver at {ws_ip} cannot reach the database: {(result.stderr or result.stdout).strip()}"
@@ -454,7 +556,7 @@ class Builder:
                 check=False,
                 timeout=90,
             )
-            log = f"read {self.driver.host_path(name, '/var/log/adt/bootstrap.log')}"
+            log = self.machine_log(name)
             if result.returncode == 255:  # ssh's own failure: the first ssh of the build
                 raise AdtError(f"machine {name} ({role}): cannot ssh to {ip}: {result.stderr.strip()}", log)
             if result.returncode != 0:
@@ -494,9 +596,11 @@ def new_build(
 ) -> BuildConfig:
     """A build about to be made: the host checked, its template loaded and validated (`overrides` applied
     after), and an existing build of that identifier refused, or destroyed first with `rebuild`."""
-    if cloudhost != "local":
-        raise AdtError(f"the {cloudhost} cloud host has no driver yet", "build on the local cloud host")
-    preflight()
+    from adt.cloud import PROVIDER_DRIVERS
+
+    if cloudhost != "local" and cloudhost not in PROVIDER_DRIVERS:
+        raise AdtError(f"unknown cloud host {cloudhost!r}", "use local, digitalocean, exoscale, linode or vultr")
+    preflight(cloudhost)
     build = BuildConfig(Path(build_home), cloudhost, build_identifier)
     build.values = load_template(build, template_number, template_file)
     build.values.update(overrides or {})
@@ -547,6 +651,10 @@ def build_development(
         builder.phase("runtime data", lambda: builder.prepare_runtime(template_number, template_file))
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
+        if dry_run() and builder.on_provider:
+            for kind, line in builder.plan([builder.server_name("database"), builder.server_name("webserver")]):
+                announce(line, kind)
+            return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         if dry_run():
             announce(
                 f"start the datastore, create the machines {builder.server_name('database')} and "
@@ -577,10 +685,13 @@ def build_development(
 
 
 def _machines(build: BuildConfig, vpc: str):
-    """The machines of a build already there (on its own VPC, else on the one about to be built)."""
+    """The machines of a build already there (on its own VPC, else on the one about to be built; on a provider,
+    those carrying its tag)."""
     from adt.cloud.local import LocalDriver
 
     try:
+        if build.cloudhost != "local":
+            return build.servers(build.driver())
         return build.servers(LocalDriver(build.value("VPC_IP_RANGE", vpc)))
     except AdtError:
         return []
@@ -602,7 +713,7 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_d
     from adt.datastore.seaweed import SeaweedS3
 
     if build.cloudhost != "local":
-        raise AdtError(f"the {build.cloudhost} cloud host has no driver yet")
+        return _destroy_on_provider(build, progress)
     if os.geteuid() != 0:
         raise AdtError("destroying local machines needs root")
     driver = LocalDriver(build.vpc)
@@ -669,6 +780,44 @@ def dns_home(driver) -> Path:
     """Where the local cloud host keeps its DNS service (PowerDNS) for one VPC: like a provider's DNS, one
     for every fleet on the VPC, started by the first production build and stopped with the last fleet."""
     return Path(driver.state) / "dns" / driver.switch
+
+
+def _destroy_on_provider(build: BuildConfig, progress: Callable[[str], None]) -> List[str]:
+    """A build on a provider: its autoscalers first, then every machine carrying its tag as listed after them
+    (one an autoscaler was making is among them), its webservers out of the round robin, then its VPC. The
+    buckets stay. In a dry run each is printed instead."""
+    from adt.cloud.base import role_of
+
+    driver = build.driver()
+    mine = build.servers(driver)
+    autoscalers = [s for s in mine if role_of(s.name) == "autoscaler"]
+    destroyed = []
+    for server in autoscalers + [s for s in build.servers(driver) if s.name not in {a.name for a in autoscalers}]:
+        progress(f"destroying {server.name} ({server.public_ip})")
+        if dry_run():
+            announce(f"the {build.cloudhost} machine {server.name} ({server.id})", "destroy")
+        else:
+            driver.destroy_server(server.name)
+        destroyed.append(server)
+    website, choice = build.value("WEBSITE_URL"), build.value("DNS_CHOICE")
+    webservers = [s.public_ip for s in destroyed if role_of(s.name) == "webserver"]
+    if website and webservers and choice not in ("", "NONE", "powerdns"):
+        from adt.dns import provider
+
+        dns = provider(build.environment.values())
+        for ip in webservers:
+            if dry_run():
+                announce(f"{ip} from the DNS records of {website}", "remove")
+            elif dns.delete(website, ip):
+                progress(f"{ip} removed from the DNS records of {website}")
+    if dry_run():
+        announce(f"the VPC {driver.placement.vpc} (when no machine is left on it)", "remove")
+    else:
+        driver.remove_network()
+    _remove(build.dir / "INITIAL_BUILD_COMPLETED")
+    for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
+        _remove(marker)
+    return [s.name for s in destroyed]
 
 
 def _leave_dns(build: BuildConfig, driver, gone: List, others: List) -> None:

@@ -23,7 +23,7 @@ def apply_native(config: BuildConfig, driver=None) -> List[str]:
         "SSHPORT": config.value("SSH_PORT"),
         "DBPORT": config.value("DB_PORT"),
         "VPCIPRANGE": config.value("VPC_IP_RANGE"),
-        "BUILDMACHINEIP": getattr(driver, "gateway", ""),
+        "BUILDMACHINEIP": config.build_machine_ip(driver),
         "DNSCHOICE": config.value("DNS_CHOICE"),
         "DATABASEINSTALLATIONTYPE": config.value("DATABASE_INSTALLATION_TYPE"),
     }

@@ -13,6 +13,8 @@ the build only calls the driver, the datastore and the DNS interface.
 
 from __future__ import annotations
 
+import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -136,6 +138,11 @@ class ProductionBuilder(Builder):
         from adt.dns.powerdns import PowerDnsServer
 
         b, v = self.build, self.build.values
+        if self.on_provider:  # the provider's DNS (or Cloudflare's): the zone is the account's, made by its owner
+            if v.get("DNS_CHOICE", "NONE") not in ("", "NONE"):
+                self.dns = provider(v)
+                self.dns.zone_id(v["WEBSITE_URL"])
+            return
         server = PowerDnsServer(dns_home(self.driver))
         server.start(self.driver.gateway, dns_port=53, api_port=DNS_API_PORT, allow_from=self.api_clients(server))
         self.dns_server = server
@@ -220,6 +227,10 @@ class ProductionBuilder(Builder):
         if role == "autoscaler" and self.dns_server is not None:  # it adds and removes webservers
             extra["DNSAPIURL"] = v["DNS_API_URL"]
             extra["DNSSECURITYKEY"] = self.dns_server.api_key()
+        elif role == "autoscaler" and self.dns is not None:  # the provider's DNS, with the template's key
+            extra.update({"DNSSECURITYKEY": v.get("DNS_SECURITY_KEY", ""), "DNSUSERNAME": v.get("DNS_USERNAME", "")})
+            if v.get("DNS_API_URL"):
+                extra["DNSAPIURL"] = v["DNS_API_URL"]
         if role == "autoscaler":
             extra.update(self.autoscaler_settings())
         return extra
@@ -241,6 +252,18 @@ class ProductionBuilder(Builder):
             state = self.cloud_api.state
             assert state is not None
             extra.update({"CLOUDAPIURL": state["url"], "CLOUDAPITOKEN": self.cloud_api.token()})
+        if self.on_provider:  # the provider's API itself, with the account's credentials (0600 settings)
+            placement = self.driver.placement
+            extra.update(
+                {
+                    "TOKEN": v.get("TOKEN", ""),
+                    "ACCESSKEY": v.get("ACCESS_KEY", ""),
+                    "SECRETKEY": v.get("SECRET_KEY", ""),
+                    "OSIMAGE": placement.os_image,
+                    "VPCNAME": placement.vpc,
+                    "CLOUDAPIURL": os.environ.get(f"ADT_API_URL_{self.build.cloudhost.upper()}", ""),
+                }
+            )
         if self.images.get("webserver"):
             extra["WEBSERVERIMAGE"] = self.images["webserver"]
         return {key: value for key, value in extra.items() if value}
@@ -253,11 +276,19 @@ class ProductionBuilder(Builder):
         home = f"/home/{b.values['SERVER_USER']}"
         public = b.key.with_name(b.key.name + ".pub")
         settings = self.machine_settings("webserver", self.settings_for("webserver"))
-        return {
+        files = {
             f"{home}/runtime/cloud-init/webserver_configuration_settings.dat": (settings, 0o600),
             f"{home}/runtime/cloud-init/authorized_key.pub": (public.read_text(), 0o644),
             f"{home}/.ssh/{b.key.name}": (b.key.read_text(), 0o600),
         }
+        if self.on_provider:  # what installs adt on the webservers it makes (its files: a repository token)
+            from adt.cloud.base import UserData
+            from adt.cloud.userdata import for_cloud
+
+            install = for_cloud(UserData(), b.values, "webserver")
+            text = json.dumps({"install": [list(c) for c in install.install], "files": install.files})
+            files[f"{home}/runtime/cloud-init/install.json"] = (text, 0o600)
+        return files
 
     # -- the cloud's API and the scaling profile ----------------------------------------------------------------
     def start_cloud_api(self) -> None:
@@ -385,7 +416,7 @@ def build_production(
     build = new_build(
         cloudhost, template_number, build_identifier, build_home, rebuild, template_file, progress, overrides
     )
-    if dns:  # local: the build's own PowerDNS (the snap bucket's name carries it too)
+    if dns and cloudhost == "local":  # local: the build's own PowerDNS (the snap bucket's name carries it too)
         build.values["DNS_CHOICE"] = "powerdns"
     builder = ProductionBuilder(build, progress, template_number, ask, remote_base, machine_settings)
     builder.wipe_config = wipe_config
@@ -395,6 +426,17 @@ def build_production(
         builder.phase("keys", builder.make_keys)
         builder.phase("network", builder.start_network)
         names = machine_names(build.values, build_identifier)
+        if dry_run() and builder.on_provider:
+            v = build.values
+            webservers = [name for role, name in names if role == "webserver"]
+            records = (
+                [f"{v['WEBSITE_URL']} A <the address of {name}>" for name in webservers]
+                if v.get("DNS_CHOICE", "NONE") not in ("", "NONE")
+                else []
+            )
+            for kind, line in builder.plan([name for _, name in names], records):
+                announce(line, kind)
+            return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         if dry_run():
             announce(
                 f"start the object storage and the DNS server, check the {builder.source} sources, create "
@@ -409,7 +451,7 @@ def build_production(
         if dns:
             builder.phase("dns", builder.start_dns)
         scaling = any(role == "autoscaler" for role, _ in names)
-        if scaling:
+        if scaling and cloudhost == "local":  # on a provider, the autoscalers call its API
             builder.phase("cloud api", builder.start_cloud_api)
         builder.rewrite_credentials()
         machines = builder.phase("machines", lambda: builder.launch_all(names))

@@ -169,6 +169,7 @@ class Cycle:
         self.background = ThreadPoolExecutor(4, thread_name_prefix="autoscaler")
         self.waiting = False  # the last cycle found the fleet not built (or scaling switched off)
         self.lock = threading.Lock()
+        self.public: Dict[str, str] = {}  # each webserver's public address by its private one, as last listed
 
     # -- the edges, made when first needed -----------------------------------------------------------------------
     @property
@@ -180,7 +181,17 @@ class Cycle:
             cloudhost = self.settings.require("CLOUDHOST")
             if cloudhost == "local" and not url:
                 raise AdtError("CLOUDAPIURL is not in this autoscaler's settings", "the build sets it (rebuild)")
-            self._driver = cloud.driver(cloudhost, api_url=url, api_token=token)
+            if cloudhost == "local":
+                self._driver = cloud.driver(cloudhost, api_url=url, api_token=token)
+            else:  # the provider's API with the account's credentials, as the original's autoscaler has them
+                from adt.cloud.base import Placement
+
+                s = self.settings
+                credentials = {k: s.value(k.replace("_", "")) for k in ("TOKEN", "ACCESS_KEY", "SECRET_KEY")}
+                placement = Placement(s.require("REGION"), s.value("OSIMAGE"), self.build, s.value("VPCNAME"))
+                self._driver = cloud.driver(
+                    cloudhost, credentials={k: v for k, v in credentials.items() if v}, placement=placement, api_url=url
+                )
         return self._driver
 
     @property
@@ -280,7 +291,11 @@ class Cycle:
         autoscaler's webserver serves the site (asked only when one of ours does not)."""
         everyone = self.driver.list_servers("ws-")  # one listing: every fleet's webservers on this cloud account
         servers = [s for s in everyone if s.name.startswith(self.build_prefix)]
-        in_dns = set(self.dns.ips(self.website))
+        # a webserver is known by its private address (it publishes that one, the probes use it); the round robin
+        # holds its public one (the same on `local`)
+        self.public = {s.private_ip: s.public_ip or s.private_ip for s in everyone}
+        private = {public: ip for ip, public in self.public.items()}
+        in_dns = {private.get(ip, ip) for ip in self.dns.ips(self.website)}
         published = {e.key.rsplit("/", 1)[-1] for e in self.store.list("webserverips/")}
         mine = [s for s in servers if s.name.startswith(self.prefix)]
         ssh_port = int(self.settings.value("SSHPORT") or "22")
@@ -371,6 +386,10 @@ class Cycle:
         runtime = self.home / "runtime" / "cloud-init"
         settings = (runtime / "webserver_configuration_settings.dat").read_text()
         user_data = first_boot("webserver", self.settings.require("SERVERUSER"), settings)
+        if (runtime / "install.json").exists():  # on a provider: what installs adt on the new machine
+            install = json.loads((runtime / "install.json").read_text())
+            user_data.install = [list(c) for c in install["install"]]
+            user_data.files.update({path: (text, mode) for path, (text, mode) in install["files"].items()})
         key = (runtime / "authorized_key.pub").read_text().strip()
         image = self.settings.value("WEBSERVERIMAGE") or None
         size = self.settings.value("WSSERVERTYPE") or "local"
@@ -424,10 +443,11 @@ class Cycle:
 
     def _dns_add(self, action: d.Action) -> str:
         ttl = int(self.settings.value("DNSTTL") or "60")
-        return "added" if self.dns.add(self.website, action.ip, ttl) else "already there"
+        return "added" if self.dns.add(self.website, self.public.get(action.ip, action.ip), ttl) else "already there"
 
     def _dns_remove(self, action: d.Action) -> str:
-        return "removed" if self.dns.delete(self.website, action.ip) else "was not there"
+        ip = self.public.get(action.ip, action.ip)
+        return "removed" if self.dns.delete(self.website, ip) else "was not there"
 
     def _destroy(self, action: d.Action) -> str:
         """Asked of the cloud in the background (a destroy takes seconds); the next cycles see it gone, or ask

@@ -321,6 +321,14 @@ VARIABLES: Tuple[Var, ...] = (
     Var("RP_SERVER_TYPE", G_SERVER, "enum", per_cloudhost="sizes", help="reverse proxy machine size"),
     Var("CLOUDHOST", G_SERVER, "enum", CLOUDHOSTS, help="the cloud host"),
     Var(
+        "BUILD_MACHINE_IP",
+        G_SERVER,
+        "text",
+        optional=True,
+        in_template=False,
+        help="the build machine's address as the fleet sees it, on a provider (found when unset)",
+    ),
+    Var(
         "MACHINE_TYPE",
         G_SERVER,
         "enum",
