@@ -11,7 +11,9 @@ import importlib
 import json
 import os
 import subprocess
-import urllib.request
+import time
+import http.client
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -20,7 +22,10 @@ from adt.datastore.seaweed import SeaweedS3
 from adt.settings.providers import PROVIDERS
 from adt.settings.template import Template
 from tests.integration.conftest import BIN, ROOT
+from adt.dns import provider
 from tests.integration.test_cloud_conformance import FAKES
+from tests.integration.test_dns_conformance import dns_values
+from tests.integration.test_local_production import install_and_post
 from tests.services.cloudfakes.backing import LocalBacking
 
 VPC = "10.198.0.0/24"  # this suite's own range: the machines behind the fakes
@@ -36,10 +41,11 @@ def backing(tmp_path_factory):
     machines.close()
 
 
-def template_for(cloudhost: str, fake, storage, gateway: str, path: Path) -> Path:
+def template_for(cloudhost: str, fake, storage, gateway: str, path: Path, number: int = 1, **more) -> Path:
     """The local template's site and application (WordPress, as the local machines have it), on `cloudhost`:
-    its region, sizes and credentials, the S3 endpoint and the build machine's address on the machines' net."""
-    template = Template.load(ROOT / "templates" / "local" / "local1.tmpl")
+    its region, sizes and credentials, the S3 endpoint and the build machine's address on the machines' net;
+    `more` values after."""
+    template = Template.load(ROOT / "templates" / "local" / f"local{number}.tmpl")
     key, secret = storage.state["rw"]
     region = getattr(fake, "default_region", "") or PROVIDERS[cloudhost]["regions"][0]
     size = getattr(fake, "default_size", "") or PROVIDERS[cloudhost]["sizes"][0]
@@ -52,16 +58,17 @@ def template_for(cloudhost: str, fake, storage, gateway: str, path: Path) -> Pat
         "AUTH_SERVER_TYPE": size,
         "RP_SERVER_TYPE": size,
         "MACHINE_TYPE": PROVIDERS[cloudhost]["machine_type"],
+        "CLOUDHOST_ACCOUNT_ID": "adt-test@example.com",  # Exoscale: the login e-mail; Linode: the user name
         "S3_HOST_BASE": storage.endpoint,
         "S3_ACCESS_KEY": key,
         "S3_SECRET_KEY": secret,
         "S3_LOCATION": "US",
         "VPC_IP_RANGE": VPC,
         "BUILD_MACHINE_IP": gateway,
-        "DNS_CHOICE": "NONE",
         "BUILDOS": "debian",
         "BUILDOS_VERSION": "12",
         **fake.credentials,
+        **more,
     }
     for name, value in values.items():
         template = template.set(name, value)
@@ -69,37 +76,103 @@ def template_for(cloudhost: str, fake, storage, gateway: str, path: Path) -> Pat
     return path
 
 
+def build(env, cloudhost, number, identifier, template):
+    result = subprocess.run([str(ROOT / "ExpeditedAgileDeploymentToolkit.sh"), cloudhost, "debian", str(number),
+                             identifier, "--template-file", str(template), "--json", "--yes"], env=env,
+                            capture_output=True, text=True, timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return json.loads(result.stdout)
+
+
+def destroy(env, cloudhost, identifier):
+    result = subprocess.run([str(BIN / "adt"), "destroy", "-c", cloudhost, "-b", identifier, "--yes"], env=env,
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
 @pytest.mark.parametrize("cloudhost", tuple(FAKES))
-def test_a_development_build_on_the_provider(cloudhost, backing, tmp_path):
+def test_development_then_production_on_the_provider(cloudhost, backing, tmp_path):
+    """The seed's workflow on a provider: a development build, a post, temporal backups, the development fleet
+    destroyed, then production (template 3) from those backups: two webservers in the provider's DNS, an
+    autoscaler that keeps them through the provider's API, every webserver serving the post; destroyed, nothing
+    is left at the provider."""
     machines, storage = backing
     module, cls = FAKES[cloudhost]
     fake = getattr(importlib.import_module(module), cls)()
     fake.backing = machines
+    fake.host = machines.gateway  # the autoscaler calls the provider's API from its machine
     fake.start()
+    website = f"www.adt-{cloudhost}.example"
+    (getattr(fake, "add_zone", None) or fake.add_domain)(website.split(".", 1)[1])
     home = tmp_path / "home"
     home.mkdir()
-    template = template_for(cloudhost, fake, storage, machines.gateway, tmp_path / "cloud.tmpl")
+    site = {"WEBSITE_URL": website, "WEBSITE_NAME": f"adt-{cloudhost}", **dns_values(cloudhost, fake)}
+    dev_template = template_for(cloudhost, fake, storage, machines.gateway, tmp_path / "cloud1.tmpl", **site)
     env = {**os.environ, "BUILD_HOME": str(home), "PATH": f"{BIN}:{os.environ['PATH']}",
            f"ADT_API_URL_{cloudhost.upper()}": fake.url}
-    destroy = [str(BIN / "adt"), "destroy", "-c", cloudhost, "-b", "ctest", "--yes"]
+    built = []
     try:
-        built = subprocess.run([str(ROOT / "ExpeditedAgileDeploymentToolkit.sh"), cloudhost, "debian", "1", "ctest",
-                                "--template-file", str(template), "--json"], env=env, capture_output=True, text=True,
-                               timeout=900)
-        assert built.returncode == 0, built.stderr[-3000:]
-        info = json.loads(built.stdout)
-        with urllib.request.urlopen(info["url"] + "wp-admin/install.php", timeout=10) as response:
-            body = response.read().decode()
-        assert "WordPress" in body and "Error establishing a database connection" not in body
+        built.append("cdev")
+        dev = build(env, cloudhost, 1, "cdev", dev_template)
+        post, text = install_and_post(dev["url"])
         names = fake.servers()
         assert len(names) == 2 and {n.split("-")[0] for n in names} == {"ws", "db"}
         for name in names:  # the provider's own firewall for each, the build machine's SSH among its rules
             assert ("tcp", 2222, f"{machines.gateway}/32") in fake.firewall_rules(name)  # local1.tmpl's SSH_PORT
-        gone = subprocess.run(destroy, env=env, capture_output=True, text=True, timeout=300)
-        assert gone.returncode == 0, gone.stderr
+        for helper in ("PerformWebsiteBackup.sh", "PerformDatabaseBackup.sh"):
+            result = subprocess.run([str(ROOT / "helperscripts" / helper), "--period", "HOURLY"], env=env,
+                                    capture_output=True, text=True, timeout=300)
+            assert result.returncode == 0, result.stdout + result.stderr
+        destroy(env, cloudhost, "cdev")
+        built.remove("cdev")
         assert fake.servers() == []
+        prod_template = template_for(
+            cloudhost, fake, storage, machines.gateway, tmp_path / "cloud3.tmpl", number=3, APPLICATION="wordpress",
+            WEBSERVER_CHOICE="NGINX", NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", **site)
+        built.append("cprod")
+        prod = build(env, cloudhost, 3, "cprod", prod_template)
+        assert len(prod["webservers"]) == 2 and len(prod["autoscalers"]) == 1
+        for ip in prod["webservers"]:
+            status, body = page(ip, website, f"/?p={post}")
+            assert status == 200 and text in body, (ip, body[:300])
+        dns = provider(dns_values(cloudhost, fake))
+        assert sorted(dns.ips(website)) == sorted(prod["webservers"])
+        roles = sorted(n.split("-")[0] if "-as-" not in n else "as" for n in fake.servers())
+        assert roles == ["as", "db", "ws", "ws"], fake.servers()
+        # one more webserver: the autoscaler makes it through the provider's API and adds it to the provider's DNS
+        adjusted = subprocess.run([str(BIN / "adt"), "scale", "adjust", "-c", cloudhost, "-b", "cprod", "--total",
+                                   "3", "--yes"], env=env, capture_output=True, text=True, timeout=60)
+        assert adjusted.returncode == 0, adjusted.stderr
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and len(dns.ips(website)) < 3:
+            time.sleep(1)
+        webservers = [n for n in fake.servers() if n.startswith("ws-")]
+        assert len(webservers) == 3 and len(dns.ips(website)) == 3, (webservers, dns.ips(website))
+        new = (set(dns.ips(website)) - set(prod["webservers"])).pop()
+        status, body = page(new, website, f"/?p={post}")
+        assert status == 200 and text in body, (new, body[:300])
+        destroy(env, cloudhost, "cprod")
+        built.remove("cprod")
+        assert fake.servers() == [] and dns.ips(website) == []
         fake.check()
     finally:
-        if fake.servers():
-            subprocess.run(destroy, env=env, capture_output=True, text=True, timeout=300)
+        for identifier in built:
+            subprocess.run([str(BIN / "adt"), "destroy", "-c", cloudhost, "-b", identifier, "--yes"], env=env,
+                           capture_output=True, text=True, timeout=300)
         fake.stop()
+
+
+def page(ip, website, path, redirects=3):
+    """A page of the site from one webserver, asked for by the site's name (redirects within the site followed on
+    the same webserver, as a browser whose DNS points there would)."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=60)
+    try:
+        connection.request("GET", path, headers={"Host": website})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        location = urllib.parse.urlsplit(response.getheader("Location") or "")
+    finally:
+        connection.close()
+    if response.status in (301, 302) and redirects and location.netloc == website:
+        return page(ip, website, location.path + (f"?{location.query}" if location.query else ""), redirects - 1)
+    return response.status, body
