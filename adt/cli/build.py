@@ -32,9 +32,21 @@ from adt.settings.providers import CLOUDHOSTS
 @click.option(
     "--dry-run",
     is_flag=True,
-    help=DRY_RUN_HELP + " It stops before the datastore: the later steps need machines it does not start.",
+    help=DRY_RUN_HELP + " On `local` it stops before the datastore (the later steps need machines it does not "
+    "start); on a provider it prints the plan (VPC, bucket, machines with size, image and tags, firewalls, DNS "
+    "records) and asks nothing of the provider.",
 )
-def build(words, rebuild, template_file, home_dir, as_json, yes, remote_base, dry_run):
+@click.option(
+    "--user-data",
+    "user_data",
+    metavar="FILE",
+    type=click.Path(dir_okay=False, writable=True),
+    help="Build nothing: write to FILE (0600) the user data of a hardcore build machine, which builds this "
+    "template unattended at its first boot (as GenerateHardcoreUserDataScript.sh). The infrastructure "
+    "repository's token and the build machine's password come from INFRASTRUCTURE_REPOSITORY_TOKEN and "
+    "BUILDMACHINE_PASSWORD in the environment, never from an argument.",
+)
+def build(words, rebuild, template_file, home_dir, as_json, yes, remote_base, dry_run, user_data):
     """Build a fleet from a template (ExpeditedAgileDeploymentToolkit.sh).
 
     With no arguments it asks for the cloud host, build OS, template number (1, 2, 3) and build
@@ -79,6 +91,28 @@ def build(words, rebuild, template_file, home_dir, as_json, yes, remote_base, dr
             "1-12 characters a-z, 0-9 and '-', not starting or ending with '-'",
         )
     home = build_home(option=home_dir)
+    if user_data:
+        import os
+        from pathlib import Path
+
+        from adt.build import hardcore
+        from adt.settings.runtime import templates_dir
+
+        path = Path(template_file or templates_dir(home) / cloudhost / f"{cloudhost}{template}.tmpl")
+        made = hardcore.from_override(
+            path,
+            cloudhost=cloudhost,
+            number=int(template),
+            build_identifier=identifier,
+            buildos=buildos,
+            token=os.environ.get("INFRASTRUCTURE_REPOSITORY_TOKEN", ""),
+            password=os.environ.get("BUILDMACHINE_PASSWORD", ""),
+        )
+        for problem in hardcore.check(made):
+            click.echo(f"warning: {problem}", err=True)
+        written = hardcore.write(made, Path(user_data))
+        click.echo(f"user data of a build machine that builds {cloudhost}/{identifier}: {written} (0600)")
+        return
     progress = (lambda line: click.echo(line, err=True)) if as_json else click.echo
     with dry_running(dry_run, echo=progress):
         if template == "1":

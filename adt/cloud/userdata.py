@@ -79,7 +79,8 @@ def repository_url(values: Mapping[str, str]) -> str:
     owner = values.get("INFRASTRUCTURE_REPOSITORY_OWNER") or "wintersys-projects"
     user = values.get("INFRASTRUCTURE_REPOSITORY_USERNAME") or owner
     at = f"{quote(user, safe='')}@" if values.get("INFRASTRUCTURE_REPOSITORY_TOKEN") else ""
-    return f"https://{at}{GIT_DOMAINS[provider]}/{quote(owner, safe='')}/{REPOSITORY}.git"
+    name = values.get("INFRASTRUCTURE_REPOSITORY_NAME") or REPOSITORY
+    return f"https://{at}{GIT_DOMAINS[provider]}/{quote(owner, safe='')}/{quote(name, safe='')}.git"
 
 
 def install_files(values: Mapping[str, str], url: str = "") -> Dict[str, Tuple[str, int]]:

@@ -57,6 +57,23 @@ ROLE_SCRIPTS: Dict[str, Tuple[str, ...]] = {
             for name in ("AddRecord", "DeleteRecord", "GetIPAddresses", "GetRecordID", "GetZoneID")
         ),
         *(f"autoscaler/{name}.sh" for name in ("AddIPToDNS", "GetDNSIPs", "RemoveIPFromDNS")),
+        # the cloud's machines, as the original autoscaler's own providerscripts/server/ has them
+        *(
+            f"providerscripts/server/{name}.sh"
+            for name in (
+                "CreateServer",
+                "DestroyServer",
+                "GetOperatingSystemVersion",
+                "GetServerIPAddresses",
+                "GetServerName",
+                "GetServerPrivateIPAddressByIP",
+                "GetServerPrivateIPAddresses",
+                "GetServerPublicIPAddressByIP",
+                "IsInstanceRunning",
+                "ListServerIDs",
+                "NumberOfServers",
+            )
+        ),
         *(f"utilities/processing/{name}.sh" for name in ("ManuallyScale", "ScalingUpdateEvent")),
         "cron/PerformScalingFromCron.sh",
         "cron/DeadOrAliveFromCron.sh",

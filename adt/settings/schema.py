@@ -248,6 +248,20 @@ VARIABLES: Tuple[Var, ...] = (
     Var("INFRASTRUCTURE_REPOSITORY_OWNER", G_INFRA, default="wintersys-projects", help="their owner"),
     Var("INFRASTRUCTURE_REPOSITORY_USERNAME", G_INFRA, default="wintersys-projects", help="user to fetch them as"),
     Var(
+        "INFRASTRUCTURE_REPOSITORY_NAME",
+        G_INFRA,
+        optional=True,
+        in_template=False,
+        help="adt's repository under the owner, cloned by a provider's machines at first boot (default adt)",
+    ),
+    Var(
+        "INFRASTRUCTURE_REPOSITORY_BRANCH",
+        G_INFRA,
+        optional=True,
+        in_template=False,
+        help="its branch (default main)",
+    ),
+    Var(
         "APPLICATION_REPOSITORY_PROVIDER",
         G_APPREPO,
         "enum",

@@ -85,3 +85,18 @@ setup() {
   assert_failure 2
   assert_output --partial "--no-input needs --override and --output"
 }
+
+@test "adt build --user-data: the same user data from any template, the token from the environment only" {
+  cp "${OVERRIDE}" any.tmpl
+  echo 'export SSH="'"$(cat key.pub)"'"' >> any.tmpl
+  INFRASTRUCTURE_REPOSITORY_TOKEN=tok-abc123 run "${ROOT}/ExpeditedAgileDeploymentToolkit.sh" digitalocean debian 3 \
+    shop2 --template-file any.tmpl --user-data out.sh
+  assert_success
+  assert_output --partial "user data of a build machine that builds digitalocean/shop2: out.sh (0600)"
+  [ "$(stat -c %a out.sh)" = 600 ]
+  bash -n out.sh
+  run tail -1 out.sh
+  assert_output "exec adt build digitalocean debian 3 shop2 --template-file /root/adt-hardcore.tmpl --yes"
+  grep -q 'tok-abc123' out.sh  # in the user data's 0600 credentials file, for the clone
+  ! grep -q -- '--user-data' out.sh
+}

@@ -206,3 +206,14 @@ def test_a_stackscripts_fields_replace_the_templates_values(tmp_path):
         "WEBSITE_NAME": "New $hop",
     }
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def test_the_repository_name_and_branch_are_the_templates_when_given():
+    from adt.cloud.userdata import install_commands, repository_url
+
+    values = {"INFRASTRUCTURE_REPOSITORY_OWNER": "acme", "INFRASTRUCTURE_REPOSITORY_NAME": "our-adt",
+              "INFRASTRUCTURE_REPOSITORY_BRANCH": "stable"}
+    assert repository_url(values) == "https://github.com/acme/our-adt.git"
+    assert repository_url({"INFRASTRUCTURE_REPOSITORY_OWNER": "acme"}) == "https://github.com/acme/adt.git"
+    clone = next(c for c in install_commands(values) if "clone" in " ".join(c))
+    assert "--branch stable https://github.com/acme/our-adt.git" in " ".join(clone)
