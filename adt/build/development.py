@@ -246,8 +246,7 @@ class Builder:
         """The build's VPC: on `local`, its bridge; on a provider, its VPC / private network, made when missing."""
         if self.on_provider:
             self.driver = self.build.driver()
-            if dry_run():
-                announce(f"the VPC {self.driver.placement.vpc} in {self.build.region} (when missing)", "create")
+            if dry_run():  # the plan says what the network would be
                 return
             self.vpc_id = self.driver.ensure_network()
             return

@@ -176,3 +176,33 @@ def page(ip, website, path, redirects=3):
     if response.status in (301, 302) and redirects and location.netloc == website:
         return page(ip, website, location.path + (f"?{location.query}" if location.query else ""), redirects - 1)
     return response.status, body
+
+
+@pytest.mark.parametrize("cloudhost", tuple(FAKES))
+def test_a_dry_run_on_the_provider_prints_the_plan_and_asks_nothing(cloudhost, tmp_path):
+    module, cls = FAKES[cloudhost]
+    fake = getattr(importlib.import_module(module), cls)().start()
+    try:
+        home = tmp_path / "home"
+        home.mkdir()
+        storage = type("Storage", (), {"state": {"rw": ("AK", "SK")}, "endpoint": "https://objects.example.com"})
+        template = template_for(cloudhost, fake, storage, "192.0.2.10", tmp_path / "cloud3.tmpl", number=3,
+                                WEBSITE_URL=f"www.adt-{cloudhost}.example", WEBSITE_NAME=f"adt-{cloudhost}",
+                                APPLICATION="wordpress", NO_WEBSERVERS="2", NO_AUTOSCALERS="1",
+                                **dns_values(cloudhost, fake))
+        env = {**os.environ, "BUILD_HOME": str(home), "PATH": f"{BIN}:{os.environ['PATH']}",
+               f"ADT_API_URL_{cloudhost.upper()}": fake.url}
+        planned = subprocess.run([str(BIN / "adt"), "build", cloudhost, "debian", "3", "cplan", "--template-file",
+                                  str(template), "--dry-run"], env=env, capture_output=True, text=True, timeout=120)
+        assert planned.returncode == 0, planned.stderr
+        lines = planned.stdout.splitlines()
+        machines = [line for line in lines if line.startswith("would create: the ") and " in " in line
+                    and "tags adt-build-cplan" in line]
+        assert [line.split()[4].split("-")[0] for line in machines] == ["db", "ws", "ws", "NO"], planned.stdout
+        assert sum("would create: the native firewall of" in line for line in lines) == 4
+        assert sum(line.startswith("would add: the DNS record") for line in lines) == 2
+        assert f"dry run of {cloudhost}/cplan: nothing was changed" in lines
+        assert fake.calls == [] and fake.servers() == []  # nothing asked of the provider
+        assert not (home / "runtimedata" / cloudhost / "cplan").exists()
+    finally:
+        fake.stop()
