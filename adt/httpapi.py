@@ -1,8 +1,9 @@
 """One HTTP client for the providers' APIs (DigitalOcean, Vultr, Cloudflare; the SDK-backed drivers use their SDK's
 own): retries with back-off and jitter on 429 (honouring Retry-After), on 5xx and on a lost connection; one clear
-error for a refused token or a missing scope; a count of the calls made. And one wait, `poll`, for everything
-that becomes true later (a machine running, an action completed, a listing that catches up), with back-off, never
-a fixed sleep.
+error for a refused token or a missing scope; a count of the calls made. The same retries for a call through an
+SDK (`retrying`), a create retried without making two (`created_once`), the dry run's `would call:` (`planned`).
+And one wait, `poll`, for everything that becomes true later (a machine running, an action completed, a listing
+that catches up), with back-off, never a fixed sleep.
 
 The token is sent in a header and never logged; an error names the method and path, never the headers.
 """
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Any, Callable, Dict, Mapping, Optional, TypeVar
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, TypeVar
 
 from adt.errors import AdtError
 
@@ -67,9 +68,79 @@ def poll(
         pause = min(cap, pause * 1.5)
 
 
+def requests_failure(error: BaseException) -> Optional[Tuple[int, Optional[str]]]:
+    """What a failed call through a requests-based SDK (exoscale ...) was, for `retrying`: (status, its
+    Retry-After header) of an HTTP answer the error carries, (0, None) for a request that got no answer (refused,
+    reset, timed out), None for anything else."""
+    import requests
+
+    response: Any = getattr(error, "response", None)
+    if response is not None and getattr(response, "status_code", None):
+        return int(response.status_code), response.headers.get("Retry-After")
+    return (0, None) if isinstance(error, requests.RequestException) else None
+
+
+def retrying(
+    call: Callable[[], T],
+    failure: Callable[[BaseException], Optional[Tuple[int, Optional[str]]]] = requests_failure,
+    attempts: int = 6,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """call()'s answer, called again after a back-off while it fails for a reason worth a retry: `failure(error)`
+    gives (status, Retry-After) of an HTTP answer, retried for a status in RETRIED (a 429's Retry-After honoured),
+    (0, None) for no answer at all (retried), or None (raised at once). The last failure is raised as it is: the
+    caller makes its one line of it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return call()
+        except Exception as error:
+            seen = failure(error)
+            if seen is None or attempt == attempts or (seen[0] and seen[0] not in RETRIED):
+                raise
+            wait = retry_after(seen[1]) if seen[0] == 429 else None
+            sleep(wait if wait is not None else backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+def created_once(
+    post: Callable[[], T],
+    made: Callable[[], Optional[T]],
+    attempts: int = 6,
+    sleep: Callable[[float], None] = time.sleep,
+) -> T:
+    """post()'s answer: a create, which is not idempotent, retried without making a second. After a 5xx or a lost
+    answer (an ApiError with status 0) it may have been made all the same, so made() is asked before each retry
+    and what it finds is taken; a 429 was refused before anything was made and is simply retried; any other
+    ApiError, or the last, is raised."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return post()
+        except ApiError as error:
+            if attempt == attempts or not (error.status == 0 or error.status in RETRIED):
+                raise
+            if error.status != 429:
+                found = made()
+                if found is not None:
+                    return found
+        sleep(backoff(attempt))
+    raise AssertionError("unreachable")
+
+
+def planned(call: str) -> bool:
+    """In a dry run (adt.run.dry_running) a request that would change something is printed, `would call: <call>`,
+    and not sent: True; False else."""
+    from adt import run
+
+    if not run.dry_run():
+        return False
+    run.announce(call, kind="call")
+    return True
+
+
 class ApiClient:
     """JSON over HTTPS to one provider's API. `provider` names it in errors; `scopes` (path prefix -> the
-    token scope it needs) lets a 403 name the missing scope."""
+    token scope it needs) lets a 403 name the missing scope; `forbidden(method, path, error)`, when given, makes
+    the provider's own error of a 403 instead (scopes that depend on the method, say)."""
 
     def __init__(
         self,
@@ -80,6 +151,7 @@ class ApiClient:
         attempts: int = 6,
         scopes: Optional[Mapping[str, str]] = None,
         sleep: Callable[[float], None] = time.sleep,
+        forbidden: Optional[Callable[[str, str, ApiError], ApiError]] = None,
     ):
         import httpx
 
@@ -88,11 +160,16 @@ class ApiClient:
         self.attempts = attempts
         self.scopes = dict(scopes or {})
         self.sleep = sleep
+        self.forbidden = forbidden
         self.calls = 0
         self._http = httpx.Client(base_url=self.base_url, headers=dict(headers), timeout=timeout)
 
     def close(self) -> None:
         self._http.close()
+
+    def planned(self, method: str, path: str, note: str = "") -> bool:
+        """`planned` for `method path` of this API (and a note, in brackets)."""
+        return planned(f"{method} {self.base_url}{path}" + (f" ({note})" if note else ""))
 
     def scope(self, path: str) -> str:
         return next(
@@ -131,13 +208,13 @@ class ApiClient:
             if status in ok:
                 return None
             if status >= 400:
-                raise self.error(what, path, response)
+                raise self.error(what, path, response, method)
             if not response.content:
                 return None
             return response.json()
         raise AssertionError("unreachable")
 
-    def error(self, what: str, path: str, response) -> ApiError:
+    def error(self, what: str, path: str, response, method: str = "") -> ApiError:
         status = response.status_code
         try:
             body = response.json()
@@ -151,6 +228,8 @@ class ApiClient:
                 status,
                 body,
             )
+        if status == 403 and self.forbidden is not None:
+            return self.forbidden(method, path, ApiError(f"{what} answered 403", "", status, body))
         if status == 403:
             scope = self.scope(path)
             return ApiError(

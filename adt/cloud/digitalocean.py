@@ -20,7 +20,7 @@ from adt.cloud.base import BUILD_TAG_PREFIX, ROLE_TAG_PREFIX, CloudDriver, Image
 from adt.cloud.base import tags as build_tags
 from adt.cloud.userdata import cloud_config
 from adt.errors import AdtError
-from adt.httpapi import RETRIED, ApiClient, ApiError, backoff, poll
+from adt.httpapi import ApiClient, ApiError, created_once, paged, poll
 
 API_URL = "https://api.digitalocean.com/v2"
 PROVIDER = "DigitalOcean"
@@ -58,6 +58,11 @@ OUTBOUND = [  # a Cloud Firewall without outbound rules drops everything a machi
     {"protocol": "udp", "ports": "0", "destinations": {"addresses": ALL}},
     {"protocol": "icmp", "ports": "0", "destinations": {"addresses": ALL}},
 ]
+
+
+def has_next(answer: Mapping[str, Any], page: int) -> bool:
+    """Whether a listing's answer has a next page (links.pages.next)."""
+    return bool(((answer.get("links") or {}).get("pages") or {}).get("next"))
 
 
 def scope_of(method: str, path: str) -> str:
@@ -136,23 +141,15 @@ class DigitalOceanDriver(CloudDriver):
             raise AdtError(f"{PROVIDER}: the driver needs the build's identifier (BUILD_IDENTIFIER)")
         self.placement = placement
         headers = {"Authorization": f"Bearer {token}"}
-        self.api = ApiClient(PROVIDER, api_url or API_URL, headers)
-        self._once = ApiClient(PROVIDER, api_url or API_URL, headers, attempts=1)  # creates: retried by the driver
+        self.api = ApiClient(PROVIDER, api_url or API_URL, headers, forbidden=self._forbidden)
+        # creates: retried by the driver
+        self._once = ApiClient(PROVIDER, api_url or API_URL, headers, attempts=1, forbidden=self._forbidden)
         self.build_tag = f"{BUILD_TAG_PREFIX}{placement.build}"
         self._created: Dict[str, int] = {}  # machines this driver made: a listing may not show them yet
         self._keys: Dict[str, int] = {}
         self._vpc = ""
 
     # -- calls -------------------------------------------------------------------------------------------------------
-    def call(self, method: str, path: str, json: Any = None, params: Optional[Mapping[str, Any]] = None, ok=()):
-        """One API call; a 403 names the scope the token lacks."""
-        try:
-            return self.api.request(method, path, json=json, params=params, ok=ok)
-        except ApiError as error:
-            if error.status != 403:
-                raise
-            raise self._forbidden(method, path, error) from None
-
     @staticmethod
     def _forbidden(method: str, path: str, error: ApiError) -> ApiError:
         scope = scope_of(method, path)
@@ -167,14 +164,11 @@ class DigitalOceanDriver(CloudDriver):
 
     def listing(self, path: str, key: str, params: Optional[Mapping[str, Any]] = None) -> List[Dict[str, Any]]:
         """Every item of a paged listing: one call per page, following links.pages.next."""
-        found: List[Dict[str, Any]] = []
-        number = 1
-        while True:
-            answer = self.call("GET", path, params={**(params or {}), "per_page": PER_PAGE, "page": number}) or {}
-            found.extend(answer.get(key) or [])
-            if not ((answer.get("links") or {}).get("pages") or {}).get("next"):
-                return found
-            number += 1
+        return paged(
+            lambda page: self.api.request("GET", path, params={**(params or {}), "per_page": PER_PAGE, "page": page}),
+            key,
+            has_next,
+        )
 
     # -- machines ----------------------------------------------------------------------------------------------------
     def _droplets(self) -> List[Dict[str, Any]]:
@@ -211,7 +205,7 @@ class DigitalOceanDriver(CloudDriver):
         if found is None:
             body = {"name": f"adt-{self.placement.build}", "public_key": authorized_key.strip()}
             try:
-                found = self.call("POST", "/account/keys", json=body)["ssh_key"]
+                found = self.api.request("POST", "/account/keys", json=body)["ssh_key"]
             except ApiError as error:  # registered meanwhile (another create of the build)
                 if error.status != 422 or listed() is None:
                     raise
@@ -276,32 +270,21 @@ class DigitalOceanDriver(CloudDriver):
         """POST /droplets, retried here rather than blindly: a create whose answer was lost (a 5xx, a dropped
         connection) may have made the droplet, so before each retry the build's listing is asked for it, and a
         droplet found is adopted instead of making a second one."""
-        attempts = self.api.attempts
-        for attempt in range(1, attempts + 1):
-            try:
-                return int(self._create_call("POST", "/droplets", json=body)["droplet"]["id"])
-            except ApiError as error:
-                if attempt == attempts or not (error.status == 0 or error.status in RETRIED):
-                    raise
-                if error.status != 429:  # a 429 was refused before anything was made
-                    made = self._ids_of(name)
-                    if made:
-                        return made[0]
-            self.api.sleep(backoff(attempt))
-        raise AssertionError("unreachable")
+        return created_once(
+            lambda: int(self._create_call("POST", "/droplets", json=body)["droplet"]["id"]),
+            lambda: next(iter(self._ids_of(name)), None),
+            self.api.attempts,
+            self.api.sleep,
+        )
 
     def _create_call(self, method: str, path: str, json: Any) -> Any:
         try:
             return self._once.request(method, path, json=json)
-        except ApiError as error:
-            if error.status == 403:
-                raise self._forbidden(method, path, error) from None
-            raise
         finally:
             self.api.calls += 1
 
     def _running(self, droplet_id: int) -> Optional[Server]:
-        droplet = self.call("GET", f"/droplets/{droplet_id}")["droplet"]
+        droplet = self.api.request("GET", f"/droplets/{droplet_id}")["droplet"]
         if droplet["status"] in ("off", "archive"):
             raise AdtError(f"{PROVIDER} droplet {droplet['name']} is {droplet['status']} instead of starting")
         server = server_of(droplet)
@@ -318,31 +301,31 @@ class DigitalOceanDriver(CloudDriver):
 
     def _delete(self, droplet_id: int) -> None:
         try:
-            self.call("DELETE", f"/droplets/{droplet_id}", ok=(404,))
+            self.api.request("DELETE", f"/droplets/{droplet_id}", ok=(404,))
         except AdtError:
             pass
 
     def destroy_server(self, name: str) -> None:
         """Destroy this build's machine `name` and its firewall; one that is gone (or not the build's) is no error."""
         for droplet_id in self._ids_of(name):
-            self.call("DELETE", f"/droplets/{droplet_id}", ok=(404,))
+            self.api.request("DELETE", f"/droplets/{droplet_id}", ok=(404,))
             poll(functools.partial(self._gone, droplet_id), f"{PROVIDER} droplet {name} to be gone", 120)
         self._created.pop(name, None)
         firewall = self._firewall(name)
         if firewall is not None:
-            self.call("DELETE", f"/firewalls/{firewall['id']}", ok=(404,))
+            self.api.request("DELETE", f"/firewalls/{firewall['id']}", ok=(404,))
 
     def _gone(self, droplet_id: int) -> Optional[bool]:
-        return True if self.call("GET", f"/droplets/{droplet_id}", ok=(404,)) is None else None
+        return True if self.api.request("GET", f"/droplets/{droplet_id}", ok=(404,)) is None else None
 
     # -- snapshots ---------------------------------------------------------------------------------------------------
     def snapshot(self, name: str, label: str) -> str:
         droplet_id = self._id_of(name)
-        action = self.call("POST", f"/droplets/{droplet_id}/actions", json={"type": "snapshot", "name": label})
+        action = self.api.request("POST", f"/droplets/{droplet_id}/actions", json={"type": "snapshot", "name": label})
         action_id = action["action"]["id"]
 
         def done() -> Optional[bool]:
-            status = self.call("GET", f"/droplets/{droplet_id}/actions/{action_id}")["action"]["status"]
+            status = self.api.request("GET", f"/droplets/{droplet_id}/actions/{action_id}")["action"]["status"]
             if status == "errored":
                 raise AdtError(f"{PROVIDER} could not take the snapshot {label} of {name}", "try again")
             return True if status == "completed" else None
@@ -378,7 +361,7 @@ class DigitalOceanDriver(CloudDriver):
         return sorted(images, key=lambda i: (i.created, i.id))
 
     def delete_snapshot(self, image_id: str) -> None:
-        self.call("DELETE", f"/snapshots/{image_id}", ok=(404,))
+        self.api.request("DELETE", f"/snapshots/{image_id}", ok=(404,))
 
     # -- firewalls ---------------------------------------------------------------------------------------------------
     def _firewall(self, machine: str) -> Optional[Dict[str, Any]]:
@@ -397,8 +380,8 @@ class DigitalOceanDriver(CloudDriver):
             "tags": [],
         }
         if found is None:
-            return self.call("POST", "/firewalls", json=body)["firewall"]["id"]
-        return self.call("PUT", f"/firewalls/{found['id']}", json=body)["firewall"]["id"]
+            return self.api.request("POST", "/firewalls", json=body)["firewall"]["id"]
+        return self.api.request("PUT", f"/firewalls/{found['id']}", json=body)["firewall"]["id"]
 
     # -- the VPC -----------------------------------------------------------------------------------------------------
     def _find_vpc(self) -> Optional[Dict[str, Any]]:
@@ -421,7 +404,7 @@ class DigitalOceanDriver(CloudDriver):
                 "region": self.placement.region,
                 "description": f"adt build {self.placement.build}",
             }
-            found = self.call("POST", "/vpcs", json=body)["vpc"]
+            found = self.api.request("POST", "/vpcs", json=body)["vpc"]
         self._vpc = str(found["id"])
         return self._vpc
 
@@ -439,7 +422,7 @@ class DigitalOceanDriver(CloudDriver):
                 + ", ".join(sorted(m.get("name", "?") for m in members)),
                 "destroy those machines first",
             )
-        self.call("DELETE", f"/vpcs/{found['id']}", ok=(404,))
+        self.api.request("DELETE", f"/vpcs/{found['id']}", ok=(404,))
         self._vpc = ""
 
     # -- before a build ----------------------------------------------------------------------------------------------
@@ -450,7 +433,7 @@ class DigitalOceanDriver(CloudDriver):
 
         def read(path: str, params: Optional[Mapping[str, Any]] = None, ok=()) -> Any:
             try:
-                return self.call("GET", path, params=params, ok=ok)
+                return self.api.request("GET", path, params=params, ok=ok)
             except ApiError as error:
                 if error.status == 401:
                     raise

@@ -33,7 +33,7 @@ from adt.cloud.base import (
 )
 from adt.cloud.userdata import cloud_config
 from adt.errors import AdtError
-from adt.httpapi import RETRIED, ApiError, backoff, poll, retry_after
+from adt.httpapi import ApiError, poll, retrying
 
 PROVIDER = "exoscale"
 ATTEMPTS = 6
@@ -155,28 +155,22 @@ class ExoscaleDriver(CloudDriver):
         import requests
         from exoscale.api.exceptions import ExoscaleAPIException
 
-        what = operation.replace("_", "-")
-        for attempt in range(1, ATTEMPTS + 1):
+        def once() -> Any:
             self.calls += 1
-            try:
-                return getattr(self.client, operation)(**arguments)
-            except ExoscaleAPIException as error:
-                response = error.response
-                status = response.status_code if response is not None else 0
-                if status in RETRIED and attempt < ATTEMPTS:
-                    wait = retry_after(response.headers.get("Retry-After")) if status == 429 else None
-                    self.sleep(wait if wait is not None else backoff(attempt))
-                    continue
-                if status in ok:
-                    return None
-                raise self._error(what, status, response) from None
-            except requests.RequestException as error:
-                if attempt == ATTEMPTS:
-                    raise ApiError(
-                        f"{PROVIDER}: {what} failed: {type(error).__name__}", "is Exoscale's API reachable?"
-                    ) from None
-                self.sleep(backoff(attempt))
-        raise AssertionError("unreachable")
+            return getattr(self.client, operation)(**arguments)
+
+        what = operation.replace("_", "-")
+        try:
+            return retrying(once, attempts=ATTEMPTS, sleep=self.sleep)
+        except ExoscaleAPIException as error:
+            status = error.response.status_code if error.response is not None else 0
+            if status in ok:
+                return None
+            raise self._error(what, status, error.response) from None
+        except requests.RequestException as error:
+            raise ApiError(
+                f"{PROVIDER}: {what} failed: {type(error).__name__}", "is Exoscale's API reachable?"
+            ) from None
 
     @staticmethod
     def _error(what: str, status: int, response) -> ApiError:

@@ -27,7 +27,7 @@ from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Seque
 
 from adt.cloud.base import ROLE_TAG_PREFIX, CloudDriver, Image, Placement, Server, UserData, role_of, tags
 from adt.errors import AdtError
-from adt.httpapi import ApiError, backoff, poll, retry_after
+from adt.httpapi import ApiError, backoff, planned, poll, retry_after
 
 API_URL = "https://api.linode.com/v4"
 PAGE_SIZE = 500  # Linode's largest page
@@ -203,12 +203,8 @@ class LinodeDriver(CloudDriver):
 
     def _planned(self, call: str) -> bool:
         """In a dry run, a call that would change something is printed (and not made): True."""
-        from adt import run
-
-        if not run.dry_run():
-            return False
-        run.announce(f"{call.split(' ', 1)[0]} {self.client.base_url}{call.split(' ', 1)[1]}", "call")
-        return True
+        method, path = call.split(" ", 1)
+        return planned(f"{method} {self.client.base_url}{path}")
 
     def _list(self, path: str, filters: Any = None) -> Iterator[Dict[str, Any]]:
         return pages(lambda p: self._call("GET", p, filters=filters), path)

@@ -21,7 +21,6 @@ import re
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from adt import run
 from adt.cloud.base import (
     BUILD_TAG_PREFIX,
     ROLE_TAG_PREFIX,
@@ -34,7 +33,7 @@ from adt.cloud.base import (
     tags,
 )
 from adt.errors import AdtError
-from adt.httpapi import ApiClient, ApiError, backoff, poll
+from adt.httpapi import ApiClient, ApiError, created_once, planned, poll
 
 API_URL = "https://api.vultr.com/v2"
 PER_PAGE = 500  # Vultr's largest page
@@ -113,8 +112,7 @@ class VultrDriver(CloudDriver):
     # -- helpers -----------------------------------------------------------------------------------
     def _change(self, method: str, path: str, json: Any = None, ok: tuple = ()) -> Any:
         """A request that changes something; in a dry run it is printed instead."""
-        if run.dry_run():
-            run.announce(f"{method} {self.client.base_url}{path}", kind="call")
+        if self.client.planned(method, path):
             return None
         return self.client.request(method, path, json=json, ok=ok)
 
@@ -192,8 +190,7 @@ class VultrDriver(CloudDriver):
         from adt.cloud.userdata import cloud_config
 
         role = role_of(name)
-        if run.dry_run():
-            run.announce(f"POST {self.client.base_url}/instances ({name}, {size}, {self.placement.region})", "call")
+        if self.client.planned("POST", "/instances", f"{name}, {size}, {self.placement.region}"):
             return Server(name, "", role, "", "", "planned")
         body: Dict[str, Any] = {
             "region": self.placement.region,
@@ -248,28 +245,26 @@ class VultrDriver(CloudDriver):
         answer the instance may have been made all the same, so the build's listing is read (tag and label)
         before the create is tried again, and an instance found there is taken instead of making a second. Only
         the id of the answer is kept: it also holds the root password."""
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
+
+        def post() -> str:
             try:
                 return self._create_client.request("POST", "/instances", json=body)["instance"]["id"]
             except ApiError as error:
-                if error.status == 403:
-                    raise ApiError(
-                        "vultr: the API key may not create instances (403 Forbidden): it needs the provisioning "
-                        "permission",
-                        "give the key's user the provisioning permission in Vultr's control panel (Users)",
-                        403,
-                    ) from None
-                if error.status not in (0, 429, 500, 502, 503, 504) or attempt == CREATE_ATTEMPTS:
+                if error.status != 403:
                     raise
-                if error.status != 429:  # refused for the rate: nothing was made
-                    try:
-                        made = self._instances(name)
-                    except AdtError:
-                        made = []
-                    if made:
-                        return made[0]["id"]
-                self.client.sleep(backoff(attempt))
-        raise AssertionError("unreachable")
+                raise ApiError(
+                    "vultr: the API key may not create instances (403 Forbidden): it needs the provisioning permission",
+                    "give the key's user the provisioning permission in Vultr's control panel (Users)",
+                    403,
+                ) from None
+
+        def made() -> Optional[str]:
+            try:
+                return next((i["id"] for i in self._instances(name)), None)
+            except AdtError:
+                return None
+
+        return created_once(post, made, CREATE_ATTEMPTS, self.client.sleep)
 
     def _sweep(self, name: str, instance_id: str) -> str:
         """Destroy what a failed create of `name` left (found by the build's tag and its label, and the id the
@@ -312,8 +307,7 @@ class VultrDriver(CloudDriver):
     def snapshot(self, name: str, label: str) -> str:
         instance = self._instance(name)
         description = label if label == name else f"{label} <{name}>"
-        if run.dry_run():
-            run.announce(f"POST {self.client.base_url}/snapshots ({name}: {description})", "call")
+        if self.client.planned("POST", "/snapshots", f"{name}: {description}"):
             return ""
         answer = self.client.request(
             "POST", "/snapshots", json={"instance_id": instance["id"], "description": description}
@@ -350,8 +344,7 @@ class VultrDriver(CloudDriver):
         return sorted(found, key=lambda i: i.created)
 
     def delete_snapshot(self, image_id: str) -> None:
-        if run.dry_run():
-            run.announce(f"DELETE {self.client.base_url}/snapshots/{image_id}", "call")
+        if self.client.planned("DELETE", f"/snapshots/{image_id}"):
             return
         try:
             self.client.request("DELETE", f"/snapshots/{image_id}")
@@ -376,10 +369,7 @@ class VultrDriver(CloudDriver):
         instance = self._instance(name)
         wanted = {rule_key(rule): rule for rule in rules}
         group = self._firewall_group(name)
-        if run.dry_run():
-            run.announce(
-                f"the firewall group adt-{name} with exactly {len(wanted)} inbound rules, attached to {name}", "call"
-            )
+        if planned(f"the firewall group adt-{name} with exactly {len(wanted)} inbound rules, attached to {name}"):
             return group["id"] if group else f"adt-{name}"
         if group is None:
             group = self.client.request("POST", "/firewalls", json={"description": f"adt-{name}"})["firewall_group"]
@@ -414,8 +404,7 @@ class VultrDriver(CloudDriver):
             return self._vpc_id
         found = self._find_vpc()
         if not found:
-            if run.dry_run():
-                run.announce(f"POST {self.client.base_url}/vpcs ({self.vpc_name} in {self.placement.region})", "call")
+            if self.client.planned("POST", "/vpcs", f"{self.vpc_name} in {self.placement.region}"):
                 return ""
             answer = self.client.request(
                 "POST", "/vpcs", json={"region": self.placement.region, "description": self.vpc_name}
@@ -428,8 +417,7 @@ class VultrDriver(CloudDriver):
         vpc_id = self._vpc_id or self._find_vpc()
         if not vpc_id:
             return
-        if run.dry_run():
-            run.announce(f"DELETE {self.client.base_url}/vpcs/{vpc_id} ({self.vpc_name})", "call")
+        if self.client.planned("DELETE", f"/vpcs/{vpc_id}", self.vpc_name):
             return
         try:
             self.client.request("DELETE", f"/vpcs/{vpc_id}", ok=(404,))

@@ -16,10 +16,9 @@ import ipaddress
 import json
 from typing import Any, Dict, List, Mapping, Tuple
 
-from adt import run
 from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
 from adt.errors import AdtError
-from adt.httpapi import ApiClient, ApiError
+from adt.httpapi import ApiClient, ApiError, planned
 
 API_URL = "https://api.cloudflare.com/client/v4"
 PER_PAGE = 100
@@ -201,8 +200,7 @@ class CloudflareDns(DnsProvider):
             return False
         body = record_body(websiteurl, ip, ttl, self.proxied)
         path = f"/zones/{zone}/dns_records"
-        if run.dry_run():
-            run.announce(f"POST {self.api_url}{path} {json.dumps(body)}", kind="call")
+        if planned(f"POST {self.api_url}{path} {json.dumps(body)}"):
             return True
         try:
             self.client.request("POST", path, json=body)
@@ -219,8 +217,7 @@ class CloudflareDns(DnsProvider):
             if record.get("content") != ip:
                 continue
             path = f"/zones/{zone}/dns_records/{record['id']}"
-            if run.dry_run():
-                run.announce(f"DELETE {self.api_url}{path}", kind="call")
+            if planned(f"DELETE {self.api_url}{path}"):
                 changed = True
                 continue
             gone = self._call(

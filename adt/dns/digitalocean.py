@@ -4,11 +4,11 @@ is its A records of WEBSITEURL. The token is DNS_SECURITY_KEY (DNSSECURITYKEY), 
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping
 
 from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting
 from adt.errors import AdtError
-from adt.httpapi import ApiClient, ApiError
+from adt.httpapi import ApiClient, ApiError, paged
 
 API_URL = "https://api.digitalocean.com/v2"
 PROVIDER = "DigitalOcean DNS"
@@ -23,6 +23,17 @@ def relative(websiteurl: str, zone: str) -> str:
     return "@" if name == zone else name[: -len(zone) - 1]
 
 
+def forbidden(method: str, path: str, error: ApiError) -> ApiError:
+    """A 403, naming the domain scope the token lacks."""
+    scope = SCOPES.get(method, "domain:read")
+    return ApiError(
+        f"{PROVIDER}: the token may not {method} {path} (403 Forbidden): it needs the {scope} scope",
+        f"give the DNS token {scope} in the DigitalOcean control panel, API > Tokens",
+        403,
+        error.body,
+    )
+
+
 class DigitalOceanDns(DnsProvider):
     choice = "digitalocean"
 
@@ -33,30 +44,15 @@ class DigitalOceanDns(DnsProvider):
                 "DNS_CHOICE is digitalocean but no DNS_SECURITY_KEY (DNSSECURITYKEY) is set",
                 "put a DigitalOcean access token with the domain scopes in DNS_SECURITY_KEY",
             )
-        self.api = ApiClient(PROVIDER, api_url or API_URL, {"Authorization": f"Bearer {token}"})
+        self.api = ApiClient(PROVIDER, api_url or API_URL, {"Authorization": f"Bearer {token}"}, forbidden=forbidden)
         self._zones: Dict[str, str] = {}  # zones found (a zone once there stays: one call fewer per change)
-
-    def call(self, method: str, path: str, json: Any = None, params: Optional[Mapping[str, Any]] = None, ok=()):
-        """One API call; a 403 names the domain scope the token lacks."""
-        try:
-            return self.api.request(method, path, json=json, params=params, ok=ok)
-        except ApiError as error:
-            if error.status != 403:
-                raise
-            scope = SCOPES.get(method, "domain:read")
-            raise ApiError(
-                f"{PROVIDER}: the token may not {method} {path} (403 Forbidden): it needs the {scope} scope",
-                f"give the DNS token {scope} in the DigitalOcean control panel, API > Tokens",
-                403,
-                error.body,
-            ) from None
 
     def find_zone(self, zone: str) -> str:
         zone = zone.strip().rstrip(".")
         if not re.fullmatch(r"[A-Za-z0-9.-]+", zone):
             return ""
         if zone not in self._zones:
-            found = self.call("GET", f"/domains/{zone}", ok=(404,))
+            found = self.api.request("GET", f"/domains/{zone}", ok=(404,))
             if not found:
                 return ""
             self._zones[zone] = str(found["domain"]["name"])
@@ -66,24 +62,27 @@ class DigitalOceanDns(DnsProvider):
         zone = self.zone_id(websiteurl)
         name = relative(websiteurl, zone)
         fqdn = websiteurl.strip().rstrip(".")
-        found: List[Record] = []
-        number = 1
-        while True:
-            params = {"type": "A", "name": fqdn, "per_page": PER_PAGE, "page": number}
-            answer = self.call("GET", f"/domains/{zone}/records", params=params) or {}
-            for record in answer.get("domain_records") or []:
-                if record.get("type") == "A" and record.get("name") == name:
-                    found.append(Record(str(record["id"]), fqdn, record["data"], int(record.get("ttl") or 0)))
-            if not ((answer.get("links") or {}).get("pages") or {}).get("next"):
-                return found
-            number += 1
+        listed = paged(
+            lambda page: self.api.request(
+                "GET",
+                f"/domains/{zone}/records",
+                params={"type": "A", "name": fqdn, "per_page": PER_PAGE, "page": page},
+            ),
+            "domain_records",
+            lambda answer, _: bool(((answer.get("links") or {}).get("pages") or {}).get("next")),
+        )
+        return [
+            Record(str(r["id"]), fqdn, r["data"], int(r.get("ttl") or 0))
+            for r in listed
+            if r.get("type") == "A" and r.get("name") == name
+        ]
 
     def add(self, websiteurl: str, ip: str, ttl: int = DEFAULT_TTL) -> bool:
         if ip in self.ips(websiteurl):
             return False
         zone = self.zone_id(websiteurl)
         body = {"type": "A", "name": relative(websiteurl, zone), "data": ip, "ttl": max(MIN_TTL, int(ttl))}
-        self.call("POST", f"/domains/{zone}/records", json=body)
+        self.api.request("POST", f"/domains/{zone}/records", json=body)
         return True
 
     def delete(self, websiteurl: str, ip: str) -> bool:
@@ -91,5 +90,5 @@ class DigitalOceanDns(DnsProvider):
         if record_id is None:
             return False
         zone = self.zone_id(websiteurl)
-        self.call("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
+        self.api.request("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
         return True

@@ -13,7 +13,7 @@ from typing import Any, Callable, List, Mapping, Optional
 
 from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
 from adt.errors import AdtError
-from adt.httpapi import RETRIED, ApiError, backoff, poll, retry_after
+from adt.httpapi import ApiError, poll, retrying
 
 PROVIDER = "exoscale"
 ATTEMPTS = 6
@@ -47,24 +47,18 @@ class ExoscaleDns(DnsProvider):
         import requests
         from exoscale.api.exceptions import ExoscaleAPIException
 
-        what = operation.replace("_", "-")
-        for attempt in range(1, ATTEMPTS + 1):
+        def once() -> Any:
             self.calls += 1
-            try:
-                return getattr(self.client, operation)(**arguments)
-            except ExoscaleAPIException as error:
-                response = error.response
-                status = response.status_code if response is not None else 0
-                if status in RETRIED and attempt < ATTEMPTS:
-                    wait = retry_after(response.headers.get("Retry-After")) if status == 429 else None
-                    self.sleep(wait if wait is not None else backoff(attempt))
-                    continue
-                raise _error(what, status, response) from None
-            except requests.RequestException as error:
-                if attempt == ATTEMPTS:
-                    raise ApiError(f"{PROVIDER} DNS: {what} failed: {type(error).__name__}", "") from None
-                self.sleep(backoff(attempt))
-        raise AssertionError("unreachable")
+            return getattr(self.client, operation)(**arguments)
+
+        what = operation.replace("_", "-")
+        try:
+            return retrying(once, attempts=ATTEMPTS, sleep=self.sleep)
+        except ExoscaleAPIException as error:
+            status = error.response.status_code if error.response is not None else 0
+            raise _error(what, status, error.response) from None
+        except requests.RequestException as error:
+            raise ApiError(f"{PROVIDER} DNS: {what} failed: {type(error).__name__}", "") from None
 
     def _done(self, operation: dict, what: str) -> None:
         current = dict(operation or {})

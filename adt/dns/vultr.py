@@ -7,7 +7,6 @@ from __future__ import annotations
 import ipaddress
 from typing import Any, Dict, List, Mapping
 
-from adt import run
 from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting
 from adt.errors import AdtError
 
@@ -70,8 +69,7 @@ class VultrDns(DnsProvider):
         zone, relative, mine = self._mine(websiteurl)
         if any(r.get("data") == ip for r in mine):
             return False
-        if run.dry_run():
-            run.announce(f"POST {self.client.base_url}/domains/{zone}/records (A {relative or '@'} {ip})", "call")
+        if self.client.planned("POST", f"/domains/{zone}/records", f"A {relative or '@'} {ip}"):
             return True
         body = {"name": relative, "type": "A", "data": ip, "ttl": int(ttl)}
         self.client.request("POST", f"/domains/{zone}/records", json=body)
@@ -82,8 +80,7 @@ class VultrDns(DnsProvider):
         zone, _, mine = self._mine(websiteurl)
         doomed = [r["id"] for r in mine if r.get("data") == ip]
         for record_id in doomed:
-            if run.dry_run():
-                run.announce(f"DELETE {self.client.base_url}/domains/{zone}/records/{record_id} ({ip})", "call")
+            if self.client.planned("DELETE", f"/domains/{zone}/records/{record_id}", ip):
                 continue
             self.client.request("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
         return bool(doomed)

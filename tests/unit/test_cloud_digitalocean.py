@@ -346,3 +346,21 @@ def test_listings_page_and_meta_follow_the_spec(fake):
     assert "page=2" in answer["links"]["pages"]["next"]
     last = driver.api.request("GET", "/droplets", params={"tag_name": "adt-build-t1", "per_page": 2, "page": 2})
     assert len(last["droplets"]) == 1 and "next" not in last["links"]["pages"]
+
+
+def test_an_unreachable_api_is_one_line_with_no_token_and_no_query():
+    import socket
+
+    from adt.httpapi import ApiClient, ApiError
+
+    with socket.socket() as closed:  # a port nothing listens on
+        closed.bind(("127.0.0.1", 0))
+        url = f"http://127.0.0.1:{closed.getsockname()[1]}/v2"
+    client = ApiClient("DigitalOcean", url, {"Authorization": "Bearer dop_v1_SECRET"}, attempts=2, sleep=lambda _: None)
+    one_line = r"^DigitalOcean: GET /droplets failed: ConnectError \(is the provider.s API reachable\?\)$"
+    with pytest.raises(ApiError, match=one_line) as failed:
+        client.request("GET", "/droplets", params={"tag_name": "sig-SECRET"})
+    error = failed.value
+    shown = f"{error} {error.hint} {error!r} {error.__cause__!r}"
+    assert "SECRET" not in shown and error.__suppress_context__
+    assert client.calls == 2

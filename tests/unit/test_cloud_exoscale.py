@@ -275,3 +275,37 @@ def test_dns_credentials_are_key_colon_secret_and_a_wrong_one_is_named(fake):
     ok = ExoscaleDns({"DNSSECURITYKEY": f"{fake.key}:{fake.secret}"}, fake.url)
     assert ok.find_zone("nowhere.example") == ""
     assert ok.calls == 3  # a 429 and a 500, retried
+
+
+def test_retrying_backs_off_on_what_is_worth_a_retry_and_raises_the_rest_as_it_is():
+    from adt.httpapi import retrying
+
+    class Answer:
+        def __init__(self, status, retry_after=None):
+            self.status_code, self.headers = status, ({"Retry-After": retry_after} if retry_after else {})
+
+    def failing(*errors):
+        left = list(errors)
+
+        def call():
+            if left:
+                raise left.pop(0)
+            return "done"
+
+        return call
+
+    pauses = []
+    too_many = requests.HTTPError(response=Answer(429, "2"))
+    lost = requests.ConnectionError("reset")
+    busy = requests.HTTPError(response=Answer(503))
+    assert retrying(failing(too_many, lost, busy), sleep=pauses.append) == "done"
+    assert pauses[0] == 2.0 and len(pauses) == 3  # Retry-After honoured, the others backed off
+    refused = requests.HTTPError(response=Answer(403))
+    with pytest.raises(requests.HTTPError) as raised:  # not worth a retry: at once, as it is
+        retrying(failing(refused), sleep=pauses.append)
+    assert raised.value is refused and len(pauses) == 3
+    with pytest.raises(requests.ConnectionError):  # the last attempt's failure
+        retrying(failing(*[requests.ConnectionError("reset")] * 3), attempts=3, sleep=pauses.append)
+    with pytest.raises(ValueError):  # no HTTP failure at all
+        retrying(failing(ValueError("a bug")), sleep=pauses.append)
+    assert len(pauses) == 5
