@@ -318,6 +318,31 @@ def create(ctx, words, cloudhost, build_identifier, home_dir, dry_run):
             click.echo(f"{server.name} {server.public_ip} {server.private_ip}")
 
 
+@cloud.command()
+@build_options
+@click.option("--dry-run", is_flag=True, help=DRY_RUN_HELP)
+@click.pass_context
+def adopt(ctx, cloudhost, build_identifier, home_dir, dry_run):
+    """Take the original toolkit's machines of the build in: tag them as adt tags its own, and print each name
+    adopted (or "nothing to adopt").
+
+    adt finds a build's machines by its tag (Exoscale: its label) adt-build-<BUILD_IDENTIFIER>, set when it makes
+    them; the original toolkit tags nothing and finds its machines by name. In a fleet that mixes machines the
+    original made with adt's, adt does not see the original's (listings, the autoscaler, destroy) until they are
+    adopted: every machine without a build tag whose name carries the build's mark -<REGION>-<BUILD_IDENTIFIER>-
+    (ws-..., db-..., ...-as-...) gets the build's tag and its role's. Machines of other builds or with other names
+    are not touched; running it again adopts nothing. With --dry-run the calls are printed, nothing is changed."""
+    from adt.run import dry_running
+
+    where = _where(ctx, cloudhost, build_identifier, home_dir)
+    with dry_running(dry_run):
+        names = where.driver.adopt()
+    for name in names:
+        click.echo(f"would adopt {name}" if dry_run else name)
+    if not names:
+        click.echo("nothing to adopt")
+
+
 @cloud.command("os-image", cls=WordsCommand)
 @click.argument("words", nargs=-1, metavar="[CLOUDHOST BUILDOS BUILDOS_VERSION]")
 @build_options

@@ -186,6 +186,12 @@ class CloudDriver(ABC):
         """Remove the build's VPC when no machine uses it (with force: even then, when the provider allows)."""
         raise NotImplementedError(f"the {self.name} cloud host has no private networks yet")
 
+    def adopt(self) -> List[str]:
+        """Tag this build's machines that the original toolkit made (no build tag, a name carrying the build's
+        mark `-<region>-<build>-`) with tags(build, role_of(name)); the names adopted. Local machines have no
+        tags: nothing to adopt."""
+        return []
+
     def problems(self, sizes: Sequence[str] = ()) -> List[str]:
         """Everything that would stop a build before anything is made, all at once (adt doctor): the
         credentials and their scopes, the region, the sizes and the image, quotas. [] when none."""

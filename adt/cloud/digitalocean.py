@@ -50,6 +50,8 @@ SCOPES = (
     ("GET", r"/vpcs(/[^/]+(/members)?)?", "vpc:read"),
     ("POST", r"/vpcs", "vpc:create"),
     ("DELETE", r"/vpcs/[^/]+", "vpc:delete"),
+    ("GET", r"/tags(/[^/]+)?", "tag:read"),
+    ("POST", r"/tags(/[^/]+/resources)?", "tag:create"),
 )
 STATUS = {"active": "running", "off": "stopped", "archive": "stopped", "new": "pending"}
 ALL = ["0.0.0.0/0", "::/0"]
@@ -317,6 +319,28 @@ class DigitalOceanDriver(CloudDriver):
 
     def _gone(self, droplet_id: int) -> Optional[bool]:
         return True if self.api.request("GET", f"/droplets/{droplet_id}", ok=(404,)) is None else None
+
+    def adopt(self) -> List[str]:
+        """Tag the droplets the original toolkit made for this build (no build tag, the build's mark
+        `-<region>-<build>-` in the name) with the build's and their role's tags; the names adopted."""
+        mark = f"-{self.placement.region}-{self.placement.build}-"
+        found = [
+            d
+            for d in self.listing("/droplets", "droplets")
+            if mark in d["name"] and not any(t.startswith(BUILD_TAG_PREFIX) for t in d.get("tags") or [])
+        ]
+        by_tag: Dict[str, List[Dict[str, Any]]] = {}
+        for droplet in found:
+            for tag in build_tags(self.placement.build, role_of(droplet["name"])):
+                by_tag.setdefault(tag, []).append(droplet)
+        for tag, droplets in by_tag.items():
+            if self.api.planned("POST", f"/tags/{tag}/resources", ", ".join(d["name"] for d in droplets)):
+                continue
+            if self.api.request("GET", f"/tags/{tag}", ok=(404,)) is None:
+                self.api.request("POST", "/tags", json={"name": tag})
+            resources = [{"resource_id": str(d["id"]), "resource_type": "droplet"} for d in droplets]
+            self.api.request("POST", f"/tags/{tag}/resources", json={"resources": resources})
+        return sorted(d["name"] for d in found)
 
     # -- snapshots ---------------------------------------------------------------------------------------------------
     def snapshot(self, name: str, label: str) -> str:

@@ -33,7 +33,7 @@ from adt.cloud.base import (
 )
 from adt.cloud.userdata import cloud_config
 from adt.errors import AdtError
-from adt.httpapi import ApiError, poll, retrying
+from adt.httpapi import ApiError, planned, poll, retrying
 
 PROVIDER = "exoscale"
 ATTEMPTS = 6
@@ -369,6 +369,25 @@ class ExoscaleDriver(CloudDriver):
         }:
             self._learn_leases(network_id)
         return sorted((self._server(i) for i in found), key=lambda s: s.name)
+
+    def adopt(self) -> List[str]:
+        """Label the instances the original toolkit made for this build (no build label, the build's mark
+        `-<region>-<build>-` in the name) with the build's and their role's labels, keeping their other labels;
+        the names adopted."""
+        mark = f"-{self.placement.region}-{self.placement.build}-"
+        adopted = []
+        for instance in (self._call("list_instances") or {}).get("instances") or []:
+            name, held = instance.get("name", ""), dict(instance.get("labels") or {})
+            if mark not in name or BUILD_LABEL in held:
+                continue
+            wanted = {**held, **labels(self.placement.build, role_of(name))}
+            shown = ", ".join(f"{k}={v}" for k, v in sorted(wanted.items()))
+            if not planned(f"PUT {self.client.endpoint}/instance/{instance['id']} ({name}: labels {shown})"):
+                operation = self._call("update_instance", id=instance["id"], labels=wanted)
+                if operation:
+                    self._done(operation, f"update-instance {name}")
+            adopted.append(name)
+        return sorted(adopted)
 
     def destroy_server(self, name: str) -> None:
         instance = self._instance(name)

@@ -25,7 +25,17 @@ import secrets
 import time
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
-from adt.cloud.base import ROLE_TAG_PREFIX, CloudDriver, Image, Placement, Server, UserData, role_of, tags
+from adt.cloud.base import (
+    BUILD_TAG_PREFIX,
+    ROLE_TAG_PREFIX,
+    CloudDriver,
+    Image,
+    Placement,
+    Server,
+    UserData,
+    role_of,
+    tags,
+)
 from adt.errors import AdtError
 from adt.httpapi import ApiError, backoff, planned, poll, retry_after
 
@@ -335,6 +345,22 @@ class LinodeDriver(CloudDriver):
             if vpc is not None:  # Linode lists a machine's VPC address apart: one more call for what is new
                 self._private.update({ip["linode_id"]: ip["address"] for ip in self._list(f"/vpcs/{vpc[0]}/ips")})
         return [self._server(i, self._private.get(i["id"], "")) for i in sorted(instances, key=lambda i: i["label"])]
+
+    def adopt(self) -> List[str]:
+        """Tag the Linodes the original toolkit made for this build (no build tag, the build's mark
+        `-<region>-<build>-` in the label) with the build's and their role's tags, keeping their other tags; the
+        names adopted."""
+        mark = f"-{self.placement.region}-{self.placement.build}-"
+        adopted = []
+        for instance in list(self._list("/linode/instances")):
+            label, held = instance.get("label", ""), list(instance.get("tags") or [])
+            if mark not in label or any(t.startswith(BUILD_TAG_PREFIX) for t in held):
+                continue
+            wanted = sorted({*held, *tags(self.placement.build, role_of(label))})
+            if not self._planned(f"PUT /linode/instances/{instance['id']} ({label}: tags {', '.join(wanted)})"):
+                self._call("PUT", f"/linode/instances/{instance['id']}", {"tags": wanted})
+            adopted.append(label)
+        return sorted(adopted)
 
     def destroy_server(self, name: str) -> None:
         """Destroy the build's machine `name` (only one carrying the build's tag); one that is gone already, or

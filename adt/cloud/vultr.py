@@ -163,6 +163,21 @@ class VultrDriver(CloudDriver):
     def list_servers(self, pattern: str = "") -> List[Server]:
         return [self._server(i) for i in self._instances() if pattern in i.get("label", "")]
 
+    def adopt(self) -> List[str]:
+        """Tag the instances the original toolkit made for this build (no build tag, the build's mark
+        `-<region>-<build>-` in the label) with the build's and their role's tags, keeping their other tags; the
+        names adopted."""
+        mark = f"-{self.placement.region}-{self.placement.build}-"
+        adopted = []
+        for instance in pages(self.client, "/instances", "instances"):
+            label, held = instance.get("label", ""), list(instance.get("tags") or [])
+            if mark not in label or any(t.startswith(BUILD_TAG_PREFIX) for t in held):
+                continue
+            wanted = held + [t for t in tags(self.placement.build, role_of(label)) if t not in held]
+            self._change("PATCH", f"/instances/{instance['id']}", json={"tags": wanted})
+            adopted.append(label)
+        return sorted(adopted)
+
     def _ssh_key(self, authorized_key: str) -> str:
         """The id of the build's key at Vultr, registered once (by name adt-<build>), found by its content."""
         if self._key_id:

@@ -280,3 +280,30 @@ def test_problems_are_none_for_a_good_setup_and_all_named_for_a_bad_one(provider
     assert len(found) >= 3, found
     for word in ("nowhere-9", "no-such-size", "no-such-image"):
         assert word in text, (word, found)
+
+
+def test_the_original_toolkits_machines_of_the_build_are_adopted_once(provider):
+    """A fleet that mixes the original's machines (untagged, found by name) with adt's: adopt() tags this build's
+    (the mark -<region>-<build>- in the name) and nothing else, once."""
+    region = provider.region
+    ours = [f"ws-{region}-t1-1-orig01", f"db-{region}-t1-orig02"]
+    others = [f"ws-{region}-t9-1-orig03", "mailhost-orig04"]
+    for name in ours + others:
+        provider.fake.add_untagged(name)
+    assert provider.driver.list_servers() == []
+    from adt.run import dry_running
+
+    with dry_running(True):  # a dry run names them and changes nothing
+        assert provider.driver.adopt() == sorted(ours)
+    assert provider.driver.list_servers() == []
+    assert provider.driver.adopt() == sorted(ours)
+    listed = {s.name: s.role for s in provider.driver.list_servers()}
+    assert listed == {ours[0]: "webserver", ours[1]: "database"}
+    provider.driver.destroy_server(ours[0])
+    assert ours[0] not in provider.fake.servers()
+    assert provider.driver.adopt() == []
+    assert [s.name for s in provider.driver.list_servers()] == [ours[1]]
+    assert set(others) <= set(provider.fake.servers())
+    other_build = provider_driver(provider.name, provider.fake, build="t9")
+    assert other_build.list_servers() == [], "the other build's machine was left untagged"
+    provider.driver.destroy_server(ours[1])

@@ -118,6 +118,7 @@ class DigitalOceanFake(FakeProvider):
         self.domains: Dict[str, Dict[str, Any]] = {}
         self.received: Dict[str, str] = {}  # droplet name -> the user data it was created with
         self.destroyed: List[str] = []
+        self.tags: Set[str] = set()  # the account's tags (made by POST /tags, or by a create that names them)
 
     # -- what tests read -------------------------------------------------------------------------------------------
     @property
@@ -146,6 +147,19 @@ class DigitalOceanFake(FakeProvider):
                         for address in rule["sources"].get("addresses", []):
                             found.add((rule["protocol"], port, address))
             return found
+
+    def add_untagged(self, name: str) -> None:
+        """A running droplet named `name` with no tags, as the original toolkit (doctl) makes them; no backing."""
+        with self.lock:
+            droplet_id = next(self._ids)
+            vpc = self._default_vpc(self.default_region)
+            self.droplets[droplet_id] = {
+                "id": droplet_id, "name": name, "region": self.default_region, "size": self.default_size,
+                "image": self._distribution(self.default_image), "tags": [], "vpc_uuid": vpc["id"], "user_data": "",
+                "ssh_keys": [], "created": self.now() - 3600, "status": "active",
+                "public_ip": f"203.0.113.{droplet_id % 250 + 2}", "private_ip": f"10.250.0.{droplet_id % 250 + 2}",
+                "snapshot_ids": [],
+            }  # fmt: skip
 
     def add_domain(self, name: str, ttl: int = 1800) -> None:
         with self.lock:
@@ -439,6 +453,7 @@ class DigitalOceanFake(FakeProvider):
                    "ssh_keys": list(body.get("ssh_keys") or []), "created": self.now(), "status": "new",
                    "public_ip": f"203.0.113.{droplet_id % 250 + 2}", "private_ip": private, "snapshot_ids": []}
         self.droplets[droplet_id] = droplet
+        self.tags.update(droplet["tags"])  # DigitalOcean makes the tags a create names
         self.received[droplet["name"]] = droplet["user_data"]
         if self.backing is not None:
             threading.Thread(target=self._back, args=(droplet,), daemon=True).start()
@@ -496,6 +511,40 @@ class DigitalOceanFake(FakeProvider):
                 "completed_at": stamp(action["completed"]) if action["completed"] else None,
                 "resource_id": action["resource_id"], "resource_type": "droplet",
                 "region": self._region(action["region"]), "region_slug": action["region"]}
+
+    # -- tags ----------------------------------------------------------------------------------------------------
+    def _tag(self, name: str) -> Dict[str, Any]:
+        count = sum(1 for d in self.droplets.values() if name in d["tags"])
+        return {"name": name, "resources": {"count": count, "droplets": {"count": count}}}
+
+    @route("GET", "/tags/{tag_id}")
+    def get_tag(self, request, tag_id):
+        if tag_id not in self.tags:
+            raise HttpError(404, "The resource you requested could not be found.")
+        return 200, {"tag": self._tag(tag_id)}
+
+    @route("POST", "/tags")
+    def create_tag(self, request):
+        name = self.body(request)["name"]
+        if not re.fullmatch(r"[a-zA-Z0-9_:-]{1,255}", name):
+            raise HttpError(422, "Name may contain letters, numbers, colons, dashes, and underscores")
+        self.tags.add(name)
+        return 201, {"tag": self._tag(name)}
+
+    @route("POST", "/tags/{tag_id}/resources")
+    def tag_resources(self, request, tag_id):
+        if tag_id not in self.tags:
+            raise HttpError(404, "The resource you requested could not be found.")
+        resources = self.body(request)["resources"]
+        for resource in resources:  # every resource is checked before any is tagged
+            if resource.get("resource_type") != "droplet":
+                raise HttpError(422, f"this fake tags droplets only, not {resource.get('resource_type')}")
+            self._droplet_by_id(str(resource.get("resource_id", "")))
+        for resource in resources:
+            droplet = self.droplets[int(resource["resource_id"])]
+            if tag_id not in droplet["tags"]:
+                droplet["tags"].append(tag_id)
+        return 204, None
 
     # -- firewalls -----------------------------------------------------------------------------------------------
     def _firewall_body(self, body: Dict[str, Any], firewall: Dict[str, Any]) -> Dict[str, Any]:

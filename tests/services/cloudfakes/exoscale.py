@@ -152,6 +152,20 @@ class ExoscaleFake(FakeProvider):
             self._settle()
             return sorted(i["name"] for i in self.instances.values() if "deleting" not in i)
 
+    def add_untagged(self, name: str) -> None:
+        """A running instance named `name` with no labels, as the original toolkit (exo) makes them; no backing."""
+        with self.lock:
+            self._public_ip += 1
+            id = str(uuid.uuid4())
+            self.instances[id] = {
+                "id": id, "name": name, "state": "running", "created": self.now() - 3600, "labels": {},
+                "type": stable_id("standard.small"), "template": stable_id(self.default_image), "disk-size": 50,
+                "ssh-keys": [], "user-data": "", "private-networks": [], "security-groups": [],
+                "mac": "06:00:01:%02x:%02x:%02x" % (self._public_ip // 65536 % 256, self._public_ip // 256 % 256,
+                                                      self._public_ip % 256),
+                "booted": True, "public-ip": str(ipaddress.ip_address("194.182.170.0") + self._public_ip),
+            }  # fmt: skip
+
     def user_data(self, name: str) -> str:
         with self.lock:
             instance = self._named(name)
@@ -441,6 +455,18 @@ class ExoscaleFake(FakeProvider):
     @route("GET", "/instance/{id}")
     def get_instance(self, request, id: str) -> Answer:
         return 200, self._instance_view(self._instance(id), listing=False)
+
+    @route("PUT", "/instance/{id}")
+    def update_instance(self, request, id: str) -> Answer:
+        instance = self._instance(id)
+        body = self.body(request) or {}
+        if "name" in body:
+            instance["name"] = body["name"]
+        if "labels" in body:
+            instance["labels"] = dict(body["labels"] or {})
+        if "user-data" in body:
+            instance["user-data"] = body["user-data"]
+        return self._operation("update-instance", id, "instance")
 
     @route("DELETE", "/instance/{id}")
     def delete_instance(self, request, id: str) -> Answer:

@@ -164,6 +164,7 @@ RESPONSES: Dict[Tuple[str, str], tuple] = {
     ("GET", "/linode/instances"): listing(*INSTANCE),
     ("POST", "/linode/instances"): item_schema(*INSTANCE),
     ("GET", "/linode/instances/{id}"): item_schema(*INSTANCE),
+    ("PUT", "/linode/instances/{id}"): item_schema(*INSTANCE),
     ("DELETE", "/linode/instances/{id}"): EMPTY,
     ("GET", "/linode/instances/{id}/ips"): derive(fixture("linode_instances_123_ips.json")),
     ("GET", "/linode/instances/{id}/disks"): listing("linode_instances_123_disks.json"),
@@ -247,6 +248,15 @@ REQUESTS: Dict[Tuple[str, str], Dict[str, tuple]] = {
         "maintenance_policy": ("str", False),
     },
     ("POST", "/profile/sshkeys"): {"label": ("str", False), "ssh_key": ("str", True)},
+    ("PUT", "/linode/instances/{id}"): {  # an instance's mutable fields (linode_api4's Instance)
+        "label": ("str", False),
+        "group": ("str", False),
+        "alerts": ("object", False),
+        "backups": ("object", False),
+        "tags": (["str"], False),
+        "watchdog_enabled": ("bool", False),
+        "maintenance_policy": ("str", False),
+    },
     ("POST", "/images"): {
         "disk_id": ("int", True),
         "label": ("str", False),
@@ -385,6 +395,21 @@ class LinodeFake(FakeProvider):
     def firewalls_of(self, name: str) -> List[str]:
         instance = self._by_label(name)
         return [f["label"] for f in self.firewalls.values() if instance["id"] in f["_devices"]]
+
+    def add_untagged(self, name: str) -> None:
+        """A running Linode labelled `name` with no tags, as the original toolkit (linode-cli) makes them; no
+        backing, no VPC."""
+        with self.lock:
+            instance = template("linode_instances_124.json")
+            instance.update(
+                id=self._id(), label=name, region=self.default_region, type=self.default_size,
+                image=self.default_image, tags=[], status="running", ipv4=[], ipv6=None, group="",
+                created=stamp(self.now() - 3600), updated=stamp(self.now() - 3600), placement_group=None,
+            )  # fmt: skip
+            address = f"198.51.100.{instance['id'] % 250 + 2}"
+            instance.update(ipv4=[address], _created=self.now() - 3600, _started=self.now() - 3600, _user_data=None,
+                            _subnet=None, _address=address, _private="")  # fmt: skip
+            self.instances[instance["id"]] = instance
 
     def keys(self) -> List[str]:
         """The public keys registered in the profile (what the driver registered once)."""
@@ -616,6 +641,23 @@ class LinodeFake(FakeProvider):
     @route("GET", "/linode/instances/{id}")
     def get_instance(self, request, id):
         return 200, self.public(self._instance(request, id))
+
+    @route("PUT", "/linode/instances/{id}")
+    def update_instance(self, request, id):
+        instance = self._instance(request, id)
+        body = self.body(request)
+        for tag in body.get("tags", []):
+            if not 3 <= len(tag) <= 50:
+                raise HttpError(400, "tags must be 3-50 characters")
+        if "label" in body and any(i["label"] == body["label"] and i is not instance for i in self.instances.values()):
+            raise HttpError(400, "Label must be unique among your Linodes")
+        for key in ("label", "group", "watchdog_enabled"):
+            if key in body:
+                instance[key] = body[key]
+        if "tags" in body:
+            instance["tags"] = sorted(set(body["tags"]))
+        instance["updated"] = stamp(self.now())
+        return 200, self.public(instance)
 
     @route("DELETE", "/linode/instances/{id}")
     def delete_instance(self, request, id):

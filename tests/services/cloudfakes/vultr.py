@@ -132,6 +132,27 @@ class VultrFake(FakeProvider):
         with self.lock:
             return [k["ssh_key"] for k in self.ssh_keys.values()]
 
+    def add_untagged(self, name: str) -> None:
+        """A running instance labelled `name` with no tags, as the original toolkit (vultr-cli) makes them; no
+        backing."""
+        with self.lock:
+            offered = next(p for p in PLANS if p["id"] == self.default_size)
+            system = next(o for o in OPERATING_SYSTEMS if str(o["id"]) == self.default_image)
+            number = next(self._addresses)
+            created = self.now() - 3600
+            instance = {
+                "id": str(uuid.uuid4()), "os": system["name"], "ram": offered["ram"], "disk": offered["disk"],
+                "main_ip": f"198.51.100.{number % 250 + 1}", "vcpu_count": offered["vcpu_count"],
+                "region": self.default_region, "default_password": secrets.token_urlsafe(12),
+                "date_created": _stamp(created), "status": "active", "power_status": "running",
+                "server_status": "ok", "allowed_bandwidth": offered["bandwidth"], "netmask_v4": "255.255.254.0",
+                "gateway_v4": "198.51.100.1", "v6_networks": [], "hostname": name, "label": name, "internal_ip": "",
+                "kvm": "", "os_id": system["id"], "app_id": 0, "image_id": "", "firewall_group_id": "",
+                "features": [], "plan": offered["id"], "tags": [], "user_data": "", "_created": created,
+                "_vpcs": [], "_backed": True, "_snapshot": "", "_sshkeys": [],
+            }  # fmt: skip
+            self.instances[instance["id"]] = instance
+
     def _named(self, name: str) -> Dict[str, Any]:
         found = [i for i in self.instances.values() if i["label"] == name]
         assert len(found) == 1, f"vultr fake: {len(found)} instances labelled {name}"
