@@ -151,6 +151,13 @@ def test_development_then_production_on_the_provider(cloudhost, backing, tmp_pat
         new = (set(dns.ips(website)) - set(prod["webservers"])).pop()
         status, body = page(new, website, f"/?p={post}")
         assert status == 200 and text in body, (new, body[:300])
+        shown = subprocess.run([str(BIN / "adt"), "status", "-c", cloudhost, "-b", "cprod", "--json"], env=env,
+                               capture_output=True, text=True, timeout=120)
+        assert shown.returncode == 0, shown.stderr
+        report = json.loads(shown.stdout)
+        assert sorted(report["dns"]["listed"]) == sorted(dns.ips(website)), report["dns"]
+        assert report["dns"]["missing"] == [] and report["dns"]["stale"] == []
+        assert len([m for m in report["machines"]["items"] if m["role"] == "webserver"]) == 3, report["machines"]
         destroy(env, cloudhost, "cprod")
         built.remove("cprod")
         assert fake.servers() == [] and dns.ips(website) == []
