@@ -77,7 +77,13 @@ OS_IMAGES = {
         ("debian", "13"): "linode/debian13",
         ("ubuntu", "24.04"): "linode/ubuntu24.04",
     },
-    "vultr": {("debian", "12"): "2136", ("debian", "13"): "2625", ("ubuntu", "24.04"): "2284"},
+    # Vultr's API takes an os id: the driver finds it by this name (the start of the catalogue's, as the
+    # original's GetOperatingSystemVersion.sh prints it); a number is taken as the id itself
+    "vultr": {
+        ("debian", "12"): "Debian 12 x64",
+        ("debian", "13"): "Debian 13 x64",
+        ("ubuntu", "24.04"): "Ubuntu 24.04 LTS x64",
+    },
 }
 
 

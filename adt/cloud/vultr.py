@@ -107,6 +107,7 @@ class VultrDriver(CloudDriver):
         self._vpc_id = ""
         self._key_id = ""
         self._made: Dict[str, str] = {}  # name -> instance id, of the machines this driver made
+        self._systems: Optional[List[Dict[str, Any]]] = None  # the OS catalogue, read once
         self._groups: Dict[str, str] = {}  # name -> the id of the firewall group this driver made for it
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -219,13 +220,7 @@ class VultrDriver(CloudDriver):
         if image:
             body["snapshot_id"] = image
         else:
-            try:
-                body["os_id"] = int(self.placement.os_image)
-            except ValueError:
-                raise AdtError(
-                    f"vultr: {self.placement.os_image!r} is not a Vultr operating system id",
-                    "give the OS's numeric id (GET /v2/os: Debian 12 x64 is 2136)",
-                ) from None
+            body["os_id"] = self._os_id()
         body["attach_vpc"] = [self.ensure_network()]
         body["sshkey_id"] = [self._ssh_key(authorized_key)]
         body["user_data"] = base64.b64encode(cloud_config(user_data, ssh_port, authorized_key).encode()).decode()
@@ -451,6 +446,23 @@ class VultrDriver(CloudDriver):
         self._vpc_id = ""
 
     # -- before a build ----------------------------------------------------------------------------
+    def _os_id(self, check: bool = False) -> int:
+        """The os id of placement.os_image: a number is the id (looked up in the catalogue only with `check`); a
+        name (`Debian 13 x64`, as OS_IMAGES has it) is found in the catalogue (GET /os, read once), the first
+        system whose name starts with it."""
+        wanted = self.placement.os_image
+        if wanted.isdigit() and not check:
+            return int(wanted)
+        if self._systems is None:
+            self._systems = pages(self.client, "/os", "os")
+        for system in self._systems:
+            if str(system["id"]) == wanted or str(system.get("name", "")).startswith(wanted):
+                return int(system["id"])
+        raise AdtError(
+            f"vultr has no operating system {'with id' if wanted.isdigit() else 'named'} {wanted!r}",
+            "set BUILDOS and BUILDOS_VERSION to one Vultr offers (GET /v2/os lists them)",
+        )
+
     def problems(self, sizes: Sequence[str] = ()) -> List[str]:
         found: List[str] = []
         try:
@@ -483,9 +495,7 @@ class VultrDriver(CloudDriver):
         except AdtError as error:
             found.append(error.message)
         try:
-            systems = {str(o["id"]): o.get("name", "") for o in pages(self.client, "/os", "os")}
-            if self.placement.os_image not in systems:
-                found.append(f"vultr has no operating system with id {self.placement.os_image!r}")
+            self._os_id(check=True)
         except AdtError as error:
             found.append(error.message)
         # Vultr's API reports no instance limit (the account has none in its answer): a create past it is refused

@@ -100,7 +100,7 @@ machine() {  # name role ip holder-pid
   run "${S}/GetOperatingSystemVersion.sh" linode debian 13
   assert_output "linode/debian13"
   run "${S}/GetOperatingSystemVersion.sh" vultr debian 13
-  assert_output "2625"  # Vultr's API takes an os id
+  assert_output "Debian 13 x64"  # the name the driver finds the os id by, as the original printed it
   run --separate-stderr "${S}/GetOperatingSystemVersion.sh" digitalocean centos 9
   assert_failure 1
   assert_equal "${stderr_lines[0]}" "adt: no centos 9 image known on digitalocean"

@@ -191,10 +191,18 @@ def test_create_from_a_snapshot_and_the_key_once(fake):
     assert fake._named("ws-2-t1")["_snapshot"] == image
 
 
-def test_a_bad_os_id_is_refused_before_anything_is_made(fake):
-    with pytest.raises(AdtError, match="not a Vultr operating system id"):
+def test_an_unknown_os_is_refused_before_anything_is_made(fake):
+    with pytest.raises(AdtError, match="vultr has no operating system named 'debian-12'"):
         create(make_driver(fake, os_image="debian-12"), "ws-1-t1")
     assert fake.servers() == []
+
+
+def test_the_os_is_found_by_its_name_in_the_catalogue(fake):
+    """OS_IMAGES names Vultr's systems as the original printed them; the id is the catalogue's."""
+    from adt.cloud.base import os_image
+
+    create(make_driver(fake, os_image=os_image("vultr", "debian", "12")), "ws-1-t1")
+    assert [i["os_id"] for i in fake.instances.values()] == [2136]
 
 
 def test_a_create_refused_for_the_region_leaves_nothing(fake):

@@ -63,6 +63,7 @@ OPERATING_SYSTEMS = [
     {"id": 2136, "name": "Debian 12 x64 (bookworm)", "arch": "x64", "family": "debian"},
     {"id": 1743, "name": "Ubuntu 22.04 LTS x64", "arch": "x64", "family": "ubuntu"},
     {"id": 2284, "name": "Ubuntu 24.04 LTS x64", "arch": "x64", "family": "ubuntu"},
+    {"id": 2625, "name": "Debian 13 x64 (trixie)", "arch": "x64", "family": "debian"},
 ]
 SNAPSHOT_OS = 164  # Vultr's os_id of an instance made from a snapshot
 
