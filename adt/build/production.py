@@ -247,6 +247,7 @@ class ProductionBuilder(Builder):
             "SCALINGINTERVAL": v.get("SCALING_INTERVAL", ""),
             "SCALINGCONFIRMSECONDS": v.get("SCALING_CONFIRM_SECONDS", ""),
             "SCALINGGRACE": v.get("SCALING_GRACE", ""),
+            "SCALINGLISTINTERVAL": v.get("SCALING_LIST_INTERVAL", ""),
         }
         if self.cloud_api is not None:
             state = self.cloud_api.state

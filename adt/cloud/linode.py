@@ -22,6 +22,7 @@ import base64
 import calendar
 import hashlib
 import secrets
+import threading
 import time
 from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Set, Tuple
 
@@ -206,6 +207,8 @@ class LinodeDriver(CloudDriver):
         self._made: Dict[str, int] = {}  # machines this driver made: name -> id (listings may lag behind)
         self._private: Dict[int, str] = {}  # machine id -> its VPC address (fixed for the machine's life)
         self._keys: Set[str] = set()  # keys known to be in the profile
+        self._key_lock = threading.Lock()
+        self._network_lock = threading.Lock()
 
     # -- plumbing --------------------------------------------------------------------------------------------
     def _call(self, method: str, path: str, data: Any = None, filters: Any = None, ok: tuple = ()) -> Any:
@@ -305,11 +308,12 @@ class LinodeDriver(CloudDriver):
         """The build's key in the profile's SSH keys, once (a machine gets it in its create call as well: Linode
         copies a profile key to a machine only by user name, which would bring every key of the user)."""
         key = " ".join(authorized_key.split()[:2])
-        if key in self._keys:
-            return
-        if not any(" ".join(k.get("ssh_key", "").split()[:2]) == key for k in self._list("/profile/sshkeys")):
-            self._call("POST", "/profile/sshkeys", {"label": f"adt-{self.placement.build}"[:64], "ssh_key": key})
-        self._keys.add(key)
+        with self._key_lock:  # the build makes its machines side by side: one registration, not one each
+            if key in self._keys:
+                return
+            if not any(" ".join(k.get("ssh_key", "").split()[:2]) == key for k in self._list("/profile/sshkeys")):
+                self._call("POST", "/profile/sshkeys", {"label": f"adt-{self.placement.build}"[:64], "ssh_key": key})
+            self._keys.add(key)
 
     def _running(self, instance_id: int) -> Optional[Server]:
         instance = self._call("GET", f"/linode/instances/{instance_id}")
@@ -494,6 +498,10 @@ class LinodeDriver(CloudDriver):
     def ensure_network(self) -> str:
         if not self.placement.vpc:
             raise AdtError("linode: the build names no VPC", "set the build's VPC name")
+        with self._network_lock:  # machines made side by side: one VPC (Linode refuses a second of the name)
+            return self._ensure_network()
+
+    def _ensure_network(self) -> str:
         found = self._vpc or self._find_network()
         if found is None and self._planned(f"POST /vpcs ({self.placement.vpc} in {self.placement.region})"):
             return ""

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import re
+import threading
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -106,6 +107,7 @@ class VultrDriver(CloudDriver):
         self._create_client = ApiClient("vultr", api_url or API_URL, headers, attempts=1)  # _post_instance retries
         self._vpc_id = ""
         self._key_id = ""
+        self._key_lock = threading.Lock()
         self._made: Dict[str, str] = {}  # name -> instance id, of the machines this driver made
         self._systems: Optional[List[Dict[str, Any]]] = None  # the OS catalogue, read once
         self._groups: Dict[str, str] = {}  # name -> the id of the firewall group this driver made for it
@@ -180,19 +182,21 @@ class VultrDriver(CloudDriver):
         return sorted(adopted)
 
     def _ssh_key(self, authorized_key: str) -> str:
-        """The id of the build's key at Vultr, registered once (by name adt-<build>), found by its content."""
-        if self._key_id:
-            return self._key_id
-        wanted = " ".join(authorized_key.split()[:2])
-        for key in pages(self.client, "/ssh-keys", "ssh_keys"):
-            if " ".join(str(key.get("ssh_key", "")).split()[:2]) == wanted:
-                self._key_id = key["id"]
+        """The id of the build's key at Vultr, registered once (by name adt-<build>), found by its content; one
+        registration when the build makes its machines side by side."""
+        with self._key_lock:
+            if self._key_id:
                 return self._key_id
-        answer = self.client.request(
-            "POST", "/ssh-keys", json={"name": f"adt-{self.placement.build}", "ssh_key": authorized_key.strip()}
-        )
-        self._key_id = answer["ssh_key"]["id"]
-        return self._key_id
+            wanted = " ".join(authorized_key.split()[:2])
+            for key in pages(self.client, "/ssh-keys", "ssh_keys"):
+                if " ".join(str(key.get("ssh_key", "")).split()[:2]) == wanted:
+                    self._key_id = key["id"]
+                    return self._key_id
+            answer = self.client.request(
+                "POST", "/ssh-keys", json={"name": f"adt-{self.placement.build}", "ssh_key": authorized_key.strip()}
+            )
+            self._key_id = answer["ssh_key"]["id"]
+            return self._key_id
 
     def create_server(
         self,

@@ -32,7 +32,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from adt.errors import AdtError
 from adt.net import DATABASE_ERROR, site_page
@@ -41,6 +41,8 @@ from adt.scaling import decide as d
 EVENTS = Path("/var/log/adt/autoscaler-events.jsonl")
 EVENTS_KEPT = 8 * 1024 * 1024  # bytes of the event log before it is rotated
 RECORDS = "scalingstate/"
+LIST_INTERVAL = 30.0  # s between the cloud's and the DNS's listings on a provider, when nothing moves
+IN_FLIGHT = (d.PROVISIONING, d.BOOTSTRAPPING, d.DRAINING, d.TERMINATING)  # listed every cycle meanwhile
 ALIVE_PATH = "/adt-alive"  # the webservers' nginx answers it itself (204): no PHP, no database
 ACCEPTED = (200, 301, 302, 303)  # what the original's probes accept from the site's page
 
@@ -162,6 +164,16 @@ class Cycle:
         self.clock = clock
         self.events = Path(events)
         self.probe_timeout = probe_timeout
+        # the cloud's and the DNS's listings: every cycle on `local`; on a provider at most every
+        # SCALINGLISTINTERVAL s (30), as its API counts requests (DigitalOcean: 5,000 an hour a token), and every
+        # cycle while a webserver is being made or ended or after this autoscaler acted; the probes, which ask
+        # no API, run every cycle whatever
+        given = settings.value("SCALINGLISTINTERVAL")
+        cloudhost = settings.value("CLOUDHOST") or "local"
+        self.list_interval = float(given) if given else (0.0 if cloudhost == "local" else LIST_INTERVAL)
+        self._listed: Optional[Tuple[list, List[str]]] = None
+        self._listed_at = 0.0
+        self._acted = False
         self.memory: Optional[d.Memory] = None
         self.written: Dict[str, str] = {}  # the records as last written (name -> JSON)
         # admissions and destroys wait on other machines (a database machine's cron lock, a cloud's destroy):
@@ -289,13 +301,13 @@ class Cycle:
     def observe(self, memory: d.Memory) -> "Observation":
         """What the cloud lists for this autoscaler, probed; the stray DNS addresses; whether another
         autoscaler's webserver serves the site (asked only when one of ours does not)."""
-        everyone = self.driver.list_servers("ws-")  # one listing: every fleet's webservers on this cloud account
+        everyone, dns_ips = self.listings(memory)
         servers = [s for s in everyone if s.name.startswith(self.build_prefix)]
         # a webserver is known by its private address (it publishes that one, the probes use it); the round robin
         # holds its public one (the same on `local`)
         self.public = {s.private_ip: s.public_ip or s.private_ip for s in everyone}
         private = {public: ip for ip, public in self.public.items()}
-        in_dns = {private.get(ip, ip) for ip in self.dns.ips(self.website)}
+        in_dns = {private.get(ip, ip) for ip in dns_ips}
         published = {e.key.rsplit("/", 1)[-1] for e in self.store.list("webserverips/")}
         mine = [s for s in servers if s.name.startswith(self.prefix)]
         ssh_port = int(self.settings.value("SSHPORT") or "22")
@@ -324,6 +336,16 @@ class Cycle:
             others = sorted(in_dns & {s.private_ip for s in servers if not s.name.startswith(self.prefix)})
             elsewhere = any(serves(ip, self.website, self.probe_timeout * 2) for ip in others[:3])
         return Observation(seen, stray, elsewhere)
+
+    def listings(self, memory: d.Memory) -> Tuple[list, List[str]]:
+        """(every fleet's webservers as the cloud lists them: one listing; the website's DNS addresses), listed
+        again when list_interval has passed, a webserver of ours is in flight, or this autoscaler has acted."""
+        now = self.clock()
+        moving = any(w.state in IN_FLIGHT for w in memory.webservers.values())
+        if self._listed is None or moving or self._acted or now - self._listed_at >= self.list_interval:
+            self._listed = (self.driver.list_servers("ws-"), self.dns.ips(self.website))
+            self._listed_at, self._acted = now, False
+        return self._listed
 
     def may_act(self) -> bool:
         """The fleet is built (INSTALLED_SUCCESSFULLY) and scaling is not switched off (SWITCH_OFF_SCALING)."""
@@ -372,6 +394,7 @@ class Cycle:
             return decision
 
     def act(self, action: d.Action) -> None:
+        self._acted = True  # the next cycle lists the cloud and the DNS again
         try:
             result = getattr(self, "_" + action.kind.replace("-", "_"))(action)
         except AdtError as error:

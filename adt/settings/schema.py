@@ -409,6 +409,17 @@ VARIABLES: Tuple[Var, ...] = (
         help="seconds a booted webserver has to serve the site before it counts as unready (120)",
     ),
     Var(
+        "SCALING_LIST_INTERVAL",
+        G_BUILD,
+        "int",
+        low=0,
+        high=600,
+        optional=True,
+        in_template=False,
+        help="seconds between an autoscaler's listings of a provider's machines and DNS while nothing moves (30; "
+        "every cycle on local): the providers count API requests",
+    ),
+    Var(
         "DNS_TTL",
         G_DNS,
         "int",

@@ -307,3 +307,17 @@ def test_the_original_toolkits_machines_of_the_build_are_adopted_once(provider):
     other_build = provider_driver(provider.name, provider.fake, build="t9")
     assert other_build.list_servers() == [], "the other build's machine was left untagged"
     provider.driver.destroy_server(ours[1])
+
+
+def test_machines_made_side_by_side_register_the_key_once(provider):
+    """The build makes its database and webserver at once, through one driver: one key on the account."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    names = [provider.machine("ws"), provider.machine("db")]
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(provider.create, names))
+    try:
+        assert len(provider.fake.keys()) == 1, provider.fake.keys()
+    finally:
+        for name in names:
+            provider.driver.destroy_server(name)
