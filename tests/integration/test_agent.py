@@ -335,7 +335,7 @@ def test_a_client_that_leaves_interrupts_its_call(tmp_path):
         client.kill()
         client.wait(10)
         deadline = time.monotonic() + 10
-        while not cleaned.exists():
+        while not (cleaned.exists() and cleaned.read_text()):  # made, then written: not read in between
             assert time.monotonic() < deadline, "the call went on after its client left"
             time.sleep(0.02)
         assert cleaned.read_text() == "interrupted"
