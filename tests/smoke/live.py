@@ -25,7 +25,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def main() -> int:
     cloudhost, template = os.environ.get("ADT_SMOKE_CLOUDHOST", ""), os.environ.get("ADT_SMOKE_TEMPLATE", "")
     if not cloudhost or not template:
-        print("set ADT_SMOKE_CLOUDHOST and ADT_SMOKE_TEMPLATE (a filled-in template with a real token)", file=sys.stderr)
+        print("set ADT_SMOKE_CLOUDHOST and ADT_SMOKE_TEMPLATE (a filled-in template with a real token)",
+              file=sys.stderr)
         return 2
     identifier = "smoke" + secrets.token_hex(3)
     adt = str(Path(sys.executable).parent / "adt")
