@@ -346,6 +346,9 @@ def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
         f"[global]\npid = {RUN / 'php-fpm.pid'}\nerror_log = {LOG / 'php-fpm.log'}\ndaemonize = yes\n"
         f"[www]\nuser = www-data\ngroup = www-data\nlisten = {RUN / 'php-fpm.sock'}\n"
         "listen.owner = www-data\nlisten.group = www-data\nlisten.mode = 0660\npm = static\npm.max_children = 3\n"
+        # a database that stops answering (an outage, a machine frozen) holds a worker at most 30 s on a read:
+        # PHP's default is a day, and three workers held are a webserver that does not serve again
+        "php_admin_value[mysqlnd.net_read_timeout] = 30\n"
     )
     tmp = RUN / "nginx"
     tmp.mkdir(exist_ok=True)

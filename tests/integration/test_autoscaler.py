@@ -62,6 +62,19 @@ def serves(ip, timeout=5):
         connection.close()
 
 
+def answer(ip, timeout=10):
+    """What a webserver answers for the site's page, for a failure's message: status and the start of the body."""
+    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
+    try:
+        connection.request("GET", "/", headers={"Host": URL})
+        response = connection.getresponse()
+        return f"{response.status} {response.read()[:300]!r}"
+    except OSError as error:
+        return f"{type(error).__name__}: {error}"
+    finally:
+        connection.close()
+
+
 class Visitor(threading.Thread):
     """A client polling the site through DNS: an answer is kept for the TTL, its addresses taken in turn."""
 
@@ -104,6 +117,12 @@ def until(what, condition, timeout=180, every=0.5, fleet=None):
     if fleet is not None:  # what the autoscalers decided, for the failure's message
         said = "\n" + "\n".join(json.dumps(e) for n in (1, 2) for e in events(fleet, n)[-25:])
         said += f"\nDNS: {dig(fleet['dns'])}; machines: {[(s.name, s.private_ip, s.status) for s in webservers(fleet).values()]}"
+        said += "".join(f"\n{s.private_ip} answers: {answer(s.private_ip)}" for s in webservers(fleet).values())
+        for name in webservers(fleet):  # the web server's own words
+            for log in ("/var/log/adt/nginx-error.log", "/var/log/adt/php-fpm.log"):
+                path = fleet["driver"].host_path(name, log)
+                tail = path.read_text(errors="replace").splitlines()[-5:] if path.exists() else []
+                said += f"\n{name} {log}: " + " | ".join(tail)
     raise AssertionError(f"not within {timeout} s: {what}{said}")
 
 
@@ -259,10 +278,11 @@ def test_an_autoscaler_killed_in_the_middle_of_a_build_neither_orphans_nor_build
     until("three webservers serve", lambda: settled(fleet, 3), timeout=120)
     assert sorted(webservers(fleet, 1)) == sorted(building)  # the one being built was taken up, not built again
     # since the count went up (the other webserver of autoscaler 1 may be an earlier test's replacement: its own
-    # create is older)
+    # create is older). A create is logged when its call returns: the service killed during it may not have logged
+    # it, and the one restarted takes the build up without a create of its own; a second build would be a second
     creates = [e for e in events(fleet, 1)
                if e["action"] == "create" and e["webserver"] in building and e["time"] >= adjusted]
-    assert len(creates) == 1, creates
+    assert len(creates) <= 1, creates
     assert set(webservers(fleet)) <= set(records(fleet))  # every machine has its record: none is an orphan
 
 
