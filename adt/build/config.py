@@ -109,19 +109,13 @@ class BuildConfig:
         credentials, region, system image, build tag and VPC name (ADT_API_URL_<CLOUDHOST> replaces the
         provider's API endpoint: for tests against its fake)."""
         from adt import cloud
-        from adt.cloud.base import Placement, os_image
 
         if self.cloudhost == "local":
             return cloud.driver("local", vpc=self.vpc)
-        placement = Placement(
-            self.region,
-            os_image(self.cloudhost, self.value("BUILDOS", "debian"), self.value("BUILDOS_VERSION", "13")),
-            self.build_identifier,
-            f"adt-{self.region}-{self.build_identifier}",
-        )
-        credentials = {k: self.value(k) for k in ("TOKEN", "ACCESS_KEY", "SECRET_KEY") if self.value(k)}
-        api_url = os.environ.get(f"ADT_API_URL_{self.cloudhost.upper()}", "")
-        return cloud.driver(self.cloudhost, credentials=credentials, placement=placement, api_url=api_url)
+        names = ("TOKEN", "ACCESS_KEY", "SECRET_KEY", "BUILDOS", "BUILDOS_VERSION")
+        values = {name: self.value(name) for name in names}
+        values.update({"REGION": self.region, "BUILD_IDENTIFIER": self.build_identifier})
+        return cloud.driver_for(self.cloudhost, values)
 
     def build_machine_ip(self, driver) -> str:
         """The build machine's address as the fleet's machines see it: on `local`, the VPC's gateway; on a

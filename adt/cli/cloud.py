@@ -362,5 +362,6 @@ def os_image_command(ctx, words, cloudhost, build_identifier, home_dir):
     else:
         where = _where(ctx, cloudhost, build_identifier, home_dir)
         host = where.cloudhost
-        buildos, version = value(where.values, "BUILDOS", "debian"), value(where.values, "BUILDOS_VERSION", "13")
+        buildos = value(where.values, "BUILDOS") or "debian"
+        version = value(where.values, "BUILDOS_VERSION") or "13"
     click.echo(os_image(host, buildos, version))

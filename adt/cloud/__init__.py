@@ -11,6 +11,27 @@ PROVIDER_DRIVERS = {
 }
 
 
+def driver_for(cloudhost: str, values):
+    """The driver of a provider from a build's values (build_environment names: TOKEN, REGION, BUILDOS ...) or a
+    fleet machine's settings (the same without underscores), by one rule: the credentials; the region; the
+    system image OSIMAGE, else BUILDOS and BUILDOS_VERSION's (base.OS_IMAGES); the build tag; the VPC VPCNAME,
+    else adt-<REGION>-<BUILD_IDENTIFIER>; the API endpoint CLOUDAPIURL (an autoscaler's, for tests), else
+    ADT_API_URL_<CLOUDHOST> (for tests), else the provider's."""
+    import os
+
+    from adt.cloud.base import Placement, os_image
+    from adt.settings.machine import setting
+
+    region, build = setting(values, "REGION"), setting(values, "BUILD_IDENTIFIER")
+    image = setting(values, "OS_IMAGE") or os_image(
+        cloudhost, setting(values, "BUILDOS") or "debian", setting(values, "BUILDOS_VERSION") or "13"
+    )
+    placement = Placement(region, image, build, setting(values, "VPC_NAME") or f"adt-{region}-{build}")
+    credentials = {k: setting(values, k) for k in ("TOKEN", "ACCESS_KEY", "SECRET_KEY") if setting(values, k)}
+    api_url = setting(values, "CLOUD_API_URL") or os.environ.get(f"ADT_API_URL_{cloudhost.upper()}", "")
+    return driver(cloudhost, credentials=credentials, placement=placement, api_url=api_url)
+
+
 def driver(cloudhost: str, **options):
     """On `local`, with api_url (and api_token): the driver over the cloud host's HTTP API, as a machine (an
     autoscaler) reaches it; else the driver that makes machines on this computer. On a provider: its driver,

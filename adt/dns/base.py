@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from adt.errors import AdtError
+from adt.settings.machine import setting  # noqa: F401 - the DNS settings are read by it (adt.dns.setting)
 
 DEFAULT_TTL = 60  # the original's TTL for digitalocean, exoscale, linode and vultr records
 
@@ -31,16 +32,6 @@ def zone_name(websiteurl: str) -> str:
     """The zone of a website as the original derives it: drop the first label (www.adt-demo.local ->
     adt-demo.local, adt-demo.local -> local); a one-label name has no zone ('')."""
     return ".".join(websiteurl.strip().rstrip(".").split(".")[1:])
-
-
-def setting(values: Mapping[str, str], name: str) -> str:
-    """A value by its build_environment name (DNS_SECURITY_KEY) or its machine settings name (DNSSECURITYKEY),
-    whichever the mapping holds; '' when neither."""
-    for key in (name, name.replace("_", "")):
-        found = values.get(key)
-        if found:
-            return found
-    return ""
 
 
 class DnsProvider(ABC):

@@ -196,14 +196,7 @@ class Cycle:
             if cloudhost == "local":
                 self._driver = cloud.driver(cloudhost, api_url=url, api_token=token)
             else:  # the provider's API with the account's credentials, as the original's autoscaler has them
-                from adt.cloud.base import Placement
-
-                s = self.settings
-                credentials = {k: s.value(k.replace("_", "")) for k in ("TOKEN", "ACCESS_KEY", "SECRET_KEY")}
-                placement = Placement(s.require("REGION"), s.value("OSIMAGE"), self.build, s.value("VPCNAME"))
-                self._driver = cloud.driver(
-                    cloudhost, credentials={k: v for k, v in credentials.items() if v}, placement=placement, api_url=url
-                )
+                self._driver = cloud.driver_for(cloudhost, self.settings.mapping())
         return self._driver
 
     @property

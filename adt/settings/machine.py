@@ -11,10 +11,20 @@ Writing (store) anchors on the key, unlike the original: see docs/COMPATIBILITY.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, List, Mapping, Optional
 
 from adt.errors import AdtError
 from adt.fs import write_atomically
+
+
+def setting(values: Mapping[str, str], name: str) -> str:
+    """A value by its build_environment name (DNS_SECURITY_KEY) or its machine settings name (DNSSECURITYKEY),
+    whichever the mapping holds; '' when neither."""
+    for key in (name, name.replace("_", "")):
+        found = values.get(key)
+        if found:
+            return found
+    return ""
 
 
 def _read(path: Path) -> str:
