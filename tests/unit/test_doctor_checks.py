@@ -204,3 +204,21 @@ def test_words_that_start_with_a_dash_are_words_and_options_stay_options():
     result = CliRunner().invoke(show, ["-as-", "-b", "t1", "vultr", "--dry-run", "-bc"])
     assert result.output == "['-as-', 'vultr', '-bc'] t1 True\n"
     assert CliRunner().invoke(show, ["--build-identifier=x", "--", "--dry-run"]).output == "['--dry-run'] x False\n"
+
+
+def test_one_rule_makes_a_providers_driver_from_either_naming(monkeypatch):
+    """A build's values and a fleet machine's settings give the same placement; an autoscaler's OSIMAGE, VPCNAME
+    and CLOUDAPIURL, when set, are taken as they are."""
+    from adt.cloud import driver_for
+
+    monkeypatch.setenv("ADT_API_URL_DIGITALOCEAN", "http://127.0.0.1:9/v2")
+    build = driver_for("digitalocean", {"TOKEN": "t", "REGION": "lon1", "BUILD_IDENTIFIER": "b1",
+                                        "BUILDOS": "debian", "BUILDOS_VERSION": "12"})
+    machine = driver_for("digitalocean", {"TOKEN": "t", "REGION": "lon1", "BUILDIDENTIFIER": "b1",
+                                          "BUILDOS": "debian", "BUILDOSVERSION": "12"})
+    assert build.placement == machine.placement
+    assert (build.placement.os_image, build.placement.vpc, build.placement.build) == ("debian-12-x64", "adt-lon1-b1", "b1")
+    autoscaler = driver_for("digitalocean", {"TOKEN": "t", "REGION": "lon1", "BUILDIDENTIFIER": "b1",
+                                             "OSIMAGE": "debian-13-x64", "VPCNAME": "adt-other",
+                                             "CLOUDAPIURL": "http://10.0.0.1:9/v2"})
+    assert (autoscaler.placement.os_image, autoscaler.placement.vpc) == ("debian-13-x64", "adt-other")
