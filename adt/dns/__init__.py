@@ -10,10 +10,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping, Optional
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
+from adt.dns.base import ACME_LABEL, DEFAULT_TTL, DnsProvider, Record, setting, zone_name
 from adt.errors import AdtError
 
-__all__ = ["DEFAULT_TTL", "DnsProvider", "Record", "provider", "setting", "zone_name"]
+__all__ = ["ACME_LABEL", "DEFAULT_TTL", "DnsProvider", "Record", "provider", "setting", "zone_name"]
 
 # the providers' DNS, by DNS_CHOICE: module and class, imported only when asked for. Each is built as
 # `Class(values, api_url)` from the same values (DNS_SECURITY_KEY / DNSSECURITYKEY, DNS_USERNAME ...); api_url

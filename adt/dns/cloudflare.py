@@ -8,6 +8,8 @@ Credentials are the original's two forms of DNS_SECURITY_KEY (DNSSECURITYKEY on 
 - a Global API Key with DNS_USERNAME as the account's e-mail, sent as `X-Auth-Email` + `X-Auth-Key` (legacy).
 An error names the form used, never the secret. Records are proxied unless DNS_PROXIED (the build machine's
 AddRecord.sh `proxied` word) says false; a proxied record's TTL is 1 ("automatic"), as Cloudflare requires.
+TXT records (ACME DNS-01) are never proxied; their content is sent as quoted character strings, as Cloudflare's
+API documents it.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import ipaddress
 import json
 from typing import Any, Dict, List, Mapping, Tuple
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, txt_name, zone_name
 from adt.errors import AdtError
 from adt.httpapi import ApiClient, ApiError, planned
 
@@ -225,6 +227,35 @@ class CloudflareDns(DnsProvider):
             )
             changed = changed or gone is not None  # a 404: another writer deleted it first
         return changed
+
+    # -- TXT records -------------------------------------------------------------------------------
+    txt_quoted = True
+
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        zone = self.zone_id(websiteurl)
+        name = txt_name(websiteurl, label)
+        found = self._pages(
+            f"/zones/{zone}/dns_records", {"type": "TXT", "name": name}, f"read the TXT records of {name}",
+            "Zone:DNS:Read",
+        )  # fmt: skip
+        return [
+            (str(r["id"]), str(r.get("content", "")))
+            for r in found
+            if r.get("type") == "TXT" and str(r.get("name", "")).lower() == name
+        ]
+
+    def _txt_create(self, websiteurl: str, label: str, content: str, ttl: int) -> None:
+        name = txt_name(websiteurl, label)
+        body = {"type": "TXT", "name": name, "content": content, "ttl": record_ttl(ttl, False)}
+        try:
+            self.client.request("POST", f"/zones/{self.zone_id(websiteurl)}/dns_records", json=body)
+        except ApiError as error:
+            if IDENTICAL_RECORD not in _codes(error.body):  # identical: another writer made it in between
+                raise self._error(error, f"add a TXT record {name}", "Zone:DNS:Edit") from None
+
+    def _txt_remove(self, websiteurl: str, label: str, record_id: str) -> None:
+        path = f"/zones/{self.zone_id(websiteurl)}/dns_records/{record_id}"
+        self._call("DELETE", path, f"delete the TXT record {txt_name(websiteurl, label)}", "Zone:DNS:Edit", ok=(404,))
 
     def close(self) -> None:
         self.client.close()

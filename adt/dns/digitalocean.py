@@ -4,9 +4,9 @@ is its A records of WEBSITEURL. The token is DNS_SECURITY_KEY (DNSSECURITYKEY), 
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Mapping
+from typing import Dict, List, Mapping, Tuple
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, txt_name, txt_relative
 from adt.errors import AdtError
 from adt.httpapi import ApiClient, ApiError, paged
 
@@ -92,3 +92,27 @@ class DigitalOceanDns(DnsProvider):
         zone = self.zone_id(websiteurl)
         self.api.request("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
         return True
+
+    # -- TXT records (data raw: DigitalOcean quotes it itself) ----------------------------------------
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        zone = self.zone_id(websiteurl)
+        name, fqdn = txt_relative(websiteurl, label), txt_name(websiteurl, label)
+        listed = paged(
+            lambda page: self.api.request(
+                "GET",
+                f"/domains/{zone}/records",
+                params={"type": "TXT", "name": fqdn, "per_page": PER_PAGE, "page": page},
+            ),
+            "domain_records",
+            lambda answer, _: bool(((answer.get("links") or {}).get("pages") or {}).get("next")),
+        )
+        return [
+            (str(r["id"]), str(r.get("data") or "")) for r in listed if r.get("type") == "TXT" and r.get("name") == name
+        ]
+
+    def _txt_create(self, websiteurl: str, label: str, content: str, ttl: int) -> None:
+        body = {"type": "TXT", "name": txt_relative(websiteurl, label), "data": content, "ttl": max(MIN_TTL, int(ttl))}
+        self.api.request("POST", f"/domains/{self.zone_id(websiteurl)}/records", json=body)
+
+    def _txt_remove(self, websiteurl: str, label: str, record_id: str) -> None:
+        self.api.request("DELETE", f"/domains/{self.zone_id(websiteurl)}/records/{record_id}", ok=(404,))

@@ -9,9 +9,9 @@ back-off. The SDK does not retry: 429 (Retry-After), 5xx and lost connections ar
 from __future__ import annotations
 
 import time
-from typing import Any, Callable, List, Mapping, Optional
+from typing import Any, Callable, List, Mapping, Optional, Tuple
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, txt_relative, zone_name
 from adt.errors import AdtError
 from adt.httpapi import ApiError, poll, retrying
 
@@ -115,6 +115,30 @@ class ExoscaleDns(DnsProvider):
         operation = self._call("delete_dns_domain_record", domain_id=zone, record_id=record)
         self._done(operation, f"delete A {websiteurl} {ip}")
         return True
+
+    # -- TXT records (content raw, as Exoscale's API takes it) ----------------------------------------
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        name = txt_relative(websiteurl, label)
+        zone = self.zone_id(websiteurl)
+        found = (self._call("list_dns_domain_records", domain_id=zone) or {}).get("dns-domain-records") or []
+        return [(r["id"], r.get("content", "")) for r in found if r.get("type") == "TXT" and r.get("name") == name]
+
+    def _txt_create(self, websiteurl: str, label: str, content: str, ttl: int) -> None:
+        name = txt_relative(websiteurl, label)
+        operation = self._call(
+            "create_dns_domain_record", domain_id=self.zone_id(websiteurl), name=name, type="TXT", content=content,
+            ttl=int(ttl),
+        )  # fmt: skip
+        self._done(operation, f"add TXT {name} in {zone_name(websiteurl)}")
+
+    def _txt_remove(self, websiteurl: str, label: str, record_id: str) -> None:
+        try:
+            operation = self._call("delete_dns_domain_record", domain_id=self.zone_id(websiteurl), record_id=record_id)
+        except ApiError as error:
+            if error.status == 404:  # another writer removed it first
+                return
+            raise
+        self._done(operation, f"delete TXT {txt_relative(websiteurl, label)} in {zone_name(websiteurl)}")
 
 
 def _error(what: str, status: int, response) -> ApiError:

@@ -10,9 +10,9 @@ up to the next value it allows (60 -> 120).
 
 from __future__ import annotations
 
-from typing import Any, Dict, Iterator, List, Mapping, Optional
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, zone_name
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, txt_relative, zone_name
 from adt.errors import AdtError
 
 API_URL = "https://api.linode.com/v4"
@@ -116,3 +116,19 @@ class LinodeDns(DnsProvider):
             return False
         self._request("DELETE", f"/domains/{self.zone_id(websiteurl)}/records/{found['id']}", ok=(404,))
         return True
+
+    # -- TXT records (target raw) ---------------------------------------------------------------------
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        name = txt_relative(websiteurl, label)
+        return [
+            (str(r["id"]), str(r.get("target") or ""))
+            for r in self._pages(f"/domains/{self.zone_id(websiteurl)}/records")
+            if r.get("type") == "TXT" and (r.get("name") or "").lower() == name
+        ]
+
+    def _txt_create(self, websiteurl: str, label: str, content: str, ttl: int) -> None:
+        body = {"type": "TXT", "name": txt_relative(websiteurl, label), "target": content, "ttl_sec": int(ttl)}
+        self._request("POST", f"/domains/{self.zone_id(websiteurl)}/records", json=body)
+
+    def _txt_remove(self, websiteurl: str, label: str, record_id: str) -> None:
+        self._request("DELETE", f"/domains/{self.zone_id(websiteurl)}/records/{record_id}", ok=(404,))

@@ -3,7 +3,9 @@ adt starts and supervises on the build machine's bridge address.
 
 The round robin is one A rrset for WEBSITEURL. PowerDNS 4.7's API changes an rrset only whole (PATCH with
 REPLACE or DELETE), so adding or removing one address reads the rrset, writes the new whole set, and reads it
-back: a concurrent writer's change lost in between is seen and the write is done again. The API key travels only
+back: a concurrent writer's change lost in between is seen and the write is done again. The TXT records of a name
+(ACME's `_acme-challenge.<WEBSITEURL>`) are one TXT rrset, replaced whole in one PATCH, each record's content an
+RFC 1035 quoted string (the value with its double quotes), as PowerDNS wants it. The API key travels only
 in the X-API-Key header and sits only in 0600 files (pdns.conf, api-key); never in argv or a log.
 
 The server's files stay in its own directory (config, sqlite database, control socket, log, state), caches are
@@ -21,10 +23,19 @@ import sqlite3
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Any, Dict, Iterable, List, Optional, Sequence
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from adt import run
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record
+from adt.dns.base import (
+    ACME_LABEL,
+    DEFAULT_TTL,
+    DnsProvider,
+    Record,
+    checked_label,
+    checked_txt_values,
+    quote_txt,
+    txt_name,
+)
 from adt.errors import AdtError
 from adt.fs import write_atomically
 
@@ -61,6 +72,30 @@ def replace_rrset(name: str, ips: Sequence[str], ttl: int = DEFAULT_TTL) -> Dict
     return {
         "rrsets": [{"name": canonical(name), "type": "A", "ttl": int(ttl), "changetype": "REPLACE", "records": records}]
     }
+
+
+def replace_txt_rrset(name: str, values: Sequence[str], ttl: int = DEFAULT_TTL) -> Dict[str, Any]:
+    """The PATCH body that makes name's TXT rrset exactly these raw values, quoted (none: the rrset goes)."""
+    if not values:
+        return {"rrsets": [{"name": canonical(name), "type": "TXT", "changetype": "DELETE"}]}
+    records = [{"content": quote_txt(value), "disabled": False} for value in values]
+    return {
+        "rrsets": [
+            {"name": canonical(name), "type": "TXT", "ttl": int(ttl), "changetype": "REPLACE", "records": records}
+        ]
+    }
+
+
+def txt_contents(zone: Dict[str, Any], name: str) -> List[str]:
+    """The contents (quoted, as PowerDNS keeps them) of name's enabled TXT records in a zone as the API returns it."""
+    wanted = canonical(name)
+    return [
+        record["content"]
+        for rrset in zone.get("rrsets", [])
+        if rrset.get("name") == wanted and rrset.get("type") == "TXT"
+        for record in rrset.get("records", [])
+        if not record.get("disabled")
+    ]
 
 
 def zone_body(zone: str) -> Dict[str, Any]:
@@ -246,6 +281,22 @@ class PowerDnsProvider(DnsProvider):
 
     def delete(self, websiteurl: str, ip: str) -> bool:
         return self._write(websiteurl, ip, False, DEFAULT_TTL)
+
+    # -- TXT: one rrset, replaced whole in one PATCH --------------------------------------------------
+    txt_quoted = True
+
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        return [(content, content) for content in txt_contents(self._zone(websiteurl), txt_name(websiteurl, label))]
+
+    def set_txt(self, websiteurl: str, values: Sequence[str], label: str = ACME_LABEL, ttl: int = DEFAULT_TTL) -> None:
+        wanted = checked_txt_values(values)
+        label = checked_label(label)
+        self.api.patch(self.zone_id(websiteurl), replace_txt_rrset(txt_name(websiteurl, label), wanted, ttl))
+        if not run.dry_run():
+            self._txt_check(websiteurl, label, wanted)
+
+    def delete_txt(self, websiteurl: str, label: str = ACME_LABEL) -> None:
+        self.set_txt(websiteurl, [], label)
 
 
 # -- the supervised server --------------------------------------------------------------------------

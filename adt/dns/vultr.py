@@ -1,13 +1,14 @@
 """Vultr's DNS (API v2: /domains and /domains/{domain}/records) as a DnsProvider: the round robin is one A record
-per webserver, named relative to the domain as Vultr keeps them (www for www.example.com, '' for the apex).
+per webserver, named relative to the domain as Vultr keeps them (www for www.example.com, '' for the apex). TXT
+data is sent as one quoted character string, as Vultr's API wants it.
 The key is DNS_SECURITY_KEY (DNSSECURITYKEY on a machine), sent as a bearer token and never shown."""
 
 from __future__ import annotations
 
 import ipaddress
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Tuple
 
-from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting
+from adt.dns.base import DEFAULT_TTL, DnsProvider, Record, setting, txt_name, txt_relative
 from adt.errors import AdtError
 
 API_URL = "https://api.vultr.com/v2"
@@ -84,6 +85,25 @@ class VultrDns(DnsProvider):
                 continue
             self.client.request("DELETE", f"/domains/{zone}/records/{record_id}", ok=(404,))
         return bool(doomed)
+
+    # -- TXT records ------------------------------------------------------------------------------------
+    txt_quoted = True
+
+    def _txt_list(self, websiteurl: str, label: str) -> List[Tuple[str, str]]:
+        zone = self.zone_id(websiteurl)
+        names = (txt_relative(websiteurl, label), txt_name(websiteurl, label))
+        return [
+            (str(r["id"]), str(r.get("data") or ""))
+            for r in self._records(zone)
+            if r.get("type") == "TXT" and str(r.get("name", "")).rstrip(".").lower() in names
+        ]
+
+    def _txt_create(self, websiteurl: str, label: str, content: str, ttl: int) -> None:
+        body = {"name": txt_relative(websiteurl, label), "type": "TXT", "data": content, "ttl": int(ttl)}
+        self.client.request("POST", f"/domains/{self.zone_id(websiteurl)}/records", json=body)
+
+    def _txt_remove(self, websiteurl: str, label: str, record_id: str) -> None:
+        self.client.request("DELETE", f"/domains/{self.zone_id(websiteurl)}/records/{record_id}", ok=(404,))
 
 
 def _ipv4(ip: str) -> str:

@@ -1,7 +1,8 @@
 """One DNS conformance suite that every `DnsProvider` passes: PowerDNS (a real pdns_server started by adt, as in
 test_dns_powerdns.py), Cloudflare's DNS and the four clouds' DNS against their fakes (which check the traffic
 against each provider's published API). And the original's entry points (providerscripts/dns/*.sh, in the
-original's argument orders) against each of them.
+original's argument orders) against each of them. And the TXT records of ACME DNS-01 (`set_txt`, `txt`,
+`delete_txt`): in the zone of WEBSITEURL, in the form each API wants, and on PowerDNS answered to `dig`.
 
 Each fake exposes `credentials` (its DNS_SECURITY_KEY / DNS_USERNAME values, or its cloud credentials: TOKEN, or
 ACCESS_KEY + SECRET_KEY for Exoscale, which the original's DNS_SECURITY_KEY forms carry), `url`, and a zone made
@@ -207,3 +208,141 @@ def test_the_originals_entry_points(subject, site, tmp_path):
             body["content"]: (body["proxied"], body["ttl"]) for body in subject.fake.received if body["name"] == website
         }
         assert sent == {"203.0.113.5": (True, 1), "203.0.113.6": (True, 1), "203.0.113.7": (False, 60)}
+
+
+# -- TXT records (ACME DNS-01: `_acme-challenge.<WEBSITEURL>`) ---------------------------------------------------
+# two key authorisation digests as ACME makes them (base64url of a SHA-256: 43 characters)
+TOKEN_1 = "LoqXcYV8q5ONbJQxbmR7SCTNo3tiAXDfowyjxAjEuX0"
+TOKEN_2 = "9jg46WB3rR_AHD-EBXdN7cBkH1WOu0tA3M9fm21mqTI"
+
+
+def stored_txt(subject: Subject, zone: str, website: str) -> list:
+    """The TXT contents of _acme-challenge.<website> as the provider itself keeps them (the server or the fake)."""
+    name = f"_acme-challenge.{website}"
+    relative = name[: -len(zone) - 1]
+    if subject.name == "powerdns":
+        from adt.dns.powerdns import PowerDnsApi
+
+        found = PowerDnsApi(subject.values["DNS_API_URL"], subject.values["DNS_SECURITY_KEY"]).zone(zone) or {}
+        return [r["content"] for s in found["rrsets"] if s["name"] == name + "." and s["type"] == "TXT"
+                for r in s["records"]]  # fmt: skip
+    fake = subject.fake
+    with fake.lock:
+        if subject.name == "cloudflare":
+            return [r["content"] for r in fake.txt_records(name)]
+        if subject.name == "digitalocean":
+            return [
+                r["data"]
+                for r in fake.domains[zone]["records"].values()
+                if r["type"] == "TXT" and r["name"] == relative
+            ]
+        if subject.name == "vultr":
+            return [r["data"] for r in fake.domains[zone]["records"] if r["type"] == "TXT" and r["name"] == relative]
+        if subject.name == "linode":
+            domain = next(d["id"] for d in fake.domains.values() if d["domain"] == zone)
+            return [r["target"] for r in fake.records[domain].values() if r["type"] == "TXT" and r["name"] == relative]
+        domain = next(d["id"] for d in fake.domains.values() if d["unicode-name"] == zone)  # exoscale
+        return [r["content"] for r in fake.records[domain].values() if r["type"] == "TXT" and r["name"] == relative]
+
+
+# how each provider's API wants TXT content: quoted character strings, or the raw value
+QUOTED = {"powerdns": True, "cloudflare": True, "vultr": True, "digitalocean": False, "exoscale": False,
+          "linode": False}  # fmt: skip
+
+
+def test_txt_records_are_set_exactly_read_and_deleted(subject, site):
+    zone, website = site
+    dns = subject.dns()
+    assert dns.txt(website) == []
+    dns.add(website, "203.0.113.8")  # the round robin is not touched by TXT changes
+    dns.set_txt(website, [TOKEN_1])
+    assert dns.txt(website) == [TOKEN_1]
+    form = (lambda v: f'"{v}"') if QUOTED[subject.name] else (lambda v: v)
+    assert stored_txt(subject, zone, website) == [form(TOKEN_1)]  # in the zone of WEBSITEURL, as the API wants it
+    dns.set_txt(website, [TOKEN_1])  # again: nothing changes
+    assert stored_txt(subject, zone, website) == [form(TOKEN_1)]
+    dns.set_txt(website, [TOKEN_1, TOKEN_2, TOKEN_2])  # two challenges for one name (apex and wildcard); once each
+    assert sorted(subject.dns().txt(website)) == sorted([TOKEN_1, TOKEN_2])  # a second client sees them
+    dns.set_txt(website, [TOKEN_2])
+    assert dns.txt(website) == [TOKEN_2] and stored_txt(subject, zone, website) == [form(TOKEN_2)]
+    dns.set_txt(website, ["other"], label="_other")  # another label is another name
+    assert dns.txt(website, label="_other") == ["other"] and dns.txt(website) == [TOKEN_2]
+    dns.delete_txt(website)
+    assert dns.txt(website) == [] and stored_txt(subject, zone, website) == []
+    dns.delete_txt(website)  # nothing there: not an error
+    assert dns.txt(website, label="_other") == ["other"] and dns.ips(website) == ["203.0.113.8"]
+    dns.set_txt(website, [], label="_other")  # no values: the records go
+    assert dns.txt(website, label="_other") == []
+
+
+def test_txt_refuses_bad_input_and_a_missing_zone(subject, site):
+    website = site[1]
+    dns = subject.dns()
+    with pytest.raises(AdtError, match="TXT value 'a\"b' is not printable ASCII"):
+        dns.set_txt(website, ['a"b'])
+    with pytest.raises(AdtError, match="TXT value .* at most 255 characters"):
+        dns.set_txt(website, ["x" * 256])
+    with pytest.raises(AdtError, match="must be a list of strings"):
+        dns.set_txt(website, TOKEN_1)
+    with pytest.raises(AdtError, match="'bad label' is not a DNS label"):
+        dns.set_txt(website, [TOKEN_1], label="bad label")
+    with pytest.raises(AdtError, match="has no zone missing-zone.example"):
+        dns.set_txt("www.missing-zone.example", [TOKEN_1])
+    with pytest.raises(AdtError, match="has no zone missing-zone.example"):
+        dns.delete_txt("www.missing-zone.example")
+    assert dns.txt(website) == []
+
+
+def test_txt_changes_are_only_printed_in_a_dry_run(subject, site):
+    from adt import run
+
+    website = site[1]
+    dns = subject.dns()
+    lines: list = []
+    with run.dry_running(echo=lines.append):
+        dns.set_txt(website, [TOKEN_1])
+    assert dns.txt(website) == [] and len(lines) == 1 and lines[0].startswith("would call: ")
+    dns.set_txt(website, [TOKEN_1])
+    with run.dry_running(echo=lines.append):
+        dns.delete_txt(website)
+    assert dns.txt(website) == [TOKEN_1] and len(lines) == 2
+
+
+@pytest.mark.parametrize("subject", ["cloudflare"], indirect=True)
+def test_txt_not_read_back_is_an_error(subject, site):
+    """A provider whose listings lag its writes (Cloudflare's fake `stale` fault): set_txt reads back and says so."""
+    website = site[1]
+    dns = subject.dns()
+    subject.fake.faults.stale = 60
+    with pytest.raises(AdtError, match=rf"holds TXT _acme-challenge\.{re.escape(website)} = \[\], not \['{TOKEN_1}'\]"):
+        dns.set_txt(website, [TOKEN_1])
+
+
+def test_powerdns_answers_the_txt_query_on_its_dns_port(tmp_path):
+    """What the ACME server asks: `dig TXT _acme-challenge.<WEBSITEURL>` at the local PowerDNS, answered at once."""
+    from adt.datastore.seaweed import free_ports
+    from adt.dns.powerdns import PowerDnsServer
+
+    dns_port, api_port = free_ports(2)
+    pdns = PowerDnsServer(tmp_path / "pdns").start("127.0.0.1", dns_port, api_port)
+    try:
+        pdns.ensure_zone("adt-demo.local")
+        dns = provider({"DNS_CHOICE": "powerdns", "DNS_API_URL": pdns.state["url"],
+                        "DNS_SECURITY_KEY": pdns.api_key()})  # fmt: skip
+
+        def dig() -> list:
+            done = subprocess.run(
+                ["dig", "+short", "+time=2", "+tries=1", "@127.0.0.1", "-p", str(dns_port),
+                 "_acme-challenge.www.adt-demo.local", "TXT"],
+                capture_output=True, text=True, timeout=10, check=True,
+            )  # fmt: skip
+            return sorted(done.stdout.split())
+
+        dns.set_txt("www.adt-demo.local", [TOKEN_1, TOKEN_2])
+        assert dig() == sorted([f'"{TOKEN_1}"', f'"{TOKEN_2}"'])
+        dns.set_txt("www.adt-demo.local", [TOKEN_2])
+        assert dig() == [f'"{TOKEN_2}"']
+        dns.delete_txt("www.adt-demo.local")
+        assert dig() == []
+    finally:
+        pdns.stop()

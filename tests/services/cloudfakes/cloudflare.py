@@ -1,11 +1,12 @@
-"""A fake of Cloudflare's API v4 (/client/v4): zones (listed by name) and their A records (list with type and name
-filters, create, delete), in Cloudflare's envelope, paginated, with its authentication and its error codes.
+"""A fake of Cloudflare's API v4 (/client/v4): zones (listed by name) and their A and TXT records (list with type and
+name filters, create, delete), in Cloudflare's envelope, paginated, with its authentication and its error codes.
 
 Cloudflare publishes no OpenAPI specification in its SDK repository, so the fake checks the traffic against the
 official `cloudflare` package's own types (a test-only dependency): every query against the keys of
-`ZoneListParams` / `RecordListParams`, every record body against the `ARecord` TypedDict of `record_create_params`
-(its keys exactly, its values with pydantic in strict mode), every `result` it sends against the response models
-(`Zone`, `record_response.ARecord`, `RecordDeleteResponse`; extra fields allowed as Cloudflare's own models allow
+`ZoneListParams` / `RecordListParams`, every record body against the `ARecord` or `TXTRecord` TypedDict of
+`record_create_params` (its keys exactly, its values with pydantic in strict mode; TXT content must be quoted
+character strings, as the type documents it), every `result` it sends against the response models (`Zone`,
+`record_response.ARecord` / `TXTRecord`, `RecordDeleteResponse`; extra fields allowed as Cloudflare's own models allow
 them). A breach is recorded in `violations` as the base does (a request: answered 400).
 
 Credentials: an API token (`Authorization: Bearer`, `credentials` gives the original's `<account-id>:::<token>`
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime
 import functools
+import re
 import uuid
 from typing import Any, Dict, List, Optional, Set
 
@@ -50,21 +52,27 @@ def _types():
     """The official package's types, loaded once: the request TypedDicts and the response models."""
     from cloudflare.types.dns import record_create_params, record_list_params
     from cloudflare.types.dns.record_delete_response import RecordDeleteResponse
-    from cloudflare.types.dns.record_response import ARecord
+    from cloudflare.types.dns.record_response import ARecord, TXTRecord
     from cloudflare.types.zones.zone import Zone
     from pydantic import TypeAdapter
 
-    create = record_create_params.ARecord
+    create = {"A": record_create_params.ARecord, "TXT": record_create_params.TXTRecord}
     listing = record_list_params.RecordListParams
     return {
-        "create_keys": set(create.__annotations__) - {"zone_id"},
-        "create": TypeAdapter(create),
+        "create_keys": {kind: set(typed.__annotations__) - {"zone_id"} for kind, typed in create.items()},
+        "create": {kind: TypeAdapter(typed) for kind, typed in create.items()},
         "list_keys": set(listing.__annotations__) - {"zone_id"},
         "name_filters": set(record_list_params.Name.__annotations__),
-        "record": ARecord,
+        "record": {"A": ARecord, "TXT": TXTRecord},
         "zone": Zone,
         "deleted": RecordDeleteResponse,
     }
+
+
+def _quoted_strings(content: str) -> bool:
+    """Whether TXT content is RFC 1035 quoted character strings of at most 255 characters each (the documented
+    form of `TXTRecord.content`)."""
+    return bool(re.fullmatch(r'\s*"(?:[^"\\]|\\.){0,255}"(?:\s+"(?:[^"\\]|\\.){0,255}")*\s*', content))
 
 
 class CloudflareFake(FakeProvider):
@@ -139,6 +147,11 @@ class CloudflareFake(FakeProvider):
         with self.lock:
             return [r for r in self.dns_records.values() if r["name"] == name and r["type"] == "A"]
 
+    def txt_records(self, name: str) -> List[Dict[str, Any]]:
+        """The TXT records of name, as stored."""
+        with self.lock:
+            return [r for r in self.dns_records.values() if r["name"] == name and r["type"] == "TXT"]
+
     # -- Cloudflare's shapes -----------------------------------------------------------------------
     def error_body(self, status: int, message: str) -> Any:
         if status == 401:
@@ -173,11 +186,11 @@ class CloudflareFake(FakeProvider):
         return body
 
     def _check_result(self, what: str, model, result: Any) -> None:
-        """Validate what the fake sends against the package's response model."""
+        """Validate what the fake sends against the package's response model (a dict: the model by record type)."""
         items = result if isinstance(result, list) else [result]
         for item in items:
             try:
-                model.model_validate(item)
+                (model[item["type"]] if isinstance(model, dict) else model).model_validate(item)
             except Exception as error:  # pydantic's ValidationError
                 self.violations.append(f"response {what}: {str(error)[:400]}")
 
@@ -253,19 +266,24 @@ class CloudflareFake(FakeProvider):
         types = _types()
         body = self.body(request)
         problem = ""
+        kind = body.get("type") if isinstance(body, dict) else None
         if not isinstance(body, dict):
             problem = "the body is not a JSON object"
+        elif kind not in types["create"]:
+            problem = f"the fake implements A and TXT records only, not {kind!r}"
         else:
-            unknown = sorted(set(body) - types["create_keys"])
+            unknown = sorted(set(body) - types["create_keys"][kind])
             if unknown:
-                problem = f"keys the A record does not have: {unknown}"
+                problem = f"keys the {kind} record does not have: {unknown}"
             else:
                 try:
-                    types["create"].validate_python({**body, "zone_id": zone_id}, strict=True)
+                    types["create"][kind].validate_python({**body, "zone_id": zone_id}, strict=True)
                 except Exception as error:  # pydantic's ValidationError
                     problem = str(error).replace("\n", " ")[:400]
-            if not problem and body.get("type") != "A":
-                problem = f"the fake implements A records only, not {body.get('type')!r}"
+            if not problem and kind == "TXT" and not _quoted_strings(str(body.get("content", ""))):
+                problem = f"TXT content {body.get('content')!r} is not quoted character strings (RFC 1035)"
+            if not problem and kind == "TXT" and body.get("proxied"):
+                problem = "a TXT record cannot be proxied"
         if problem:
             self.violations.append(f"request POST {request.path}: {problem}")
             raise HttpError(400, problem)
@@ -277,7 +295,7 @@ class CloudflareFake(FakeProvider):
             raise HttpError(400, "Invalid TTL. Must be between 60 and 86400 seconds, or 1 for Automatic.")
         name = body["name"].rstrip(".").lower()
         if any(
-            r["zone_id"] == zone_id and r["name"] == name and r["type"] == "A" and r["content"] == body.get("content")
+            r["zone_id"] == zone_id and r["name"] == name and r["type"] == kind and r["content"] == body.get("content")
             for r in self.dns_records.values()
         ):
             raise HttpError(400, "An identical record already exists.")
@@ -289,9 +307,9 @@ class CloudflareFake(FakeProvider):
             "zone_id": zone_id,
             "zone_name": zone["name"],
             "name": name,
-            "type": "A",
+            "type": kind,
             "content": body.get("content", ""),
-            "proxiable": True,
+            "proxiable": kind == "A",
             "proxied": proxied,
             "ttl": 1 if proxied else ttl,  # a proxied record's TTL is automatic whatever was asked
             "settings": {},

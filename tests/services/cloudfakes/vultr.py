@@ -16,6 +16,7 @@ import binascii
 import ipaddress
 import itertools
 import json
+import re
 import secrets
 import threading
 import time
@@ -655,6 +656,9 @@ class VultrFake(FakeProvider):
                 ipaddress.IPv4Address(body["data"])
             except ValueError:
                 raise HttpError(400, "Invalid IPv4 address.") from None
+        if body["type"] == "TXT" and not re.fullmatch(r'"[^"]{0,255}"', body["data"]):
+            # Vultr's API wants TXT data as one double-quoted string, with no quote inside (dnscontrol's finding)
+            raise HttpError(400, "Invalid TXT record data: it must be one string in double quotes.")
         name = body["name"]
         if name.endswith("." + domain) or name == domain:  # Vultr keeps names relative to the domain
             name = name[: -len(domain)].rstrip(".")
