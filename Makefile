@@ -7,7 +7,8 @@ APT_PACKAGES := python3 python3-venv tzdata s3cmd bats bats-support bats-assert 
 	iproute2 util-linux procps curl openssh-server openssh-client rsync \
 	mariadb-server mariadb-client nginx php-fpm php-cli php-mysql postgresql git iptables nftables ufw netcat-openbsd cron pigz isal \
 	php-xml php-mbstring php-curl php-zip php-intl strace fcgiwrap \
-	pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils cloud-init shellcheck
+	pdns-server pdns-backend-sqlite3 sqlite3 bind9-dnsutils cloud-init shellcheck \
+	pebble lego
 # WordPress (the local cloud host's virgin application) comes after nginx and php-fpm: installed with
 # them in one go, apt would satisfy its "apache2 | httpd" with Apache. Its theme (a Recommends) and the PHP
 # modules its XML-RPC and Site Health need (Suggests) are named here, since --no-install-recommends skips them.

@@ -342,6 +342,7 @@ class Builder:
             "PRODUCTION": v.get("PRODUCTION", "0"),
             "ACTIVEFIREWALLS": v.get("ACTIVE_FIREWALLS", "3"),
             "DNSCHOICE": v.get("DNS_CHOICE", "NONE"),
+            "SSLGENERATIONSERVICE": v.get("SSL_GENERATION_SERVICE", "ZEROSSL"),
             "FIREWALL": "iptables",
             "BUILDARCHIVECHOICE": v.get("BUILD_ARCHIVE_CHOICE", "virgin"),
             "WEBSITEDISPLAYNAME": v.get("WEBSITE_DISPLAY_NAME", ""),
@@ -702,6 +703,12 @@ def object_storage(driver) -> Path:
     return Path(driver.state) / "objectstorage" / driver.switch
 
 
+def certificate_cron(build: BuildConfig) -> Path:
+    from adt.build.ssl import cron_file
+
+    return cron_file(build)
+
+
 def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_datastore: bool = False) -> List[str]:
     """Destroy a build's machines, its DNS server and its network; its runtime data stays, and so do the
     buckets of the cloud host's object storage (its server stops with the last fleet on the VPC, and a later
@@ -754,6 +761,7 @@ def destroy(build: BuildConfig, progress: Callable[[str], None] = print, purge_d
     # in a dry run the build's machines are still there: the network goes when no other machine uses it
     driver.remove_network(force=dry_run() and not others)
     _remove(build.dir / "INITIAL_BUILD_COMPLETED")
+    _remove(certificate_cron(build))  # the build machine's renewal line goes with the fleet
     for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
         _remove(marker)
     return gone
@@ -814,6 +822,7 @@ def _destroy_on_provider(build: BuildConfig, progress: Callable[[str], None]) ->
     else:
         driver.remove_network()
     _remove(build.dir / "INITIAL_BUILD_COMPLETED")
+    _remove(certificate_cron(build))  # the build machine's renewal line goes with the fleet
     for marker in sorted((build.dir / "ips").glob("*")) if (build.dir / "ips").exists() else []:
         _remove(marker)
     return [s.name for s in destroyed]

@@ -34,6 +34,7 @@ COMMANDS = {
     "drill": ("adt.cli.drill", "drill", "Restore drill: a throwaway fleet from the latest backups, checked, gone."),
     "autoscaler": ("adt.cli.autoscaler", "autoscaler", "The autoscaler's service, its next plan and its events."),
     "scale": ("adt.cli.scale", "scale", "The scaling profile: webservers per autoscaler, schedules, update events."),
+    "ssl": ("adt.cli.ssl", "ssl", "The build's TLS certificate: issue, renew when due, status; webservers' install."),
     "cloud-api": ("adt.cli.cloudapi", "cloud_api", "The local cloud host's HTTP API server (started by the build)."),
 }
 HIDDEN = {"cloud-api"}  # run by adt itself, not listed in --help
