@@ -1,9 +1,10 @@
 """`adt status`: one build at a glance, from the build machine.
 
 Why this shape: a status that stops at the first unreachable part tells least when it is needed most. So each
-part (machines, DNS, backups, firewall layers, snapshots) is observed on its own and fails soft: what cannot be
+part (machines, DNS, TLS, backups, firewall layers, snapshots) is observed on its own and fails soft: what cannot be
 seen is `Unavailable(reason)`, shown as "unavailable: <reason>", never a traceback. The observing side talks
-to the cloud driver, the DNS provider and the datastore; `report` (observations in, one JSON-ready dict out)
+to the cloud driver, the DNS provider, the datastore and each webserver's 443 (the certificate it serves against
+the one the build issued); `report` (observations in, one JSON-ready dict out)
 and `render` (that dict in, an aligned text table out) are pure, so both are tested without a fleet.
 """
 
@@ -14,15 +15,18 @@ import importlib.util
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from adt.build.config import BuildConfig
 from adt.errors import AdtError
+from adt.ssl import pair, served
 
 FIREWALL_LAYERS = {"0": [], "1": ["on-machine"], "2": ["native"], "3": ["on-machine", "native"]}
 MACHINE_FIELDS = ("name", "role", "address", "public_address", "status")
 RECORD_FIELDS = ("id", "name", "ip", "ttl")
 SNAPSHOT_FIELDS = ("id", "name", "role", "source", "created", "size")
+HTTPS_PORT = 443  # where `adt status` asks each webserver for the certificate it serves
+TLS_TIMEOUT = 5.0  # seconds per webserver (asked all at once)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,60 @@ def snapshot_view(image: Any) -> Dict[str, Any]:
     return view
 
 
+def _certificate(certificate: pair.Certificate) -> Dict[str, Any]:
+    return {
+        "serial": certificate.serial,
+        "not_before": _iso(certificate.not_before.timestamp()),
+        "not_after": _iso(certificate.not_after.timestamp()),
+        "names": list(certificate.names),
+        "issuer": certificate.issuer,
+        "fingerprint": certificate.fingerprint,
+    }
+
+
+def tls_view(tls: Optional[Mapping[str, Any]], now: float) -> Dict[str, Any]:
+    """The TLS section from its observation (see `observe_tls`; None: TLS off): the issued certificate (the
+    build machine's copy) and, per running webserver, the certificate it serves against it (`served.compare`),
+    with the addresses of each warning ("older than published", "expires within 7 d", "no TLS", ...)."""
+    if not tls or not tls.get("in_use"):
+        return {"in_use": False}
+    moment = datetime.fromtimestamp(now, timezone.utc)
+    issued = tls.get("issued")
+    view: Dict[str, Any] = {"in_use": True, "serve_https": bool(tls.get("serve_https")), "path": tls.get("path")}
+    if isinstance(issued, Unavailable):
+        view["issued"] = {"unavailable": issued.reason}
+    elif issued is None:
+        view["issued"] = None
+    else:
+        view["issued"] = _certificate(issued)
+        words, warning = served.expiry(issued, moment)
+        view["issued"].update(state=words or "valid", warnings=[warning] if warning else [])
+    webservers = tls.get("webservers") or []
+    if isinstance(webservers, Unavailable):
+        view["webservers"] = {"unavailable": webservers.reason}
+        return view
+    certificate = issued if isinstance(issued, pair.Certificate) else None
+    found = tls.get("served", {})
+    rows = served.compare({address: found.get(address) for _, address in webservers}, certificate, moment)
+    items = []
+    warnings: Dict[str, List[str]] = {}
+    for (name, address), row in zip(webservers, rows):
+        items.append(
+            {
+                "name": name,
+                "address": address,
+                "serial": row.serial,
+                "expires": _iso(row.not_after.timestamp()) if row.not_after else None,
+                "state": row.state,
+                "warnings": list(row.warnings),
+            }
+        )
+        for warning in row.warnings:
+            warnings.setdefault(warning, []).append(address)
+    view["webservers"] = {"items": items, "warnings": warnings}
+    return view
+
+
 def report(
     build: str,
     website: str,
@@ -104,6 +162,7 @@ def report(
     snapshots: Observed,
     now: float,
     autoscalers: Observed = (),
+    tls: Observed = None,
 ) -> Dict[str, Any]:
     """The status of a build as one JSON-ready dict, from plain observations (each may be `Unavailable`):
     machines, a sequence of mappings or objects with name, role, address, public_address, status; dns, the
@@ -112,8 +171,8 @@ def report(
     name -> the native rules applied to it (None: not applied); snapshots, images (id, name, role, source,
     created, size); autoscalers, mappings of name, address and either plan (`adt autoscaler plan --json` of
     that autoscaler: its count in force, its webservers' states, its next actions) and events (its latest
-    decisions), or unavailable. Every section is a dict; one that could not be observed is
-    {"unavailable": reason}."""
+    decisions), or unavailable; tls, what `observe_tls` saw (None: TLS is off). Every section is a dict; one that
+    could not be observed is {"unavailable": reason}."""
     machine_rows = None if isinstance(machines, Unavailable) else [_fields(m, MACHINE_FIELDS) for m in machines]
     live = None
     if machine_rows is not None:
@@ -148,6 +207,7 @@ def report(
         "dns": _section(
             dns, lambda records: {"name": website, **dns_view([_fields(r, RECORD_FIELDS) for r in records], live)}
         ),
+        "tls": _section(tls, lambda seen: tls_view(seen, now)),
         "backups": _section(backups, lambda entries: {"items": [backup_view(e, now) for e in entries]}),
         "firewall": firewall,
         "snapshots": _section(snapshots, lambda images: {"items": [snapshot_view(i) for i in images]}),
@@ -189,6 +249,36 @@ def _heading(title: str, section: Mapping[str, Any]) -> List[str]:
     return [f"{title}:"]
 
 
+def _render_tls(tls: Mapping[str, Any]) -> List[str]:
+    if "unavailable" in tls:
+        return _heading("tls", tls)
+    if not tls.get("in_use"):
+        return ["tls: off (no certificate issued for this build, SERVEHTTPS not on)"]
+    lines = ["tls:"]
+    issued = tls["issued"]
+    if issued is None:
+        lines.append(f"  issued: no certificate issued (none at {tls['path']})" if tls["path"] else "  issued: none")
+    elif "unavailable" in issued:
+        lines.append(f"  issued: unavailable: {issued['unavailable']}")
+    else:
+        lines.append(
+            f"  issued: serial {issued['serial']}, expires {issued['not_after']} ({issued['state']}),"
+            f" for {', '.join(issued['names']) or 'no DNS name'}"
+        )
+        if issued["warnings"]:
+            lines.append(f"  the issued certificate {issued['state']}: renew it (adt ssl renew)")
+    webservers = tls["webservers"]
+    if "unavailable" in webservers:
+        return lines + [f"  webservers: unavailable: {webservers['unavailable']}"]
+    rows = [[w["address"], w["serial"], w["expires"], w["state"], w["name"]] for w in webservers["items"]]
+    lines += _table(["address", "serial", "expires", "state", "name"], rows) if rows else ["  no running webservers"]
+    for warning, addresses in webservers["warnings"].items():
+        lines.append(f"  {warning}: {', '.join(addresses)}")
+    if rows and not webservers["warnings"] and issued and "unavailable" not in issued:
+        lines.append("  every running webserver serves the issued certificate")
+    return lines
+
+
 def render(status: Mapping[str, Any]) -> str:
     """The report as text for a terminal: one block per section, columns aligned."""
     lines = [f"build {status['build']} ({status['website'] or 'no WEBSITE_URL'}) at {status['generated']}", ""]
@@ -212,6 +302,8 @@ def render(status: Mapping[str, Any]) -> str:
                     lines.append(f"  {word}: {', '.join(dns[word])}")
             if not dns["missing"] and not dns["stale"]:
                 lines.append("  every live webserver is listed, and nothing else")
+
+    lines += [""] + _render_tls(status.get("tls", {"in_use": False}))
 
     backups = status["backups"]
     lines += [""] + _heading("backups", backups)
@@ -387,6 +479,52 @@ def observe_snapshots(config: BuildConfig, driver) -> List[Any]:
     return [i for i in images if any(mark in str(getattr(i, word, "")) for word in ("name", "label", "source"))]
 
 
+def issued_certificate(config: BuildConfig) -> Tuple[Observed, Optional[str]]:
+    """The certificate the build issued (the build machine's copy, where `adt ssl issue` writes it), or None when
+    there is none (or the build names no DNS_CHOICE and SSL_GENERATION_SERVICE to find it by), and its path."""
+    names = [config.value(n) for n in ("DNS_CHOICE", "SSL_GENERATION_SERVICE", "WEBSITE_URL")]
+    if not all(names):
+        return None, None
+    try:
+        path = pair.build_directory(config.dir, *names) / pair.FULLCHAIN
+    except AdtError as error:
+        return Unavailable(error.message), None
+    if not path.is_file():
+        return None, str(path)
+    return soft(lambda: pair.leaf(path.read_bytes(), str(path))), str(path)
+
+
+def observe_tls(config: BuildConfig, machines: Observed, port: int = HTTPS_PORT) -> Dict[str, Any]:
+    """What `tls_view` reads: whether TLS is in use (a certificate issued, or SERVEHTTPS on), the issued
+    certificate, the running webservers (name, address) and what each serves on `port` for WEBSITE_URL (a
+    Certificate, or why none), asked all at once, each within TLS_TIMEOUT."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from adt.settings.machine import setting
+
+    serve_https = setting(config.values, "SERVE_HTTPS") == "1"
+    issued, path = issued_certificate(config)
+    if issued is None and not serve_https:
+        return {"in_use": False}
+    seen: Dict[str, Any] = {"in_use": True, "serve_https": serve_https, "path": path, "issued": issued}
+    if isinstance(machines, Unavailable):
+        seen["webservers"] = machines
+        return seen
+    webservers = [(m["name"], m["address"]) for m in machines if m["role"] == "webserver" and m["status"] == "running"]
+    website = config.value("WEBSITE_URL")
+
+    def ask(address: str) -> served.Served:
+        try:
+            return served.served_certificate(address, website, port, TLS_TIMEOUT)
+        except Exception as error:  # one webserver's failure is its row, never the section's
+            return error
+
+    with ThreadPoolExecutor(max_workers=max(1, min(16, len(webservers)))) as pool:
+        answers = list(pool.map(ask, [address for _, address in webservers]))
+    seen.update(webservers=webservers, served={address: a for (_, address), a in zip(webservers, answers)})
+    return seen
+
+
 def status(config: BuildConfig, driver=None, now: Optional[float] = None) -> Dict[str, Any]:
     """Observe every part of a build (each failing soft) and assemble the report."""
     if not config.dir.is_dir():
@@ -397,10 +535,11 @@ def status(config: BuildConfig, driver=None, now: Optional[float] = None) -> Dic
         return cloud if isinstance(cloud, Unavailable) else soft(lambda: observe(cloud))
 
     active = config.value("ACTIVE_FIREWALLS", "3")
+    machines = with_driver(lambda d: observe_machines(config, d))
     return report(
         config.name,
         config.value("WEBSITE_URL"),
-        machines=with_driver(lambda d: observe_machines(config, d)),
+        machines=machines,
         dns=soft(lambda: observe_dns(config)),
         backups=soft(lambda: observe_backups(config)),
         active_firewalls=active,
@@ -408,4 +547,5 @@ def status(config: BuildConfig, driver=None, now: Optional[float] = None) -> Dic
         snapshots=with_driver(lambda d: observe_snapshots(config, d)),
         now=time.time() if now is None else now,
         autoscalers=with_driver(lambda d: observe_autoscalers(config, d)),
+        tls=soft(lambda: observe_tls(config, machines)),
     )

@@ -67,8 +67,9 @@ def full(**changes):
 def test_the_report_s_json_shape():
     got = full()
     assert json.loads(json.dumps(got)) == got  # plain JSON all the way down
-    assert list(got) == ["build", "website", "generated", "machines", "dns", "backups", "firewall", "snapshots",
-                         "autoscalers"]
+    assert list(got) == ["build", "website", "generated", "machines", "dns", "tls", "backups", "firewall",
+                         "snapshots", "autoscalers"]
+    assert got["tls"] == {"in_use": False}  # its cases: tests/unit/test_ssl_served.py
     assert got["autoscalers"] == {"items": AUTOSCALERS}
     assert (got["build"], got["website"], got["generated"]) == ("lon1/b1", "www.example.com", "2026-12-02T12:00:00Z")
     assert got["machines"] == {"items": MACHINES}
@@ -142,6 +143,8 @@ dns www.example.com:
   203.0.113.9  120  r9
   missing: 203.0.113.5
   stale: 203.0.113.9
+
+tls: off (no certificate issued for this build, SERVEHTTPS not on)
 
 backups:
   period  kind      state                      age  size     archive
@@ -278,6 +281,7 @@ def test_status_of_a_build_whose_parts_cannot_be_reached_says_so_and_exits_0(hom
     assert got["firewall"]["layers"] == ["on-machine", "native"]
     assert "unavailable" in got["firewall"]["native"]  # the switch this test never made: nft cannot read it
     assert got["snapshots"] == {"items": []}
+    assert got["tls"] == {"in_use": False}  # no certificate issued, no SERVEHTTPS: no webserver is asked
     assert main(["status", "-c", "local", "-b", "b1", "--build-home", str(home)]) == 0
     text = capsys.readouterr().out
     assert "dns www.example.com: unavailable: no DNS\n" in text
