@@ -18,13 +18,39 @@ ADDRESSES = ["ip", "-4", "-o", "addr", "show", "scope", "global"]
 DATABASE_ERROR = "Error establishing a database connection"  # WordPress's page when its database does not answer
 
 
-def site_page(ip: str, website: str, timeout: float, limit: int = -1, port: int = 80) -> Tuple[int, str]:
-    """(status, page) of GET / from the webserver at ip, asked for as `website` (a visitor whose DNS points
-    there); at most `limit` bytes of the page read (all by default). OSError when it does not answer (an HTTP
-    protocol error included)."""
+def web_connection(ip: str, website: str, timeout: float, port: int = 0, tls: bool = False):
+    """An HTTP connection (not yet opened) to the web server at ip: plain to port 80, or with `tls` to port 443
+    with SNI `website`. The certificate is not verified: this is a liveness probe of one machine by its address
+    (its certificate is the site's, checked by visitors; an expired or replaced one must not make a live
+    webserver look dead to the autoscaler or the build)."""
     import http.client  # here: the wrappers that import this module never fetch a page
 
-    connection = http.client.HTTPConnection(ip, port, timeout=timeout)
+    if not tls:
+        return http.client.HTTPConnection(ip, port or 80, timeout=timeout)
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # a probe by address, not a visitor: see above
+
+    class Probe(http.client.HTTPSConnection):
+        def connect(self) -> None:  # TCP to the address, then TLS naming the site (SNI), as a visitor's would
+            http.client.HTTPConnection.connect(self)
+            self.sock = context.wrap_socket(self.sock, server_hostname=website or None)
+
+    return Probe(ip, port or 443, timeout=timeout, context=context)
+
+
+def site_page(
+    ip: str, website: str, timeout: float, limit: int = -1, port: int = 0, tls: bool = False
+) -> Tuple[int, str]:
+    """(status, page) of GET / from the webserver at ip, asked for as `website` (a visitor whose DNS points
+    there), over HTTP (port 80) or with `tls` over HTTPS (port 443, SNI `website`, the certificate not verified:
+    see `web_connection`); at most `limit` bytes of the page read (all by default). OSError when it does not
+    answer (an HTTP protocol error and a TLS failure included)."""
+    import http.client
+
+    connection = web_connection(ip, website, timeout, port, tls)
     try:
         connection.request("GET", "/", headers={"Host": website})
         response = connection.getresponse()

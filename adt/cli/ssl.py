@@ -13,6 +13,11 @@ def ssl():
     """The build's certificate: issue, renew when due, show; a webserver's install of the published pair."""
 
 
+from adt.cli.sslmachine import install  # noqa: E402  (a webserver's RenewSSLCertificate.sh; nothing heavy)
+
+ssl.add_command(install)
+
+
 def _build(cloudhost, build_identifier, home_dir):
     from adt.build.config import BuildConfig
 

@@ -52,16 +52,18 @@ def _store(settings):
 def _ready(home: Path, role: str, settings=None) -> None:
     """The role's crontab, then its READY marker (DATABASE_READY, WEBSERVER_READY) the build waits for."""
     production = settings is not None and settings.value("PRODUCTION") == "1"
-    install_cron(home, role, backups=settings is None or settings.value("BACKUPS") != "0", production=production)
+    https = settings is not None and settings.value("SERVEHTTPS") == "1"
+    backups = settings is None or settings.value("BACKUPS") != "0"
+    install_cron(home, role, backups=backups, production=production, https=https)
     (home / "runtime").mkdir(parents=True, exist_ok=True)
     (home / "runtime" / f"{role.upper()}_READY").touch()
 
 
-def install_cron(home: Path, role: str, backups: bool = True, production: bool = False) -> None:
+def install_cron(home: Path, role: str, backups: bool = True, production: bool = False, https: bool = False) -> None:
     """Write the role's crontab and start cron when this machine has it (a missing cron is not an error)."""
     spool = Path("/var/spool/cron/crontabs")
     spool.mkdir(parents=True, exist_ok=True)
-    write_atomically(spool / "root", crontab(role, str(home), backups, production), 0o600)
+    write_atomically(spool / "root", crontab(role, str(home), backups, production, https), 0o600)
     if shutil.which("cron"):
         run(["cron"], check=False, what="starting cron")
 
@@ -314,6 +316,71 @@ def write_markers(webroot: Path, application: str, engine: str, prefix: str) -> 
         write_atomically(webroot / name, text, 0o644)
 
 
+def nginx_config(
+    ip: str,
+    website: str,
+    pair_directory: Optional[Path] = None,
+    run_dir: Path = RUN,
+    log_dir: Path = LOG,
+    webroot: Path = WEBROOT,
+) -> str:
+    """The webserver's nginx.conf: the site on ip:80 and, given the live pair's directory (SERVEHTTPS:1), on
+    ip:443 too (TLS 1.2 and 1.3, the pair nginx's master reads as root when it starts or reloads). Both answer
+    `/adt-alive` (204) for the autoscaler; port 80 serves the site as before (no redirect)."""
+    tmp = run_dir / "nginx"
+    tls = ""
+    if pair_directory is not None:
+        tls = f"""
+    listen {ip}:443 ssl;
+    ssl_certificate {pair_directory / "fullchain.pem"};
+    ssl_certificate_key {pair_directory / "privkey.pem"};
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_session_cache shared:adt:1m;"""
+    return f"""user www-data;
+worker_processes 1;
+pid {run_dir / "nginx.pid"};
+error_log {log_dir / "nginx-error.log"};
+events {{ worker_connections 256; }}
+http {{
+  include /etc/nginx/mime.types;
+  access_log {log_dir / "nginx-access.log"};
+  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
+  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
+  server {{
+    listen {ip}:80;{tls}
+    server_name {website};
+    root {webroot};
+    index index.php index.html;
+    location = /adt-alive {{ access_log off; return 204; }}
+    location / {{ try_files $uri $uri/ /index.php?$args; }}
+    location ~ \\.php$ {{
+      include /etc/nginx/fastcgi_params;
+      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
+      fastcgi_pass unix:{run_dir / "php-fpm.sock"};
+    }}
+  }}
+}}
+"""
+
+
+def nginx_running(pid_file: Path = RUN / "nginx.pid") -> bool:
+    """Whether the webserver's nginx runs (its master's pid file names a live process)."""
+    try:
+        os.kill(int(pid_file.read_text().strip()), 0)
+    except (OSError, ValueError):
+        return False
+    return True
+
+
+def reload_nginx(config: Path = CONF / "nginx.conf", error_log: Path = LOG / "nginx-error.log") -> None:
+    """nginx's graceful reload (a new pair, a new config): the config checked first (`nginx -t`: a pair nginx
+    cannot load is refused before any worker changes), then `nginx -s reload`: new workers take new connections,
+    the old ones finish theirs."""
+    base = ["nginx", "-e", str(error_log), "-c", str(config)]
+    run([*base, "-t", "-q"], what="checking nginx's configuration")
+    run([*base, "-s", "reload"], what="reloading nginx")
+
+
 def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
     """Everything that does not need the database first (the copy, php-fpm, nginx), side by side with the
     database machine's start; then the application's config once `databaseip/*` is published. nginx answers
@@ -350,33 +417,14 @@ def webserver(settings, home: Path, sources: Optional[Sources] = None) -> None:
         # PHP's default is a day, and three workers held are a webserver that does not serve again
         "php_admin_value[mysqlnd.net_read_timeout] = 30\n"
     )
-    tmp = RUN / "nginx"
-    tmp.mkdir(exist_ok=True)
-    (CONF / "nginx.conf").write_text(f"""user www-data;
-worker_processes 1;
-pid {RUN / "nginx.pid"};
-error_log {LOG / "nginx-error.log"};
-events {{ worker_connections 256; }}
-http {{
-  include /etc/nginx/mime.types;
-  access_log {LOG / "nginx-access.log"};
-  client_body_temp_path {tmp}/body; proxy_temp_path {tmp}/proxy; fastcgi_temp_path {tmp}/fastcgi;
-  uwsgi_temp_path {tmp}/uwsgi; scgi_temp_path {tmp}/scgi;
-  server {{
-    listen {ip}:80;
-    server_name {settings.value("WEBSITEURL") or "_"};
-    root {WEBROOT};
-    index index.php index.html;
-    location = /adt-alive {{ access_log off; return 204; }}
-    location / {{ try_files $uri $uri/ /index.php?$args; }}
-    location ~ \\.php$ {{
-      include /etc/nginx/fastcgi_params;
-      fastcgi_param SCRIPT_FILENAME $document_root$fastcgi_script_name;
-      fastcgi_pass unix:{RUN / "php-fpm.sock"};
-    }}
-  }}
-}}
-""")
+    (RUN / "nginx").mkdir(exist_ok=True)
+    pair_directory = None
+    if settings.value("SERVEHTTPS") == "1":  # the published pair, installed before nginx starts (it reads it then)
+        from adt.ssl.install import ensure, live_directory
+
+        print(ensure(settings, home), flush=True)
+        pair_directory = live_directory(settings, home)
+    (CONF / "nginx.conf").write_text(nginx_config(ip, settings.value("WEBSITEURL") or "_", pair_directory))
     run([fpm, "-y", str(CONF / "php-fpm.conf")], what="starting php-fpm")
     run(["nginx", "-e", str(LOG / "nginx-error.log"), "-c", str(CONF / "nginx.conf")], what="starting nginx")
     db_host = _wait_for_database(settings)

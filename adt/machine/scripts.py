@@ -29,6 +29,7 @@ CONFIGWRAPPER = tuple(
         "PutToConfigDatastore",
     )
 )
+RENEW_SSL = "providerscripts/security/ssl/RenewSSLCertificate.sh"  # a webserver installs the published pair
 EVERY_ROLE = (
     *CONFIGWRAPPER,
     "cron/SetupFirewallFromCron.sh",
@@ -44,6 +45,7 @@ ROLE_SCRIPTS: Dict[str, Tuple[str, ...]] = {
         "application/backupscripts/Backup.sh",
         "application/backupscripts/CreateWebrootBaseline.sh",
         "application/backupscripts/VerifyBackupPresent.sh",
+        RENEW_SSL,
     ),
     "database": (
         *EVERY_ROLE,
@@ -97,13 +99,16 @@ def scripts_of(role: str) -> Tuple[str, ...]:
     return ROLE_SCRIPTS[role]
 
 
-def crontab(role: str, home: str, backups: bool = True, production: bool = False) -> str:
+def crontab(role: str, home: str, backups: bool = True, production: bool = False, https: bool = False) -> str:
     """The machine's root crontab. The original's lines for the jobs adt implements, in the original's
     order (a webserver writes its backups before its firewall line, the database machine after), then
     adt's agent line: a `*/1` start that does nothing while the agent runs, so a dead agent is back
     within a minute. Without `backups` (a restore drill's throwaway machines), no backup lines: such a
     machine must never write over the backups it was made from. A `production` autoscaler has the original's
-    scaling (*/2) and dead-or-alive (*/3) lines after its firewall's: both keep adt's autoscaler service running."""
+    scaling (*/2) and dead-or-alive (*/3) lines after its firewall's: both keep adt's autoscaler service running.
+    A webserver that serves `https` (SERVEHTTPS:1) has the original's daily RenewSSLCertificate.sh line (03:35)
+    and adt's own check every 5 minutes, the same script (it does nothing while the published pair is the live
+    one): a renewal reaches every webserver within 5 minutes of its publication."""
     scripts_of(role)
 
     def line(when: str, command: str) -> str:
@@ -116,7 +121,8 @@ def crontab(role: str, home: str, backups: bool = True, production: bool = False
         if production
         else []
     )
-    jobs = {"webserver": taken + firewall, "database": firewall + taken, "autoscaler": firewall + scaling}[role]
+    ssl = [line("35 3 * * *", RENEW_SSL), line("*/5 * * * *", RENEW_SSL)] if https and role == "webserver" else []
+    jobs = {"webserver": taken + firewall + ssl, "database": firewall + taken, "autoscaler": firewall + scaling}[role]
     return "MAILTO=''\n" + "".join(jobs) + line("*/1 * * * *", "cron/StartAgentFromCron.sh")
 
 

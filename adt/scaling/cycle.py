@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from adt.errors import AdtError
-from adt.net import DATABASE_ERROR, site_page
+from adt.net import DATABASE_ERROR, site_page, web_connection
 from adt.scaling import decide as d
 
 EVENTS = Path("/var/log/adt/autoscaler-events.jsonl")
@@ -100,9 +100,10 @@ def sshd_answers(ip: str, port: int, timeout: float) -> bool:
         return False
 
 
-def web_answers(ip: str, timeout: float) -> bool:
-    """Any HTTP answer from the web server (the status is not looked at: 204 from ours, 404 from an older one)."""
-    connection = http.client.HTTPConnection(ip, 80, timeout=timeout)
+def web_answers(ip: str, timeout: float, website: str = "", tls: bool = False) -> bool:
+    """Any HTTP answer from the web server (the status is not looked at: 204 from ours, 404 from an older one);
+    with `tls`, over HTTPS to port 443 (SNI `website`, the certificate not verified: a liveness probe)."""
+    connection = web_connection(ip, website, timeout, tls=tls)
     try:
         connection.request("GET", ALIVE_PATH)
         connection.getresponse().read()
@@ -113,10 +114,11 @@ def web_answers(ip: str, timeout: float) -> bool:
         connection.close()
 
 
-def serves(ip: str, website: str, timeout: float) -> bool:
-    """The site's page as a visitor whose DNS points here gets it: an accepted status, and no database error."""
+def serves(ip: str, website: str, timeout: float, tls: bool = False) -> bool:
+    """The site's page as a visitor whose DNS points here gets it: an accepted status, and no database error; with
+    `tls`, over HTTPS (a webserver of a fleet with SERVEHTTPS:1 must serve the site there)."""
     try:
-        status, page = site_page(ip, website, timeout, limit=65536)
+        status, page = site_page(ip, website, timeout, limit=65536, tls=tls)
     except OSError:
         return False
     return status in ACCEPTED and DATABASE_ERROR not in page
@@ -155,6 +157,7 @@ class Cycle:
             number = int(given) if given.isdigit() else number_from_hostname(socket.gethostname())
         self.number = number
         self.website = settings.require("WEBSITEURL")
+        self.tls = settings.value("SERVEHTTPS") == "1"  # the fleet serves HTTPS: its webservers are probed there
         region, build = settings.value("REGION") or "local", settings.require("BUILDIDENTIFIER")
         self.build = build
         self.build_prefix = webserver_prefix(region, build)
@@ -311,11 +314,13 @@ class Cycle:
             running = server.status == "running"
             seen = d.Seen(server.name, ip, running, ip in published, in_dns=ip in in_dns)
             if running and known is not None and known.state in d.PROBED:
-                alive = sshd_answers(ip, ssh_port, self.probe_timeout) and web_answers(ip, self.probe_timeout)
-                ready = alive and serves(ip, self.website, self.probe_timeout * 2)
+                alive = sshd_answers(ip, ssh_port, self.probe_timeout) and web_answers(
+                    ip, self.probe_timeout, self.website, self.tls
+                )
+                ready = alive and serves(ip, self.website, self.probe_timeout * 2, self.tls)
                 seen = dataclasses.replace(seen, alive=alive, ready=ready)
             elif running and known is None and ip in published:  # adopted: probed at once
-                ready = serves(ip, self.website, self.probe_timeout * 2)
+                ready = serves(ip, self.website, self.probe_timeout * 2, self.tls)
                 seen = dataclasses.replace(seen, alive=True if ready else None, ready=ready)
             return seen
 
@@ -327,7 +332,7 @@ class Cycle:
         elsewhere = False
         if any(s.ready is False for s in seen.values()):  # is the site served by another autoscaler's webserver?
             others = sorted(in_dns & {s.private_ip for s in servers if not s.name.startswith(self.prefix)})
-            elsewhere = any(serves(ip, self.website, self.probe_timeout * 2) for ip in others[:3])
+            elsewhere = any(serves(ip, self.website, self.probe_timeout * 2, self.tls) for ip in others[:3])
         return Observation(seen, stray, elsewhere)
 
     def listings(self, memory: d.Memory) -> Tuple[list, List[str]]:

@@ -81,6 +81,12 @@ def chain(pem: bytes, what: str = FULLCHAIN) -> list:
         raise AdtError(f"{what} holds a certificate that does not parse: {error}") from None
 
 
+def _serial(number: int) -> str:
+    """Hexadecimal in whole bytes, as openssl prints a serial."""
+    text = format(number, "X")
+    return "0" + text if len(text) % 2 else text
+
+
 def describe(certificate) -> Certificate:
     """A cryptography certificate as a Certificate."""
     from cryptography import x509
@@ -93,7 +99,7 @@ def describe(certificate) -> Certificate:
         dns = ()
     der = certificate.public_bytes(serialization.Encoding.DER)
     return Certificate(
-        serial=format(certificate.serial_number, "X"),
+        serial=_serial(certificate.serial_number),
         not_before=certificate.not_valid_before_utc,
         not_after=certificate.not_valid_after_utc,
         names=dns,

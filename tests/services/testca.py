@@ -40,7 +40,9 @@ class Leaf:
 
     @property
     def serial(self) -> str:
-        return format(self.certificate.serial_number, "X")
+        from adt.ssl.pair import describe
+
+        return describe(self.certificate).serial
 
     @property
     def not_after(self) -> dt.datetime:
