@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+from adt.build import ssl as certificates
 from adt.build.config import BuildConfig
 from adt.build.development import Builder, new_build, reported, side_by_side
 from adt.errors import AdtError
@@ -154,6 +155,14 @@ class ProductionBuilder(Builder):
         env = b.environment
         env.set("DNS_CHOICE", "powerdns")
         env.set("DNS_API_URL", state["url"])
+
+    def certificate(self) -> None:
+        """The fleet's certificate, issued through the build's DNS when there is none or it is due (else the one
+        there is kept), published; every machine is told to serve HTTPS (SERVEHTTPS)."""
+        for line in certificates.renew(self.build, progress=self.progress, dns=self.dns):
+            self.progress(f"  {line}")
+        self.extra_settings["SERVEHTTPS"] = "1"
+        self.build.environment.set("SERVE_HTTPS", "1")  # adt status asks the webservers for theirs
 
     @staticmethod
     def api_clients(server, new=()) -> List[str]:
@@ -337,15 +346,17 @@ class ProductionBuilder(Builder):
 
     def serves(self, ip: str, timeout: float = 60) -> str:
         """The site's home page from one webserver, asked for by its name (WEBSITEURL), as a visitor whose
-        DNS points there gets it; an AdtError naming the webserver when it does not answer the site."""
+        DNS points there gets it (over HTTPS when the webservers' settings have SERVEHTTPS:1); an AdtError naming
+        the webserver when it does not answer the site."""
         from adt.net import DATABASE_ERROR, site_page
 
         url = self.build.values["WEBSITE_URL"]
+        tls = self.settings_for("webserver").get("SERVEHTTPS") == "1"  # the fleet serves HTTPS: checked there
         deadline = time.monotonic() + timeout
         said = ""
         while time.monotonic() < deadline:
             try:
-                status, body = site_page(ip, url, timeout=10)
+                status, body = site_page(ip, url, timeout=10, tls=tls)
                 if status == 200 and DATABASE_ERROR not in body:
                     return body
                 said = f"HTTP {status}: {body[:120]!r}"
@@ -451,6 +462,8 @@ def build_production(
         builder.phase("configuration", builder.open_config_bucket)
         if dns:
             builder.phase("dns", builder.start_dns)
+        if dns and certificates.enabled(build):  # before any machine: webservers serve it from their first boot
+            builder.phase("certificate", builder.certificate)
         scaling = any(role == "autoscaler" for role, _ in names)
         if scaling and cloudhost == "local":  # on a provider, the autoscalers call its API
             builder.phase("cloud api", builder.start_cloud_api)

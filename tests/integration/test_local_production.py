@@ -4,6 +4,7 @@ every webserver serves the post, DNS lists exactly the webservers; a restore dri
 
 import http.client
 import http.cookiejar
+import ipaddress
 import json
 import os
 import re
@@ -19,6 +20,7 @@ import pytest
 
 from adt.settings.template import Template
 from tests.integration.conftest import BIN, ROOT
+from tests.services.pebble import Pebble
 
 VPC = "10.180.0.0/24"
 URL = "www.adt-seed.local"
@@ -113,7 +115,13 @@ def backups(env, identifier):
 def seed(tmp_path_factory):
     home = tmp_path_factory.mktemp("seedhome")
     state = tmp_path_factory.mktemp("seedstate")
-    env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}"}
+    cron = tmp_path_factory.mktemp("seedcron")  # the build machine's cron.d, this test's own
+    env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}",
+           "ADT_CRON_D": str(cron)}
+    # the production fleet's CA: pebble on loopback, validating DNS-01 through the build's PowerDNS on the VPC's
+    # gateway; its HTTPS trusted by this build only (SSL_ACME_CA_BUNDLE)
+    gateway = str(next(ipaddress.ip_network(VPC).hosts()))
+    ca = Pebble(tmp_path_factory.mktemp("seedpebble"), f"{gateway}:53").start()
     built = []
     try:
         dev = build(env, home, 1, "seeddev")
@@ -134,15 +142,17 @@ def seed(tmp_path_factory):
         assert down.returncode == 0, down.stdout + down.stderr
         built.remove("seeddev")
         prod = build(env, home, 3, "seedprod", APPLICATION="wordpress", WEBSERVER_CHOICE="NGINX",
-                     NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", GENERATE_SNAPSHOTS="1")
+                     NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", GENERATE_SNAPSHOTS="1",
+                     SSL_ACME_DIRECTORY=ca.directory_url, SSL_ACME_CA_BUNDLE=str(ca.ca_bundle))
         built.append("seedprod")
         after, finished = backups(env, "seedprod"), time.time()
         yield {"backups": (before, after, finished),"env": env, "home": home, "state": state, "post": post, "text": text, "prod": prod,
-               "built": built, "remote": remote}
+               "built": built, "remote": remote, "ca": ca, "cron": cron}
     finally:
         for identifier in built:
             adt(env, "destroy", "-c", "local", "-b", identifier, "--yes")
         adt(env, "destroy", "-c", "local", "-b", "seedprod", "--yes", "--purge-datastore")
+        ca.stop()
 
 
 def test_every_webserver_serves_the_post_from_the_backups(seed):
@@ -267,6 +277,10 @@ def test_status_shows_the_fleet(seed):
         ("autoscaler", ip, "running") for ip in prod["autoscalers"]}
     assert sorted(report["dns"]["listed"]) == sorted(prod["webservers"]), report["dns"]
     assert report["dns"]["missing"] == [] and report["dns"]["stale"] == []
+    tls = report["tls"]  # the build issued a certificate: every webserver serves that one
+    assert tls["in_use"], tls
+    served = {item["address"]: item["state"].split(",")[0] for item in tls["webservers"]["items"]}
+    assert served == {ip: "current" for ip in prod["webservers"]}, tls
     hourly = {item["kind"]: item for item in report["backups"]["items"] if item["period"] == "hourly"}
     assert hourly["website"]["state"] == hourly["database"]["state"] == "present"
     assert hourly["website"]["size"] > 1_000_000 and hourly["database"]["age_seconds"] >= 0
@@ -276,6 +290,109 @@ def test_status_shows_the_fleet(seed):
     assert autoscalers[0]["plan"]["desired"] == 2 and autoscalers[0]["plan"]["autoscaler"] == 1, autoscalers
     table = adt(seed["env"], "status", "-c", "local", "-b", "seedprod")
     assert table.returncode == 0 and prod["webservers"][0] in table.stdout, table.stdout + table.stderr
+
+
+def issued(seed):
+    """The build machine's copy of the fleet's certificate (leaf)."""
+    from adt.ssl import pair
+
+    folder = pair.build_directory(seed["home"] / "runtimedata" / "local" / "seedprod", "powerdns", "ZEROSSL", URL)
+    return pair.leaf((folder / pair.FULLCHAIN).read_bytes())
+
+
+def served(seed, ip, tmp_path):
+    """(serial, verification line) of what the webserver at ip serves for URL, checked by openssl against
+    pebble's root for the name URL."""
+    from adt.ssl import pair
+
+    root = tmp_path / "pebble-root.pem"
+    root.write_bytes(seed["ca"].roots())
+    said = subprocess.run(["openssl", "s_client", "-connect", f"{ip}:443", "-servername", URL, "-CAfile", str(root),
+                           "-verify_hostname", URL, "-showcerts"], input="", capture_output=True, text=True, timeout=30)
+    verdict = next((line.strip() for line in said.stdout.splitlines() if "Verify return code" in line), said.stderr)
+    return pair.leaf(said.stdout.encode()).serial, verdict
+
+
+def https_page(ip, path="/"):
+    """(status, body, served serial) of one HTTPS request to the webserver at ip for URL (unverified: the serial
+    is what is checked)."""
+    import ssl
+
+    from adt.ssl import pair
+
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    connection = http.client.HTTPSConnection(ip, 443, timeout=30, context=context)
+    try:
+        connection.request("GET", path, headers={"Host": URL})
+        response = connection.getresponse()
+        body = response.read().decode("utf-8", "replace")
+        der = connection.sock.getpeercert(binary_form=True) if connection.sock else b""
+    finally:
+        connection.close()
+    from cryptography import x509
+
+    return response.status, body, pair.describe(x509.load_der_x509_certificate(der)).serial
+
+
+def test_every_webserver_serves_https_with_the_fleets_pebble_certificate(seed, tmp_path):
+    certificate = issued(seed)
+    assert "Pebble" in certificate.issuer and certificate.names == (URL,)
+    for ip in seed["prod"]["webservers"]:
+        serial, verdict = served(seed, ip, tmp_path)
+        assert (serial, verdict) == (certificate.serial, "Verify return code: 0 (ok)"), ip
+        status, body, _ = https_page(ip)
+        assert status == 200 and seed["text"] in body, (ip, status, body[:300])
+    cron = (seed["cron"] / "adt-ssl-local-seedprod").read_text()
+    assert '"none" "none" "seedprod" "local"' in cron.splitlines()[-1]
+    nothing = adt(seed["env"], "ssl", "renew", "-c", "local", "-b", "seedprod")
+    assert nothing.returncode == 0 and nothing.stdout.startswith(f"nothing due: {URL}'s certificate"), nothing
+
+
+CRON_CHECK = "sh -c \"$(crontab -l | grep '^[*]/5 .*RenewSSLCertificate' | cut -d' ' -f6-)\""  # cron's line
+
+
+def test_a_forced_renewal_reaches_every_webserver_with_no_failed_request(seed, tmp_path):
+    """A new certificate issued and published on the build machine; one check on every webserver (the cron's
+    RenewSSLCertificate.sh) installs it, while a client polls every webserver over HTTPS and sees no failure."""
+    import threading
+
+    webservers, old = seed["prod"]["webservers"], issued(seed).serial
+    answers, stop = [], threading.Event()
+
+    def poll():
+        while not stop.is_set():
+            for ip in webservers:
+                try:
+                    status, body, serial = https_page(ip, "/")
+                    answers.append((ip, status if seed["text"] in body else f"{status} without the post", serial))
+                except OSError as error:
+                    answers.append((ip, f"{type(error).__name__}: {error}", ""))
+
+    before = autoscaler_events(seed)
+    poller = threading.Thread(target=poll, daemon=True)
+    poller.start()
+    try:
+        renewed = script(seed["env"], "helperscripts/ManuallyUpdateSSLCertificate.sh", "-c", "local", "-b", "seedprod")
+        assert renewed.returncode == 0 and "issued" in renewed.stdout, renewed.stdout + renewed.stderr
+        new = issued(seed).serial
+        assert new != old
+        for number in range(1, len(webservers) + 1):
+            check = script(seed["env"], "helperscripts/ExecuteOnWebserver.sh", "-c", "local", "-b", "seedprod",
+                           "--machine", str(number), CRON_CHECK)
+            assert check.returncode == 0, check.stdout + check.stderr
+        time.sleep(2)  # the poller's requests on the reloaded servers
+    finally:
+        stop.set()
+        poller.join(60)
+    failed = [a for a in answers if a[1] != 200]
+    assert not failed, failed[:5]
+    assert {serial for _, _, serial in answers} == {old, new}, len(answers)
+    for ip in webservers:
+        assert served(seed, ip, tmp_path) == (new, "Verify return code: 0 (ok)"), ip
+        assert [a[2] for a in answers if a[0] == ip][-1] == new
+    after = autoscaler_events(seed)[len(before):]  # the autoscaler's HTTPS probes saw nothing wrong
+    assert "destroy" not in after and "create" not in after, after
 
 
 def test_a_development_fleet_beside_production_leaves_its_dns_alone(seed):

@@ -5,6 +5,10 @@ gives adt (`SSL_ACME_CA_BUNDLE`): trusted in the test only. Pebble resolves DNS-
 server it is given (the test's or the build's PowerDNS), so issuance goes through adt's own DNS driver. Its
 nonce rejection and validation sleeps are off (they are there to shake clients; adt's retries are tested elsewhere).
 
+`always_valid` skips the validation itself (pebble's PEBBLE_VA_ALWAYS_VALID): for a provider's fake DNS, an HTTP API
+with no DNS server behind it, where the challenge's records are still put and taken away through the driver.
+pebble-challtestsrv is not needed: the tests' PowerDNS answers the challenges for real.
+
 Pebble 2.4 has no ACME Renewal Information (RFC 9773): `RenewalInfo` serves a directory that is pebble's plus a
 `renewalInfo` URL, and answers that URL with the window the test sets. Everything else the client sends goes to
 pebble itself (the URLs in pebble's directory).
@@ -79,9 +83,10 @@ class Pebble:
         ip: str = "127.0.0.1",
         validity: int = 0,
         eab: Optional[Dict[str, str]] = None,
+        always_valid: bool = False,
     ):
         self.home, self.dns_server, self.ip = Path(home), dns_server, ip
-        self.validity, self.eab = validity, eab
+        self.validity, self.eab, self.always_valid = validity, eab, always_valid
         self.port, self.management_port = free_ports(2)
         self.process: Optional[subprocess.Popen] = None
         self.ca_bundle = server_certificate(self.home, sorted({ip, "127.0.0.1"}))
@@ -111,7 +116,8 @@ class Pebble:
             }
         }
         (self.home / "pebble.json").write_text(json.dumps(config))
-        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0"}
+        env = {**os.environ, "PEBBLE_VA_NOSLEEP": "1", "PEBBLE_WFE_NONCEREJECT": "0", "PEBBLE_AUTHZREUSE": "0",
+               "PEBBLE_VA_ALWAYS_VALID": "1" if self.always_valid else "0"}
         log = open(self.home / "pebble.log", "ab")
         self.process = subprocess.Popen(
             ["pebble", "-config", str(self.home / "pebble.json"), "-dnsserver", self.dns_server],
