@@ -117,6 +117,8 @@ def policy(
                 Rule("tcp", port, s, "web from Cloudflare" if only_cloudflare else "web from anywhere") for s in sources
             ]
             rules += [Rule("tcp", port, cidr(ip, "fleet member"), "web within the fleet") for ip in fleet]
+        # the build's checks and `adt status` ask each webserver over HTTPS (the original opens 443 to it too)
+        rules.append(Rule("tcp", 443, cidr(build_machine, "BUILDMACHINEIP"), "https from the build machine"))
     deleted = set()
     for port, source, delete in parse_ports(custom_ports, role):
         sources = cloudflare if source == "cloudflare" else [source]

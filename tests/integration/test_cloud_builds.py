@@ -27,6 +27,9 @@ from tests.integration.test_cloud_conformance import FAKES
 from tests.integration.test_dns_conformance import dns_values
 from tests.integration.test_local_production import install_and_post
 from tests.services.cloudfakes.backing import LocalBacking
+from tests.services.pebble import Pebble
+from adt.ssl import pair
+from adt.ssl.served import served_certificate
 
 VPC = "10.198.0.0/24"  # this suite's own range: the machines behind the fakes
 
@@ -36,7 +39,11 @@ def backing(tmp_path_factory):
     state = tmp_path_factory.mktemp("cloudbuild-state")
     machines = LocalBacking(VPC, state)
     storage = SeaweedS3(tmp_path_factory.mktemp("cloudbuild-s3"), ip=machines.gateway).start()
-    yield machines, storage
+    # the production fleets' CA: the fakes' DNS is an API with no DNS server behind it, so pebble takes every
+    # challenge as valid (the TXT records still go through the provider's driver)
+    ca = Pebble(tmp_path_factory.mktemp("cloudbuild-pebble"), "127.0.0.1:9", always_valid=True).start()
+    yield machines, storage, ca
+    ca.stop()
     storage.stop()
     machines.close()
 
@@ -96,7 +103,7 @@ def test_development_then_production_on_the_provider(cloudhost, backing, tmp_pat
     destroyed, then production (template 3) from those backups: two webservers in the provider's DNS, an
     autoscaler that keeps them through the provider's API, every webserver serving the post; destroyed, nothing
     is left at the provider."""
-    machines, storage = backing
+    machines, storage, ca = backing
     module, cls = FAKES[cloudhost]
     fake = getattr(importlib.import_module(module), cls)()
     fake.backing = machines
@@ -109,7 +116,7 @@ def test_development_then_production_on_the_provider(cloudhost, backing, tmp_pat
     site = {"WEBSITE_URL": website, "WEBSITE_NAME": f"adt-{cloudhost}", **dns_values(cloudhost, fake)}
     dev_template = template_for(cloudhost, fake, storage, machines.gateway, tmp_path / "cloud1.tmpl", **site)
     env = {**os.environ, "BUILD_HOME": str(home), "PATH": f"{BIN}:{os.environ['PATH']}",
-           f"ADT_API_URL_{cloudhost.upper()}": fake.url}
+           f"ADT_API_URL_{cloudhost.upper()}": fake.url, "ADT_CRON_D": str(tmp_path)}
     built = []
     try:
         built.append("cdev")
@@ -128,14 +135,18 @@ def test_development_then_production_on_the_provider(cloudhost, backing, tmp_pat
         assert fake.servers() == []
         prod_template = template_for(
             cloudhost, fake, storage, machines.gateway, tmp_path / "cloud3.tmpl", number=3, APPLICATION="wordpress",
-            WEBSERVER_CHOICE="NGINX", NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly", **site)
+            WEBSERVER_CHOICE="NGINX", NO_WEBSERVERS="2", NO_AUTOSCALERS="1", BUILD_ARCHIVE_CHOICE="hourly",
+            SSL_ACME_DIRECTORY=ca.directory_url, SSL_ACME_CA_BUNDLE=str(ca.ca_bundle), **site)
         built.append("cprod")
         prod = build(env, cloudhost, 3, "cprod", prod_template)
         assert len(prod["webservers"]) == 2 and len(prod["autoscalers"]) == 1
+        issued = pair.leaf(next((home / "runtimedata" / cloudhost / "cprod" / "ssl").rglob("fullchain.pem")).read_bytes())
         for ip in prod["webservers"]:
             status, body = page(ip, website, f"/?p={post}")
             assert status == 200 and text in body, (ip, body[:300])
+            assert served_certificate(ip, website).serial == issued.serial, ip  # HTTPS with the build's certificate
         dns = provider(dns_values(cloudhost, fake))
+        assert dns.txt(website) == []  # the DNS-01 records, set through the provider's driver, are gone
         assert sorted(dns.ips(website)) == sorted(prod["webservers"])
         roles = sorted(n.split("-")[0] if "-as-" not in n else "as" for n in fake.servers())
         assert roles == ["as", "db", "ws", "ws"], fake.servers()
@@ -151,6 +162,7 @@ def test_development_then_production_on_the_provider(cloudhost, backing, tmp_pat
         new = (set(dns.ips(website)) - set(prod["webservers"])).pop()
         status, body = page(new, website, f"/?p={post}")
         assert status == 200 and text in body, (new, body[:300])
+        assert served_certificate(new, website).serial == issued.serial  # fetched at its first boot
         shown = subprocess.run([str(BIN / "adt"), "status", "-c", cloudhost, "-b", "cprod", "--json"], env=env,
                                capture_output=True, text=True, timeout=120)
         assert shown.returncode == 0, shown.stderr

@@ -177,7 +177,8 @@ def test_cloudflare_only_web_access(fw, tmp_path):
                   "adt firewall update-cloudflare-ranges /var/www/ranges.txt && rm /var/www/ranges.txt")
         on_ws(fw, "adt firewall reconcile")
         assert can_connect(fw, "stranger", fw["ws"], 443)
-        assert not can_connect(fw, "build", fw["ws"], 443)  # not Cloudflare, not in the fleet
+        assert can_connect(fw, "build", fw["ws"], 443)  # the build machine: its checks go over HTTPS
+        assert not can_connect(fw, "build", fw["ws"], 80)  # not Cloudflare, not in the fleet
         assert can_connect(fw, "db", fw["ws"], 443)  # the fleet still reaches it
         assert can_connect(fw, "build", fw["ws"], 2222)
     finally:

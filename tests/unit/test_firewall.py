@@ -40,7 +40,9 @@ def test_web_from_anywhere_or_only_cloudflare():
     web = policy("webserver", SETTINGS, MEMBERS, CLOUDFLARE)
     assert ANYWHERE in allowed(web, 443) and ANYWHERE in allowed(web, 80)
     cloudflare = policy("webserver", {**SETTINGS, "DNSCHOICE": "cloudflare"}, MEMBERS, CLOUDFLARE)
-    assert allowed(cloudflare, 443) == set(CLOUDFLARE) | {f"10.0.0.{i}/32" for i in (2, 3, 4, 5)}
+    # Cloudflare, the fleet, and the build machine (its checks and `adt status` go over HTTPS)
+    assert allowed(cloudflare, 443) == set(CLOUDFLARE) | {f"10.0.0.{i}/32" for i in (1, 2, 3, 4, 5)}
+    assert "10.0.0.1/32" not in allowed(cloudflare, 80)
     assert ANYWHERE not in allowed(cloudflare, 80)
     assert allowed(policy("autoscaler", SETTINGS, MEMBERS, CLOUDFLARE), 443) == set()
     with pytest.raises(AdtError, match="no Cloudflare ranges"):
