@@ -16,7 +16,6 @@ pebble itself (the URLs in pebble's directory).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import signal
@@ -28,47 +27,19 @@ import urllib.request
 from pathlib import Path
 from typing import Dict, Optional
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
 from adt.datastore.seaweed import free_ports
-
-
-def _name(text: str) -> x509.Name:
-    return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, text)])
+from tests.services.testca import TestCA
 
 
 def server_certificate(directory: Path, ips) -> Path:
-    """A CA and a server certificate for `ips`, written to directory (ca.pem, cert.pem, key.pem); the CA bundle's
-    path is returned."""
-    import ipaddress
-
-    now = dt.datetime.now(dt.timezone.utc)
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca = (
-        x509.CertificateBuilder().subject_name(_name("adt test ACME CA")).issuer_name(_name("adt test ACME CA"))
-        .public_key(ca_key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
-    key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.IPAddress(ipaddress.ip_address(ip)) for ip in ips] + [x509.DNSName("localhost")]
-    cert = (
-        x509.CertificateBuilder().subject_name(_name("pebble")).issuer_name(ca.subject)
-        .public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=2))
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )  # fmt: skip
+    """A throwaway CA and a certificate for pebble's own HTTPS on `ips`, written to directory (ca.pem, cert.pem,
+    key.pem); the CA bundle's path is returned."""
+    ca = TestCA("adt test ACME CA")
+    leaf = ca.issue([*ips, "localhost"])
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
-    (directory / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    (directory / "key.pem").write_bytes(
-        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    )
+    (directory / "ca.pem").write_bytes(ca.pem)
+    (directory / "cert.pem").write_bytes(leaf.fullchain)
+    (directory / "key.pem").write_bytes(leaf.privkey)
     return directory / "ca.pem"
 
 

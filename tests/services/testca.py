@@ -27,6 +27,16 @@ def _key():
     return ec.generate_private_key(ec.SECP256R1())
 
 
+def _name(name: str):
+    """A subjectAltName entry: an IP address as one (a server reached by address), else a DNS name."""
+    import ipaddress
+
+    try:
+        return x509.IPAddress(ipaddress.ip_address(name))
+    except ValueError:
+        return x509.DNSName(name)
+
+
 def _pem_key(key) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.NoEncryption())
@@ -72,8 +82,8 @@ class TestCA:
 
     def issue(self, names: Sequence[str], not_before: Optional[dt.datetime] = None,
               not_after: Optional[dt.datetime] = None, serial: Optional[int] = None) -> Leaf:
-        """A leaf for DNS `names` (the first also its CN), valid from `not_before` (default: an hour ago) to
-        `not_after` (default: 90 days after not_before), with a fresh key."""
+        """A leaf for `names`, DNS names or IP addresses (the first also its CN), valid from `not_before`
+        (default: an hour ago) to `not_after` (default: 90 days after not_before), with a fresh key."""
         key = _key()
         start = not_before or dt.datetime.now(dt.timezone.utc) - dt.timedelta(hours=1)
         certificate = (
@@ -82,7 +92,7 @@ class TestCA:
             .issuer_name(self.certificate.subject).public_key(key.public_key())
             .serial_number(serial or x509.random_serial_number()).not_valid_before(start)
             .not_valid_after(not_after or start + 90 * DAY)
-            .add_extension(x509.SubjectAlternativeName([x509.DNSName(n) for n in names]), critical=False)
+            .add_extension(x509.SubjectAlternativeName([_name(n) for n in names]), critical=False)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
             .sign(self.key, hashes.SHA256()))
