@@ -27,7 +27,7 @@ COMMANDS = {
     "restore": ("adt.cli.backup", "restore", "Restore a webroot or a database from a temporal backup."),
     "baseline": ("adt.cli.baseline", "baseline", "Publish the webroot or database to git, behind a secrets gate."),
     "snapshot": ("adt.cli.snapshot", "snapshot", "Snapshot images of a build's machines: take, list, delete."),
-    "status": ("adt.cli.status", "status", "One build at a glance: machines, DNS, backups, firewalls, snapshots."),
+    "status": ("adt.cli.status", "status", "One build at a glance: machines, DNS, TLS, backups, firewalls, snapshots."),
     "dns": ("adt.cli.dns", "dns", "DNS round robin of WEBSITEURL: zone, records, add, delete, addresses."),
     "cloud": ("adt.cli.cloud", "cloud", "A build's machines at its cloud host (providerscripts/server/*.sh)."),
     "doctor": ("adt.cli.doctor", "doctor", "Check a template, token, DNS, datastore and key before a build."),

@@ -12,7 +12,9 @@ from adt.cli.options import build_options
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON (for scripts) instead of a table.")
 def status(cloudhost, build_identifier, home_dir, as_json):
     """Show one build: its machines by role with address and state, the website's DNS records against the
-    live webservers, the latest backup of each period (age and size), the firewall layers and the snapshots.
+    live webservers, the certificate each webserver serves against the issued one (older ones and ones that expire
+    within 7 days are warned about), the latest backup of each period (age and size), the firewall layers and the
+    snapshots.
     A part that cannot be reached shows as "unavailable: <reason>"; the exit status is 1 only when the build
     does not exist."""
     import json
