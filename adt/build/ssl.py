@@ -227,15 +227,19 @@ def cron_file(build: BuildConfig) -> Path:
 
 
 def cron_text(build: BuildConfig) -> str:
-    """The cron.d file: the original's renewal line, enabled, four times a day, its output in the build's logs."""
+    """The cron.d file: the original's renewal line, enabled, four times a day, its output in the build's logs. The
+    script is this adt checkout's (BUILD_HOME may be another folder); an installed adt without one runs the command."""
+    from adt.settings.paths import TOOLKIT
+
     home = build.build_home
     log = build.dir / "logs" / "ssl-renewal.log"
+    script = TOOLKIT / "initscripts" / "InitialiseNewSSLCertificate.sh"
+    command = f'"{script}"' if script.is_file() else "adt ssl initialise"
     return (
         "# adt: renew the build's certificate when due (adt ssl renew); removed by adt destroy\n"
         "SHELL=/bin/sh\nPATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin\n"
-        f'{CRON_WHEN} root export BUILD_HOME="{home}" HARDCORE="1" && "{home}/initscripts/'
-        f'InitialiseNewSSLCertificate.sh" "none" "none" "{build.build_identifier}" "{build.cloudhost}" '
-        f'>> "{log}" 2>&1\n'
+        f'{CRON_WHEN} root export BUILD_HOME="{home}" HARDCORE="1" && {command} "none" "none" '
+        f'"{build.build_identifier}" "{build.cloudhost}" >> "{log}" 2>&1\n'
     )
 
 

@@ -245,10 +245,10 @@ class Issuer:
         answer (then the lifetime rule alone decides)."""
         from acme import errors
 
-        acme = self.client()
         try:
+            acme = self.client()
             moment, _ = acme.renewal_time(fullchain)
-        except errors.ARIError as error:
+        except (errors.ARIError, AdtError) as error:  # a CA that does not answer: nothing is due any sooner
             self.progress(f"  the CA's renewal information did not answer ({_reason(error)}): lifetime decides")
             return None
         if moment is None:
