@@ -72,6 +72,7 @@ bench: deps
 	$(BIN)/python benchmarks/drill.py
 	$(BIN)/python benchmarks/autoscaler.py
 	$(BIN)/python benchmarks/cloud_api.py
+	$(BIN)/python benchmarks/ssl.py
 
 # The development fleet on the local cloud host, from template 1; running it again rebuilds it.
 demo: deps
