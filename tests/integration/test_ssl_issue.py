@@ -265,3 +265,23 @@ def test_dry_run_issues_nothing(tmp_path, s3, pdns, ca, cron):
     assert out.returncode == 0, out
     assert f"would issue: a certificate for {WEBSITE} from {ari.directory_url} (no certificate yet)" in out.stdout
     assert not (cron / "adt-ssl-local-t16g").exists()
+
+
+def test_a_ca_that_wants_an_external_account_binding_gets_one(tmp_path, s3, pdns, cron):
+    """ZeroSSL's way: the account is bound to a key id and HMAC key given by the CA (pebble asks for one here)."""
+    import base64
+    import secrets
+
+    hmac_key = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    pebble = Pebble(tmp_path / "eab", f"127.0.0.1:{pdns.state['dns_port']}", eab={"kid-adt": hmac_key}).start()
+    try:
+        build = make_build(tmp_path, s3, pdns, pebble.directory_url, str(pebble.ca_bundle), "t16h")
+        with pytest.raises(AdtError, match=f"the CA at {pebble.directory_url} wants an external account binding"):
+            flow.renew(build, dns=dns_of(build), progress=lambda _: None)
+        build.values.update({"SSL_EAB_KID": "kid-adt", "SSL_EAB_HMAC_KEY": hmac_key})
+        lines = flow.renew(build, dns=dns_of(build), progress=lambda _: None)
+        assert lines[0].startswith("issued"), lines
+        assert hmac_key not in (build.dir / "ssl" / "acme").joinpath(
+            next((build.dir / "ssl" / "acme").iterdir()).name, "account.json").read_text()
+    finally:
+        pebble.stop()
