@@ -448,8 +448,12 @@ def build_production(
             )
             for kind, line in builder.plan([name for _, name in names], records):
                 announce(line, kind)
+            if certificates.enabled(build):
+                announce(certificates.plan(build), "issue")
             return {"dry_run": True, "timings": builder.timings, "build_dir": str(build.dir)}
         if dry_run():
+            if dns and certificates.enabled(build):
+                announce(certificates.plan(build), "issue")
             announce(
                 f"start the object storage and the DNS server, check the {builder.source} sources, create "
                 f"{', '.join(name for _, name in names)}, wait for them, apply the firewalls, check every "

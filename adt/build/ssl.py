@@ -46,6 +46,17 @@ def enabled(build: BuildConfig) -> bool:
     return build.cloudhost != "local" or bool(v.get("SSL_ACME_DIRECTORY"))
 
 
+def plan(build: BuildConfig) -> str:
+    """A dry run's line: the certificate a build would issue (or keep), from which CA, through which DNS."""
+    from adt.ssl.issuer import Authority
+
+    v = build.values
+    return (
+        f"a certificate for {v['WEBSITE_URL']} from {Authority.from_values(v).directory} through DNS-01 at "
+        f"{v.get('DNS_CHOICE') or 'NONE'} (kept when one is published and not due), before any machine"
+    )
+
+
 def directory(build: BuildConfig) -> Path:
     v = build.values
     return p.build_directory(

@@ -220,6 +220,8 @@ def test_a_dry_run_on_the_provider_prints_the_plan_and_asks_nothing(cloudhost, t
         assert [line.split()[4].split("-")[0] for line in machines] == ["db", "ws", "ws", "NO"], planned.stdout
         assert sum("would create: the native firewall of" in line for line in lines) == 4
         assert sum(line.startswith("would add: the DNS record") for line in lines) == 2
+        assert (f"would issue: a certificate for www.adt-{cloudhost}.example from https://acme.zerossl.com/v2/DV90 "
+                f"through DNS-01 at {cloudhost}") in planned.stdout  # the template's ZEROSSL, live
         assert f"dry run of {cloudhost}/cplan: nothing was changed" in lines
         assert fake.calls == [] and fake.servers() == []  # nothing asked of the provider
         assert not (home / "runtimedata" / cloudhost / "cplan").exists()

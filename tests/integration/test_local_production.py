@@ -486,7 +486,8 @@ def test_a_dry_run_production_build_names_every_machine_and_changes_nothing(tmp_
     home.mkdir()
     path = tmp_path / "dry-local3.tmpl"
     Template.load(ROOT / "templates" / "local" / "local3.tmpl").set("VPC_IP_RANGE", vpc).set(
-        "APPLICATION", "wordpress").set("WEBSERVER_CHOICE", "NGINX").set("NO_WEBSERVERS", "2").save(path)
+        "APPLICATION", "wordpress").set("WEBSERVER_CHOICE", "NGINX").set("NO_WEBSERVERS", "2").set(
+        "SSL_ACME_DIRECTORY", "https://127.0.0.1:14000/dir").save(path)
     env = {**os.environ, "BUILD_HOME": str(home), "ADT_LOCAL_STATE": str(state), "PATH": f"{BIN}:{os.environ['PATH']}"}
     driver = LocalDriver(vpc, state_dir=str(state))
     try:
@@ -502,5 +503,7 @@ def test_a_dry_run_production_build_names_every_machine_and_changes_nothing(tmp_
                         r"db-local-pdry-X\w{3}, ws-local-pdry-1-X\w{3}-init-1, ws-local-pdry-1-X\w{3}-init-2, "
                         r"NO-1-as-local-pdry-X\w{3}, wait for them, apply the firewalls, check every webserver, add "
                         r"them to DNS; a dry run stops here: these steps need the machines it does not start", then), then
+    assert ("would issue: a certificate for www.adt-demo.local from https://127.0.0.1:14000/dir through DNS-01 at "
+            "powerdns (kept when one is published and not due), before any machine") in lines
     assert lines[-1] == "dry run of local/pdry: nothing was changed"
     assert list(home.iterdir()) == [] and not state.exists() and not link
