@@ -161,6 +161,7 @@ class ProductionBuilder(Builder):
         there is kept), published; every machine is told to serve HTTPS (SERVEHTTPS)."""
         for line in certificates.renew(self.build, progress=self.progress, dns=self.dns):
             self.progress(f"  {line}")
+        certificates.ensure_cron(self.build)  # also when the website's certificate was there already
         self.extra_settings["SERVEHTTPS"] = "1"
         self.build.environment.set("SERVE_HTTPS", "1")  # adt status asks the webservers for theirs
 
