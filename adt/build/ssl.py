@@ -32,6 +32,7 @@ from adt.build.config import BuildConfig
 from adt.errors import AdtError
 from adt.fs import write_atomically
 from adt.ssl import pair as p
+from adt.ssl.issuer import PROPAGATION
 
 CRON_DIRECTORY = Path(os.environ.get("ADT_CRON_D", "/etc/cron.d"))
 CRON_WHEN = "17 */6 * * *"
@@ -208,7 +209,8 @@ def renew(
             announce(f"a certificate for {website} from {ca.authority.directory} ({why})", "issue")
             return [f"would issue: {why}"]
         progress(f"issuing a certificate for {website} ({why})")
-        fullchain, privkey = ca.issue(website, dns or dns_for(build))
+        wait = float(build.values.get("SSL_DNS_PROPAGATION_TIMEOUT") or PROPAGATION)
+        fullchain, privkey = ca.issue(website, dns or dns_for(build), propagation=wait)
         certificate = p.check_pair(fullchain, privkey, website, now)
         keep(build, (fullchain, privkey), now)
         publish(build, (fullchain, privkey))

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 from adt import run
 from adt.errors import AdtError
@@ -216,6 +216,28 @@ class DnsProvider(ABC):
             if value not in kept:
                 self._txt_create(websiteurl, label, quote_txt(value) if self.txt_quoted else value, int(ttl))
         self._txt_check(websiteurl, label, wanted)
+
+    def wait_visible(
+        self,
+        websiteurl: str,
+        values: Sequence[str],
+        label: str = ACME_LABEL,
+        timeout: float = 120.0,
+        progress: Callable[[str], None] = lambda _: None,
+    ) -> bool:
+        """Until every authoritative nameserver of websiteurl's zone answers the TXT of `<label>.<websiteurl>` with
+        all `values` (True), or `timeout` seconds pass (False: the caller goes on; a CA may see it anyway). 0 does
+        not wait. Nameservers that cannot be found are said and not waited for."""
+        if timeout <= 0:
+            return True
+        from adt.dns.propagation import authoritative, wait_visible
+
+        try:
+            servers = authoritative(zone_name(websiteurl))
+        except AdtError as error:
+            progress(f"  {error.message}: not waiting for them")
+            return False
+        return wait_visible(servers, txt_name(websiteurl, label), values, timeout, progress=progress)
 
     def delete_txt(self, websiteurl: str, label: str = ACME_LABEL) -> None:
         """Remove every TXT record of `<label>.<websiteurl>`; none there is fine."""

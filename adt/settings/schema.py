@@ -500,6 +500,16 @@ VARIABLES: Tuple[Var, ...] = (
         in_template=False,
         help="a CA bundle to trust for SSL_ACME_DIRECTORY's HTTPS; empty: the system's",
     ),
+    Var(
+        "SSL_DNS_PROPAGATION_TIMEOUT",
+        G_SEC,
+        "int",
+        low=0,
+        high=900,
+        optional=True,
+        in_template=False,
+        help="seconds DNS-01 records are waited for at the zone's nameservers before the CA looks (120; 0 none)",
+    ),
     Var("SSL_EMAIL_ADDRESS", G_SEC, "email", optional=True, in_template=False, help="the ACME account's e-mail"),
     Var("SSL_EAB_KID", G_SEC, optional=True, in_template=False, help="external account binding key id (ZeroSSL)"),
     Var(

@@ -30,6 +30,7 @@ ZEROSSL_EAB = "https://api.zerossl.com/acme/eab-credentials-email"
 LABEL = "_acme-challenge"
 TIMEOUT = 20  # seconds a CA has to answer one request
 FINALIZE = 120  # seconds a CA has to validate and sign
+PROPAGATION = 120.0  # seconds DNS-01 records are waited for at the nameservers (SSL_DNS_PROPAGATION_TIMEOUT)
 
 
 class Dns01(Protocol):
@@ -38,6 +39,10 @@ class Dns01(Protocol):
     def set_txt(self, websiteurl: str, values: Sequence[str], label: str = LABEL, ttl: int = 60) -> None: ...
 
     def delete_txt(self, websiteurl: str, label: str = LABEL) -> None: ...
+
+    def wait_visible(
+        self, websiteurl: str, values: Sequence[str], label: str, timeout: float, progress: Callable[[str], None]
+    ) -> bool: ...
 
 
 @dataclasses.dataclass(frozen=True)
@@ -194,9 +199,10 @@ class Issuer:
         return messages.NewRegistration.from_data(email=a.email or None, external_account_binding=binding, **fields)
 
     # -- a certificate --------------------------------------------------------------------------------------
-    def issue(self, website: str, dns: Dns01) -> Tuple[bytes, bytes]:
-        """(fullchain PEM, private key PEM) for website, proved with DNS-01 through dns. The TXT records are taken
-        away whatever happens."""
+    def issue(self, website: str, dns: Dns01, propagation: float = PROPAGATION) -> Tuple[bytes, bytes]:
+        """(fullchain PEM, private key PEM) for website, proved with DNS-01 through dns: the TXT records set, then
+        waited for at the zone's nameservers (at most `propagation` seconds) before the CA is asked to look. The
+        records are taken away whatever happens."""
         from acme import challenges, crypto_util
 
         acme = self.client()
@@ -223,6 +229,8 @@ class Issuer:
             for name, texts in values.items():
                 dns.set_txt(name, texts, label=LABEL)
                 self.progress(f"  DNS-01: {LABEL}.{name} TXT set")
+            for name, texts in values.items():
+                dns.wait_visible(name, texts, label=LABEL, timeout=propagation, progress=self.progress)
             deadline = dt.datetime.now() + dt.timedelta(seconds=FINALIZE)
             try:
                 for challenge, response in answers:

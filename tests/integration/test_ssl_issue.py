@@ -285,3 +285,27 @@ def test_a_ca_that_wants_an_external_account_binding_gets_one(tmp_path, s3, pdns
             next((build.dir / "ssl" / "acme").iterdir()).name, "account.json").read_text()
     finally:
         pebble.stop()
+
+
+def test_records_are_waited_for_at_the_zones_nameservers(pdns):
+    """The propagation check a provider's DNS-01 waits on, against a real authoritative server: a value answered is
+    seen at once, one that is not is waited for until the time-out, a server that does not answer is not one that
+    answered."""
+    from adt.dns.propagation import answers, wait_visible
+
+    dns = provider({"DNS_CHOICE": "powerdns", "DNS_API_URL": pdns.state["url"], "DNS_SECURITY_KEY": pdns.api_key()})
+    server, name = ("127.0.0.1", pdns.state["dns_port"]), f"_acme-challenge.prop.{ZONE}"
+    dns.set_txt(f"prop.{ZONE}", ["token-one", "token-two"])
+    try:
+        assert answers(server, name) == ["token-one", "token-two"]
+        assert wait_visible([server], name, ["token-two"], timeout=5) is True
+        said = []
+        started = time.monotonic()
+        assert wait_visible([server], name, ["token-three"], timeout=0.6, interval=0.1, progress=said.append) is False
+        assert 0.5 <= time.monotonic() - started < 3
+        assert said == [f"  {name} TXT not yet answered by 127.0.0.1:{server[1]} after 0.6 s: asking the CA anyway"]
+    finally:
+        dns.delete_txt(f"prop.{ZONE}")
+    assert answers(server, name) == []
+    (silent,) = free_ports(1)
+    assert answers(("127.0.0.1", silent), name, timeout=0.3) is None
