@@ -85,6 +85,36 @@ def open_private(path: Union[str, Path], mode: str = "a", perm: int = 0o600) -> 
     return open(path, mode, opener=opener) if "b" in mode else open(path, mode, encoding="utf-8", opener=opener)
 
 
+@contextlib.contextmanager
+def held(path: Union[str, Path], what: str, wait: float = 0.0) -> Iterator[None]:
+    """An exclusive lock (fcntl) on `path` (0600, its folder made 0700) for the block, which writes this process's
+    pid into it. Held by another process: waited for at most `wait` seconds (polled), then an AdtError naming `what`
+    and the holder's pid. The kernel releases it when the holder exits, however it exits."""
+    import time
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with open_private(path, "a") as lock:
+        deadline = time.monotonic() + wait
+        while True:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    holder = path.read_text(errors="replace").strip() or "another process"
+                    waited = f", waited {wait:g} s" if wait else ""
+                    raise AdtError(
+                        f"another {what} is in progress (pid {holder}{waited})",
+                        "it finishes on its own; run this again after it",
+                    ) from None
+                time.sleep(0.1)
+        lock.truncate(0)
+        lock.write(f"{os.getpid()}\n")
+        lock.flush()
+        yield
+
+
 # -- trees: staged, checked, swapped in ------------------------------------------------------------------
 
 MAX_SYMLINK_HOPS = 40  # as the kernel's limit for one path walk

@@ -21,16 +21,14 @@ and removed by `adt destroy`.
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import fcntl
 import os
 from pathlib import Path
-from typing import Callable, Iterator, List, Optional, Tuple
+from typing import Callable, List, Optional, Tuple
 
 from adt.build.config import BuildConfig
 from adt.errors import AdtError
-from adt.fs import write_atomically
+from adt.fs import held, write_atomically
 from adt.ssl import pair as p
 from adt.ssl.issuer import PROPAGATION
 
@@ -77,25 +75,9 @@ def buckets(build: BuildConfig) -> Tuple[str, str]:
     )
 
 
-@contextlib.contextmanager
-def locked(build: BuildConfig) -> Iterator[None]:
-    path = build.dir / "ssl" / ".lock"
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "another process"
-            raise AdtError(
-                f"another certificate run for {build.name} is in progress (pid {holder})",
-                "it finishes on its own; run again after it",
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        yield
-    finally:
-        os.close(fd)
+def locked(build: BuildConfig):
+    """The build's certificate lock: a second run fails at once, naming the first one's pid."""
+    return held(build.dir / "ssl" / ".lock", f"certificate run for {build.name}")
 
 
 def local_pair(build: BuildConfig) -> Optional[Tuple[bytes, bytes]]:

@@ -23,7 +23,6 @@ from __future__ import annotations
 import ctypes
 import datetime as dt
 import errno
-import fcntl
 import os
 import shutil
 import sys
@@ -36,7 +35,7 @@ from adt.datastore.config import ConfigDatastore
 from adt.datastore.endpoints import endpoints_from_settings
 from adt.datastore.naming import ssl_bucket
 from adt.errors import AdtError
-from adt.fs import open_private
+from adt.fs import held
 from adt.ssl import pair
 
 LOCK_WAIT = 120.0  # seconds a run waits for another to finish (a fetch takes a second or two)
@@ -157,32 +156,9 @@ def exchange(a: Path, b: Path) -> None:
     os.rename(aside, a)
 
 
-class _Lock:
-    """An exclusive fcntl lock on ${HOME}/ssl/.install.lock, waited for at most `wait` seconds."""
-
-    def __init__(self, home: Path, wait: float = LOCK_WAIT):
-        self.path = Path(home) / "ssl" / ".install.lock"
-        self.wait = wait
-
-    def __enter__(self) -> "_Lock":
-        _private_directory(self.path.parent)
-        self.file = open_private(self.path, "a")
-        deadline = time.monotonic() + self.wait
-        while True:
-            try:
-                fcntl.flock(self.file, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    self.file.close()
-                    raise AdtError(
-                        f"another certificate install holds {self.path} (waited {self.wait:g} s)",
-                        "let it finish, then run this again",
-                    ) from None
-                time.sleep(0.1)
-
-    def __exit__(self, *_) -> None:
-        self.file.close()  # closing releases the lock
+def locked(home: Path, wait: float = LOCK_WAIT):
+    """${HOME}/ssl/.install.lock: a second run waits for the first (at most `wait` seconds)."""
+    return held(Path(home) / "ssl" / ".install.lock", "certificate install", wait)
 
 
 def _describe(certificate: pair.Certificate) -> str:
@@ -204,7 +180,7 @@ def install(
     website = website_of(settings)
     live = live_directory(settings, home)
     now = now or dt.datetime.now(dt.timezone.utc)
-    with _Lock(home, lock_wait):
+    with locked(home, lock_wait):
         staging = fetch(settings, home)
         if staging is None:
             raise AdtError(

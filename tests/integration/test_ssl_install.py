@@ -262,8 +262,9 @@ def test_nothing_published_says_where_it_looked(site):
 
 def test_two_runs_never_race(site, ca):
     site.publish(ca.pair([site.website]).files())
-    with ssl_install._Lock(site.home):
-        with pytest.raises(AdtError, match="another certificate install holds .*ssl/.install.lock"):
+    with ssl_install.locked(site.home, 0):
+        with pytest.raises(AdtError, match=rf"another certificate install is in progress \(pid {os.getpid()}, "
+                                           r"waited 0.3 s\)"):
             site.install(reload=False, lock_wait=0.3)
     assert not site.live.exists()
 

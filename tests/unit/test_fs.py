@@ -189,3 +189,23 @@ def test_webroot_relative_and_escaping_symlinks(tmp_path):
     (tree / "out").symlink_to("/etc/passwd")
     (tree / "up").symlink_to("d/../..")
     assert fs.escaping_symlinks(tree, Path("/var/www/html")) == [("out", "/etc/passwd"), ("up", "d/../..")]
+
+
+def test_held_writes_its_pid_and_a_second_holder_waits_then_names_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from adt.fs import held
+
+    lock = tmp_path / "locks" / ".lock"
+    with held(lock, "thing"):
+        assert lock.read_text() == f"{os.getpid()}\n" and oct(lock.stat().st_mode)[-3:] == "600"
+        assert oct(lock.parent.stat().st_mode)[-3:] == "700"
+        other = [sys.executable, "-c", f"from adt.fs import held\nwith held({str(lock)!r}, 'thing', 0.4): pass"]
+        started = time.monotonic()
+        refused = subprocess.run(other, capture_output=True, text=True, timeout=30)
+        assert refused.returncode == 1 and time.monotonic() - started >= 0.4
+        assert f"another thing is in progress (pid {os.getpid()}, waited 0.4 s)" in refused.stderr
+    assert subprocess.run(other, capture_output=True, timeout=30).returncode == 0  # released with the block
