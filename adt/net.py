@@ -18,6 +18,17 @@ ADDRESSES = ["ip", "-4", "-o", "addr", "show", "scope", "global"]
 DATABASE_ERROR = "Error establishing a database connection"  # WordPress's page when its database does not answer
 
 
+def unverified_tls():
+    """A TLS client context that takes any certificate: for asking one machine by its address what it serves
+    (a probe, an inventory), never for trusting it."""
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
 def web_connection(ip: str, website: str, timeout: float, port: int = 0, tls: bool = False):
     """An HTTP connection (not yet opened) to the web server at ip: plain to port 80, or with `tls` to port 443
     with SNI `website`. The certificate is not verified: this is a liveness probe of one machine by its address
@@ -27,11 +38,7 @@ def web_connection(ip: str, website: str, timeout: float, port: int = 0, tls: bo
 
     if not tls:
         return http.client.HTTPConnection(ip, port or 80, timeout=timeout)
-    import ssl
-
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False
-    context.verify_mode = ssl.CERT_NONE  # a probe by address, not a visitor: see above
+    context = unverified_tls()
 
     class Probe(http.client.HTTPSConnection):
         def connect(self) -> None:  # TCP to the address, then TLS naming the site (SNI), as a visitor's would

@@ -37,6 +37,7 @@ from adt.datastore.naming import ssl_bucket
 from adt.errors import AdtError
 from adt.fs import held
 from adt.ssl import pair
+from adt.ssl.publish import places
 
 LOCK_WAIT = 120.0  # seconds a run waits for another to finish (a fetch takes a second or two)
 BOOT_ATTEMPTS = 5  # the original's first-boot download: five attempts
@@ -54,17 +55,18 @@ def live_directory(settings, home: Path) -> Path:
 
 
 def sources(settings) -> List[Tuple[ConfigDatastore, List[str]]]:
-    """Where the pair is looked for, in order: the ssl bucket's root (when DNSCHOICE and SSLGENERATIONSERVICE are
-    set), then the config bucket's `ssl/<WEBSITEURL>/` (fleets older than the ssl bucket)."""
+    """Where the pair is looked for, in the order the build publishes it (`adt.ssl.publish.places`): the ssl
+    bucket's root (when DNSCHOICE and SSLGENERATIONSERVICE are set), then the config bucket's `ssl/<WEBSITEURL>/`
+    (fleets older than the ssl bucket)."""
     website = website_of(settings)
-    found = []
     dns, service = settings.value("DNSCHOICE") or "", (settings.value("SSLGENERATIONSERVICE") or "").upper()
-    if dns and service:
-        found.append(
-            (ConfigDatastore(endpoints_from_settings(settings), ssl_bucket(website, dns, service)), list(pair.PAIR))
-        )
-    found.append((ConfigDatastore.from_settings(settings), list(pair.config_keys(website))))
-    return found
+    config = ConfigDatastore.from_settings(settings)
+    ssl = ssl_bucket(website, dns, service) if dns and service else ""
+    return [
+        (config if bucket == config.bucket else ConfigDatastore(endpoints_from_settings(settings), bucket), list(keys))
+        for bucket, keys in places(ssl, config.bucket, website)
+        if bucket
+    ]
 
 
 def where(settings) -> str:

@@ -66,9 +66,9 @@ def served_certificate(ip: str, website: str, port: int = 443, timeout: float = 
     `timeout`, a failed handshake, no certificate): a NoTls, whose `reason` leaves the address out."""
     from cryptography import x509
 
-    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
-    context.check_hostname = False  # inventory, not trust: see the module's docstring
-    context.verify_mode = ssl.CERT_NONE
+    from adt.net import unverified_tls
+
+    context = unverified_tls()  # inventory, not trust: see the module's docstring
     where = f"{ip}:{port}"
     try:
         with socket.create_connection((ip, port), timeout=timeout) as raw:
